@@ -1,0 +1,50 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { stopGradient } from '../math/stopGradient';
+import {
+  assertNumber,
+  assertSameShape,
+  checkFinite,
+  ensureGradients,
+  type TensorInput,
+  toLogits,
+  type ValidateMode,
+} from '../validation/validation';
+
+/** Options of {@link softCrossEntropy}. */
+export interface SoftCrossEntropyOptions {
+  /** Softmax temperature `T > 0` applied to the logits. Default `1`. */
+  temperature?: number;
+  /** Input checking. Default `'shapes'`. */
+  validate?: ValidateMode;
+}
+
+/**
+ * Cross-entropy against soft targets: `−(1/B) Σ_b Σ_c targets_bc · logSoftmax(logits/T)_bc`.
+ *
+ * Shapes: `logits [B, C]`, `targets [B, C]` whose rows are distributions (not checked; a
+ * non-normalised row scales its sample's term). Targets get no gradient. Default `T = 1`.
+ *
+ * @throws RelkdError `SHAPE_MISMATCH`, `RANK_MISMATCH`, `INVALID_OPTION` (T <= 0)
+ * @example
+ * ```ts
+ * softCrossEntropy(tf.tensor2d([[0, 0]]), tf.tensor2d([[0.5, 0.5]])); // ln 2 ≈ 0.6931
+ * ```
+ */
+export function softCrossEntropy(
+  logits: tf.Tensor2D | TensorInput,
+  targets: tf.Tensor2D | TensorInput,
+  options: SoftCrossEntropyOptions = {},
+): tf.Scalar {
+  const { temperature = 1 } = options;
+  assertNumber(temperature, 'options.temperature', { min: 0, exclusiveMin: true });
+  ensureGradients();
+  return tf.tidy(() => {
+    const z = toLogits(logits, 'logits');
+    const q = toLogits(targets, 'targets');
+    assertSameShape(z, q, 'logits', 'targets');
+    checkFinite(z, 'logits', options.validate);
+    const logP = tf.logSoftmax(temperature === 1 ? z : tf.div(z, temperature));
+    const prod = tf.mul(stopGradient(q), logP);
+    return tf.neg(tf.div(tf.sum(prod), z.shape[0])) as tf.Scalar;
+  });
+}

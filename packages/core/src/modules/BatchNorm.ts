@@ -1,0 +1,71 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { assertNumber } from '../validation/validation';
+import { checkInput } from './checkInput';
+import { Module } from './Module';
+
+/** Options of {@link BatchNorm}. */
+export interface BatchNormOptions {
+  channels: number;
+  /** Running statistics: `running = momentum·running + (1 − momentum)·batch`. Default `0.9` (= PyTorch momentum 0.1). */
+  momentum?: number;
+  /** Added to the variance. Default `1e-5`. */
+  epsilon?: number;
+  name?: string;
+}
+
+/**
+ * Batch normalisation over every axis but the last (channels), for `[B, C]` or NHWC input.
+ * Training: normalises with the batch mean and biased variance and updates the running mean and
+ * the running *unbiased* variance (PyTorch convention). Inference: uses the running statistics.
+ * Variables: `gamma`, `beta` (trainable), `movingMean`, `movingVariance` (state).
+ *
+ * Defaults: `momentum = 0.9`, `epsilon = 1e-5`.
+ *
+ * @example
+ * ```ts
+ * const bn = new BatchNorm({ channels: 16 });
+ * bn.apply(x, { training: true }); // updates running statistics
+ * bn.apply(x);                     // inference mode
+ * ```
+ */
+export class BatchNorm extends Module {
+  readonly channels: number;
+  readonly momentum: number;
+  readonly epsilon: number;
+  private readonly gamma: tf.Variable;
+  private readonly beta: tf.Variable;
+  private readonly movingMean: tf.Variable;
+  private readonly movingVariance: tf.Variable;
+
+  constructor(options: BatchNormOptions) {
+    super(options.name ?? 'BatchNorm');
+    const { channels, momentum = 0.9, epsilon = 1e-5 } = options;
+    assertNumber(channels, 'channels', { min: 1, integer: true });
+    assertNumber(momentum, 'momentum', { min: 0, max: 1 });
+    assertNumber(epsilon, 'epsilon', { min: 0 });
+    this.channels = channels;
+    this.momentum = momentum;
+    this.epsilon = epsilon;
+    this.gamma = this.addWeight('gamma', tf.ones([channels]));
+    this.beta = this.addWeight('beta', tf.zeros([channels]));
+    this.movingMean = this.addWeight('movingMean', tf.zeros([channels]), false);
+    this.movingVariance = this.addWeight('movingVariance', tf.ones([channels]), false);
+  }
+
+  protected forward(x: tf.Tensor, training: boolean): tf.Tensor {
+    if (x.rank !== 2) checkInput(x, 4, this.channels, this.name, '[B, C] or NHWC [B, H, W, C]');
+    else checkInput(x, 2, this.channels, this.name, '[B, C] or NHWC [B, H, W, C]');
+    const axes = x.rank === 2 ? [0] : [0, 1, 2];
+    if (!training) {
+      return tf.batchNorm(x, this.movingMean, this.movingVariance, this.beta, this.gamma, this.epsilon);
+    }
+    const { mean, variance } = tf.moments(x, axes);
+    const n = x.size / this.channels;
+    const m = this.momentum;
+    this.movingMean.assign(tf.add(tf.mul(this.movingMean, m), tf.mul(mean, 1 - m)));
+    const unbiased = tf.mul(variance, n / Math.max(n - 1, 1));
+    this.movingVariance.assign(tf.add(tf.mul(this.movingVariance, m), tf.mul(unbiased, 1 - m)));
+    const normed = tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, this.epsilon)));
+    return tf.add(tf.mul(normed, this.gamma), this.beta);
+  }
+}

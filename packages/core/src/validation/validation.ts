@@ -1,0 +1,249 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { RelkdError } from '../errors/RelkdError';
+
+/**
+ * How much input checking a public function does.
+ * - `'shapes'` (default): ranks, shapes, dtypes and options only. Never reads tensor data, so it
+ *   costs no GPU -> CPU sync.
+ * - `'full'`: also reads the data to check label ranges and finiteness (`LABEL_OUT_OF_RANGE`,
+ *   `NON_FINITE`). Use it while debugging, not in a training loop.
+ */
+export type ValidateMode = 'shapes' | 'full';
+
+/** Anything tfjs can turn into a tensor, or a tensor. */
+export type TensorInput = tf.Tensor | tf.TensorLike;
+
+/** Formats a shape the way the error messages show it: `[8, 10]`. */
+export function formatShape(shape: readonly number[]): string {
+  return `[${shape.join(', ')}]`;
+}
+
+/**
+ * Converts `x` to a tensor (no copy for tensors) and checks its dtype family.
+ * `kind: 'float'` accepts float32 only; `'int'` accepts int32 (JS arrays are converted to int32).
+ * Call it inside `tf.tidy` so a later validation failure releases the converted tensor.
+ *
+ * @throws RelkdError `DTYPE_MISMATCH`, `INVALID_OPTION` (not tensor-like)
+ */
+export function toTensor(x: TensorInput, name: string, kind: 'float' | 'int' = 'float'): tf.Tensor {
+  if (x instanceof tf.Tensor) {
+    if (x.isDisposed) {
+      throw new RelkdError('INVALID_OPTION', `\`${name}\` is a disposed tensor.`, { name });
+    }
+    if (kind === 'float' && x.dtype !== 'float32') {
+      throw new RelkdError(
+        'DTYPE_MISMATCH',
+        `\`${name}\` must be float32, got ${x.dtype}. Cast it with \`x.toFloat()\` / \`tf.cast(x, 'float32')\`.`,
+        { name, expected: 'float32', actual: x.dtype },
+      );
+    }
+    if (kind === 'int' && x.dtype !== 'int32') {
+      throw new RelkdError(
+        'DTYPE_MISMATCH',
+        `\`${name}\` must be int32 class indices, got ${x.dtype}. Use \`tf.tensor1d(labels, 'int32')\`.`,
+        { name, expected: 'int32', actual: x.dtype },
+      );
+    }
+    return x;
+  }
+  if (x == null || (typeof x !== 'object' && typeof x !== 'number')) {
+    throw new RelkdError('INVALID_OPTION', `\`${name}\` must be a tf.Tensor or an array, got ${x === null ? 'null' : typeof x}.`, {
+      name,
+    });
+  }
+  try {
+    return tf.tensor(x as tf.TensorLike, undefined, kind === 'int' ? 'int32' : 'float32');
+  } catch (e) {
+    throw new RelkdError('INVALID_OPTION', `\`${name}\` is not a valid tensor-like value: ${(e as Error).message}`, {
+      name,
+    });
+  }
+}
+
+/** @throws RelkdError `RANK_MISMATCH` when `t.rank !== rank`. */
+export function assertRank(t: tf.Tensor, rank: number, name: string, layout?: string): void {
+  if (t.rank !== rank) {
+    throw new RelkdError(
+      'RANK_MISMATCH',
+      `\`${name}\` must have rank ${rank}${layout ? ` (${layout})` : ''}, got rank ${t.rank} with shape ${formatShape(t.shape)}.`,
+      { name, expected: rank, actual: t.rank, shape: t.shape },
+    );
+  }
+}
+
+/** @throws RelkdError `SHAPE_MISMATCH` when the shapes differ. */
+export function assertSameShape(a: tf.Tensor, b: tf.Tensor, nameA: string, nameB: string): void {
+  if (!tf.util.arraysEqual(a.shape, b.shape)) {
+    throw new RelkdError(
+      'SHAPE_MISMATCH',
+      `\`${nameA}\` and \`${nameB}\` must have the same shape, got ${formatShape(a.shape)} and ${formatShape(b.shape)}.`,
+      { names: [nameA, nameB], shapes: [a.shape, b.shape] },
+    );
+  }
+}
+
+/**
+ * Checks `t.shape` against a pattern where `null` matches any size.
+ * @throws RelkdError `RANK_MISMATCH` or `SHAPE_MISMATCH`
+ */
+export function assertShape(t: tf.Tensor, expected: readonly (number | null)[], name: string): void {
+  const pattern = `[${expected.map((d) => (d === null ? '*' : String(d))).join(', ')}]`;
+  if (t.rank !== expected.length) {
+    throw new RelkdError(
+      'RANK_MISMATCH',
+      `\`${name}\` must have shape ${pattern}, got ${formatShape(t.shape)}.`,
+      { name, expected, actual: t.shape },
+    );
+  }
+  expected.forEach((d, i) => {
+    if (d !== null && t.shape[i] !== d) {
+      throw new RelkdError('SHAPE_MISMATCH', `\`${name}\` must have shape ${pattern}, got ${formatShape(t.shape)}.`, {
+        name,
+        expected,
+        actual: t.shape,
+      });
+    }
+  });
+}
+
+/** @throws RelkdError `EMPTY_BATCH` when the leading dimension is 0. */
+export function assertNonEmpty(t: tf.Tensor, name: string): void {
+  if (t.rank === 0 || t.shape[0] === 0) {
+    throw new RelkdError('EMPTY_BATCH', `\`${name}\` has an empty batch (shape ${formatShape(t.shape)}).`, {
+      name,
+      shape: t.shape,
+    });
+  }
+}
+
+/**
+ * Checks a numeric option: finite, and within `[min, max]` (bounds optional; `exclusiveMin`
+ * makes the lower bound strict).
+ * @throws RelkdError `INVALID_OPTION`
+ */
+export function assertNumber(
+  value: unknown,
+  name: string,
+  range: { min?: number; max?: number; exclusiveMin?: boolean; integer?: boolean } = {},
+): asserts value is number {
+  const { min, max, exclusiveMin = false, integer = false } = range;
+  const bad =
+    typeof value !== 'number' ||
+    !Number.isFinite(value) ||
+    (integer && !Number.isInteger(value)) ||
+    (min !== undefined && (exclusiveMin ? value <= min : value < min)) ||
+    (max !== undefined && value > max);
+  if (bad) {
+    const lo = min === undefined ? '' : exclusiveMin ? `> ${min}` : `>= ${min}`;
+    const hi = max === undefined ? '' : `<= ${max}`;
+    const want = [integer ? 'an integer' : 'a finite number', [lo, hi].filter(Boolean).join(' and ')]
+      .filter(Boolean)
+      .join(' ');
+    throw new RelkdError('INVALID_OPTION', `\`${name}\` must be ${want}, got ${String(value)}.`, {
+      name,
+      value,
+    });
+  }
+}
+
+/** @throws RelkdError `INVALID_OPTION` when `value` is not one of `allowed`. */
+export function assertOneOf<T extends string>(value: unknown, allowed: readonly T[], name: string): asserts value is T {
+  if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value)) {
+    throw new RelkdError(
+      'INVALID_OPTION',
+      `\`${name}\` must be one of ${allowed.map((a) => `'${a}'`).join(', ')}, got ${JSON.stringify(value)}.`,
+      { name, value, allowed },
+    );
+  }
+}
+
+/**
+ * Converts and checks logits: float32, rank 2 `[B, C]`, B >= 1, C >= 1.
+ * @throws RelkdError `DTYPE_MISMATCH`, `RANK_MISMATCH`, `EMPTY_BATCH`
+ */
+export function toLogits(x: TensorInput, name: string): tf.Tensor2D {
+  const t = toTensor(x, name, 'float');
+  assertRank(t, 2, name, '[B, C] logits');
+  assertNonEmpty(t, name);
+  if (t.shape[1] === 0) {
+    throw new RelkdError('EMPTY_BATCH', `\`${name}\` has zero classes (shape ${formatShape(t.shape)}).`, { name });
+  }
+  return t as tf.Tensor2D;
+}
+
+/**
+ * Converts and checks class labels: int32 `[B]` with values in `[0, numClasses)`.
+ * The range is checked when labels are a JS array (the data is on the CPU already) or when
+ * `validate === 'full'` (reads the tensor back).
+ *
+ * @throws RelkdError `DTYPE_MISMATCH`, `RANK_MISMATCH`, `SHAPE_MISMATCH`, `LABEL_OUT_OF_RANGE`
+ */
+export function toLabels(
+  labels: TensorInput,
+  numClasses: number,
+  batchSize: number,
+  name = 'labels',
+  validate: ValidateMode = 'shapes',
+): tf.Tensor1D {
+  const isArray = !(labels instanceof tf.Tensor);
+  if (isArray) {
+    const flat = Array.isArray(labels) ? (labels.flat(Number.POSITIVE_INFINITY) as unknown[]) : Array.from(labels as ArrayLike<unknown>);
+    checkLabelValues(flat as number[], numClasses, name);
+  }
+  const t = toTensor(labels, name, 'int');
+  assertRank(t, 1, name, '[B] int32 class indices');
+  if (t.shape[0] !== batchSize) {
+    throw new RelkdError(
+      'SHAPE_MISMATCH',
+      `\`${name}\` must have one label per row: expected [${batchSize}], got ${formatShape(t.shape)}.`,
+      { name, expected: [batchSize], actual: t.shape },
+    );
+  }
+  if (!isArray && validate === 'full') checkLabelValues(Array.from(t.dataSync()), numClasses, name);
+  return t as tf.Tensor1D;
+}
+
+function checkLabelValues(values: readonly number[], numClasses: number, name: string): void {
+  values.forEach((v, i) => {
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v >= numClasses) {
+      throw new RelkdError(
+        'LABEL_OUT_OF_RANGE',
+        `\`${name}[${i}]\` = ${String(v)} is not a class index in [0, ${numClasses}).`,
+        { name, index: i, value: v, numClasses },
+      );
+    }
+  });
+}
+
+/**
+ * In `validate: 'full'` mode, reads `t` back and throws `NON_FINITE` if it holds NaN or ±Infinity.
+ * Does nothing in `'shapes'` mode.
+ */
+export function checkFinite(t: tf.Tensor, name: string, validate: ValidateMode | undefined): void {
+  if (validate !== 'full') return;
+  const data = t.dataSync();
+  for (let i = 0; i < data.length; i++) {
+    if (!Number.isFinite(data[i])) {
+      throw new RelkdError('NON_FINITE', `\`${name}\` contains a non-finite value (${data[i]}) at flat index ${i}.`, {
+        name,
+        index: i,
+      });
+    }
+  }
+}
+
+/**
+ * Throws `GRADIENTS_NOT_REGISTERED` when a gradient tape is recording but tfjs-core has no
+ * gradient functions registered (tfjs-core alone registers none). Cheap: one registry lookup.
+ */
+export function ensureGradients(): void {
+  const state = (tf.engine() as unknown as { state?: { activeTape?: unknown } }).state;
+  if (state?.activeTape != null && tf.getGradient('Multiply') === undefined) {
+    throw new RelkdError(
+      'GRADIENTS_NOT_REGISTERED',
+      'A gradient is being computed but no tfjs gradients are registered. ' +
+        "Call `await useBackend(...)` from '@relkd/backend' once at start-up (it registers them), " +
+        "or import '@tensorflow/tfjs'.",
+    );
+  }
+}

@@ -1,0 +1,41 @@
+import { readdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vitest/config';
+
+const root = fileURLToPath(new URL('.', import.meta.url));
+const packages = readdirSync(`${root}packages`, { withFileTypes: true })
+  .filter((d) => d.isDirectory())
+  .map((d) => d.name);
+
+/** `@relkd/<pkg>` resolves to the package's TypeScript source, so tests need no build. */
+const alias = [
+  ...packages.map((name) => ({
+    find: new RegExp(`^@relkd/${name}$`),
+    replacement: `${root}packages/${name}/src/index.ts`,
+  })),
+  { find: /^@relkd\/testing$/, replacement: `${root}tools/testing/index.ts` },
+];
+
+export default defineConfig({
+  resolve: { alias },
+  test: {
+    // tfjs kernels are CPU-bound and the CI machine has 2 cores.
+    maxWorkers: 2,
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+    projects: [
+      ...packages.map((name) => ({
+        extends: true as const,
+        test: { name, include: [`packages/${name}/src/**/*.test.ts`, `packages/${name}/test/**/*.test.ts`] },
+      })),
+      {
+        extends: true as const,
+        test: { name: 'examples', include: ['examples/*/src/**/*.test.ts', 'examples/*/test/**/*.test.ts'] },
+      },
+      {
+        extends: true as const,
+        test: { name: 'tools', include: ['tools/**/*.test.ts'] },
+      },
+    ],
+  },
+});
