@@ -21,6 +21,9 @@ export default defineConfig({
   test: {
     // tfjs kernels are CPU-bound and the CI machine has 2 cores.
     maxWorkers: 2,
+    // CI also writes a JSON report; .ci/run prints its "N passed, N failed" line at the end.
+    reporters: process.env.CI ? ['default', 'json'] : ['default'],
+    outputFile: { json: '.cache/vitest-report.json' },
     testTimeout: 60_000,
     hookTimeout: 60_000,
     projects: [
