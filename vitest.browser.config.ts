@@ -13,7 +13,10 @@ const packages = readdirSync(`${root}packages`, { withFileTypes: true })
 export default defineConfig({
   resolve: {
     alias: [
-      ...packages.map((name) => ({ find: new RegExp(`^@relkd/${name}$`), replacement: `${root}packages/${name}/src/index.ts` })),
+      ...packages.map((name) => ({
+        find: new RegExp(`^@relkd/${name}$`),
+        replacement: `${root}packages/${name}/src/index.ts`,
+      })),
       { find: /^@relkd\/testing$/, replacement: `${root}tools/testing/index.ts` },
     ],
   },

@@ -29,11 +29,17 @@ export default defineConfig({
     projects: [
       ...packages.map((name) => ({
         extends: true as const,
-        test: { name, include: [`packages/${name}/src/**/*.test.ts`, `packages/${name}/test/**/*.test.ts`] },
+        test: {
+          name,
+          include: [`packages/${name}/src/**/*.test.ts`, `packages/${name}/test/**/*.test.ts`],
+        },
       })),
       {
         extends: true as const,
-        test: { name: 'examples', include: ['examples/*/src/**/*.test.ts', 'examples/*/test/**/*.test.ts'] },
+        test: {
+          name: 'examples',
+          include: ['examples/*/src/**/*.test.ts', 'examples/*/test/**/*.test.ts'],
+        },
       },
       {
         extends: true as const,

@@ -11,9 +11,16 @@ async function runSmoke(mods, label) {
   const { tf, backend, core } = mods;
   for (const name of ['cpu', 'wasm']) {
     const info = await backend.useBackend(name);
-    if (tf.getBackend() !== name || info.gradients !== true) throw new Error(`useBackend(${name}) failed`);
-    const s = tf.tensor2d([[1, 2, 3], [0, -1, 2]]);
-    const t = tf.tensor2d([[3, 2, 1], [1, 1, 1]]);
+    if (tf.getBackend() !== name || info.gradients !== true)
+      throw new Error(`useBackend(${name}) failed`);
+    const s = tf.tensor2d([
+      [1, 2, 3],
+      [0, -1, 2],
+    ]);
+    const t = tf.tensor2d([
+      [3, 2, 1],
+      [1, 1, 1],
+    ]);
     // kdLoss = T^2 * batchmean KL(softmax(t/T) || softmax(s/T)); value checked against float64 numpy.
     const value = core.kdLoss(s, t, { temperature: 2 }).dataSync()[0];
     close(value, 1.0384929932, 1e-5, `${label}/${name} kdLoss`);

@@ -1,5 +1,5 @@
-import * as tf from '@tensorflow/tfjs-core';
 import { RelkdError, type RelkdErrorCode } from '@relkd/core';
+import * as tf from '@tensorflow/tfjs-core';
 import { expect } from 'vitest';
 
 type Nested = number | Nested[];
@@ -7,7 +7,9 @@ type Nested = number | Nested[];
 function flatten(x: tf.Tensor | Nested | ArrayLike<number>): number[] {
   if (x instanceof tf.Tensor) return Array.from(x.dataSync());
   if (typeof x === 'number') return [x];
-  return (Array.from(x as ArrayLike<Nested>) as Nested[]).flat(Number.POSITIVE_INFINITY) as number[];
+  return (Array.from(x as ArrayLike<Nested>) as Nested[]).flat(
+    Number.POSITIVE_INFINITY,
+  ) as number[];
 }
 
 /**
@@ -17,7 +19,11 @@ function flatten(x: tf.Tensor | Nested | ArrayLike<number>): number[] {
 export function expectClose(
   actual: tf.Tensor | Nested | ArrayLike<number>,
   expected: tf.Tensor | Nested | ArrayLike<number>,
-  { rtol = 1e-5, atol = 1e-6, label = 'value' }: { rtol?: number; atol?: number; label?: string } = {},
+  {
+    rtol = 1e-5,
+    atol = 1e-6,
+    label = 'value',
+  }: { rtol?: number; atol?: number; label?: string } = {},
 ): void {
   const a = flatten(actual);
   const e = flatten(expected);
@@ -73,7 +79,12 @@ export function expectRelkdError(fn: () => unknown, code: RelkdErrorCode): Relkd
  * `(f(x + εv) − f(x − εv)) / 2ε`. Compare it with `sum(grad · v)` from autodiff using a
  * tolerance suited to float32 (about 1e-2 relative for ε around 1e-2..1e-3).
  */
-export function fdDirectional(f: (x: tf.Tensor) => tf.Scalar, x: tf.Tensor, v: tf.Tensor, eps = 1e-2): number {
+export function fdDirectional(
+  f: (x: tf.Tensor) => tf.Scalar,
+  x: tf.Tensor,
+  v: tf.Tensor,
+  eps = 1e-2,
+): number {
   return tf.tidy(() => {
     const plus = f(tf.add(x, tf.mul(v, eps))).dataSync()[0]!;
     const minus = f(tf.sub(x, tf.mul(v, eps))).dataSync()[0]!;

@@ -13,5 +13,6 @@ export type TestBackend = (typeof BACKENDS)[number];
  */
 export async function useTestBackend(name: TestBackend): Promise<void> {
   await useBackend(name);
-  if (tf.getBackend() !== name) throw new Error(`backend ${name} did not activate (got ${tf.getBackend()})`);
+  if (tf.getBackend() !== name)
+    throw new Error(`backend ${name} did not activate (got ${tf.getBackend()})`);
 }

@@ -8,6 +8,7 @@
  * - `loadFixture`: reads a JSON fixture written by `tools/reference/*.py`.
  * - `fdDirectional`: float32 central-difference directional derivative for gradient checks.
  */
-export * from './backends';
+
 export * from './assertions';
+export * from './backends';
 export * from './fixtures';
