@@ -1,4 +1,32 @@
-export { RelkdError, isRelkdError, type RelkdErrorCode } from './errors/RelkdError';
+export { isRelkdError, RelkdError, type RelkdErrorCode } from './errors/RelkdError';
+export { type CrossEntropyOptions, crossEntropy } from './losses/crossEntropy';
+export { type KdLossOptions, kdLoss } from './losses/kdLoss';
+export { type KlDivergenceOptions, klDivergence } from './losses/klDivergence';
+export { type SoftCrossEntropyOptions, softCrossEntropy } from './losses/softCrossEntropy';
+export { type WeightedSum, weightedSum } from './losses/weightedSum';
+export { classGram } from './math/classGram';
+export { cosineSimilarityMatrix } from './math/cosineSimilarityMatrix';
+export { globalAveragePool } from './math/globalAveragePool';
+export { gram } from './math/gram';
+export { type L2NormalizeOptions, l2Normalize } from './math/l2Normalize';
+export { pairwiseSquaredDistances } from './math/pairwiseSquaredDistances';
+export { safeSqrt } from './math/safeSqrt';
+export { stopGradient } from './math/stopGradient';
+export { type ZScoreOptions, zScore } from './math/zScore';
+export { GlobalAveragePool, ReLU, Sigmoid } from './modules/activations';
+export { BatchNorm, type BatchNormOptions } from './modules/BatchNorm';
+export { Conv2D, type Conv2DOptions, padSpatial } from './modules/Conv2D';
+export type { Padding } from './modules/checkInput';
+export { Dense, type DenseOptions } from './modules/Dense';
+export { DepthwiseConv2D, type DepthwiseConv2DOptions } from './modules/DepthwiseConv2D';
+export { childSeed, type DenseInit, heNormalFanOut, uniformInit } from './modules/initializers';
+export { type ApplyOptions, Module, type NamedVariable, type SavedWeights } from './modules/Module';
+export { SeparableConv2D, type SeparableConv2DOptions } from './modules/SeparableConv2D';
+export { SepConv, type SepConvOptions } from './modules/SepConv';
+export { Sequential } from './modules/Sequential';
+export { Rng } from './random/Rng';
+export { type SampleBetaOptions, sampleBeta } from './random/sampleBeta';
+export { seededPermutation } from './random/seededPermutation';
 export {
   assertNonEmpty,
   assertNumber,
@@ -15,31 +43,3 @@ export {
   toTensor,
   type ValidateMode,
 } from './validation/validation';
-export { crossEntropy, type CrossEntropyOptions } from './losses/crossEntropy';
-export { softCrossEntropy, type SoftCrossEntropyOptions } from './losses/softCrossEntropy';
-export { klDivergence, type KlDivergenceOptions } from './losses/klDivergence';
-export { kdLoss, type KdLossOptions } from './losses/kdLoss';
-export { weightedSum, type WeightedSum } from './losses/weightedSum';
-export { stopGradient } from './math/stopGradient';
-export { safeSqrt } from './math/safeSqrt';
-export { zScore, type ZScoreOptions } from './math/zScore';
-export { l2Normalize, type L2NormalizeOptions } from './math/l2Normalize';
-export { gram } from './math/gram';
-export { classGram } from './math/classGram';
-export { pairwiseSquaredDistances } from './math/pairwiseSquaredDistances';
-export { cosineSimilarityMatrix } from './math/cosineSimilarityMatrix';
-export { globalAveragePool } from './math/globalAveragePool';
-export { Rng } from './random/Rng';
-export { seededPermutation } from './random/seededPermutation';
-export { sampleBeta, type SampleBetaOptions } from './random/sampleBeta';
-export { Module, type ApplyOptions, type NamedVariable, type SavedWeights } from './modules/Module';
-export { Dense, type DenseOptions } from './modules/Dense';
-export { Conv2D, type Conv2DOptions, padSpatial } from './modules/Conv2D';
-export { DepthwiseConv2D, type DepthwiseConv2DOptions } from './modules/DepthwiseConv2D';
-export { SeparableConv2D, type SeparableConv2DOptions } from './modules/SeparableConv2D';
-export { BatchNorm, type BatchNormOptions } from './modules/BatchNorm';
-export { ReLU, Sigmoid, GlobalAveragePool } from './modules/activations';
-export { Sequential } from './modules/Sequential';
-export { SepConv, type SepConvOptions } from './modules/SepConv';
-export { childSeed, heNormalFanOut, uniformInit, type DenseInit } from './modules/initializers';
-export type { Padding } from './modules/checkInput';

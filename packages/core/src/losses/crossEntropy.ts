@@ -1,6 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import {
+  checkFinite,
   ensureGradients,
+  resolveValidate,
   type TensorInput,
   toLabels,
   toLogits,
@@ -9,7 +11,7 @@ import {
 
 /** Options of {@link crossEntropy}. */
 export interface CrossEntropyOptions {
-  /** Input checking; `'full'` also checks label ranges on tensors. Default `'shapes'`. */
+  /** Input checking; `'full'` also checks label ranges on tensors and finite logits. Default `'shapes'`. */
   validate?: ValidateMode;
 }
 
@@ -20,7 +22,8 @@ export interface CrossEntropyOptions {
  * range-checked). Returns a scalar. Vectorised with a one-hot mask (no gather), so it
  * differentiates on every backend.
  *
- * @throws RelkdError `RANK_MISMATCH`, `SHAPE_MISMATCH`, `DTYPE_MISMATCH`, `EMPTY_BATCH`, `LABEL_OUT_OF_RANGE`
+ * @throws RelkdError `RANK_MISMATCH`, `SHAPE_MISMATCH`, `DTYPE_MISMATCH`, `EMPTY_BATCH`,
+ *   `LABEL_OUT_OF_RANGE`, `INVALID_OPTION`, `NON_FINITE` (`validate: 'full'` only)
  * @example
  * ```ts
  * const loss = crossEntropy(tf.tensor2d([[2, 0], [0, 2]]), tf.tensor1d([0, 1], 'int32')); // ≈ 0.1269
@@ -31,11 +34,13 @@ export function crossEntropy(
   labels: tf.Tensor1D | TensorInput,
   options: CrossEntropyOptions = {},
 ): tf.Scalar {
+  const validate = resolveValidate(options.validate);
   ensureGradients();
   return tf.tidy(() => {
     const z = toLogits(logits, 'logits');
     const [b, c] = z.shape;
-    const y = toLabels(labels, c, b, 'labels', options.validate);
+    const y = toLabels(labels, c, b, 'labels', validate);
+    checkFinite(z, 'logits', validate);
     const mask = tf.oneHot(y, c);
     return tf.neg(tf.div(tf.sum(tf.mul(mask, tf.logSoftmax(z))), b)) as tf.Scalar;
   });

@@ -5,6 +5,7 @@ import {
   assertSameShape,
   checkFinite,
   ensureGradients,
+  resolveValidate,
   type TensorInput,
   toLogits,
   type ValidateMode,
@@ -29,7 +30,8 @@ export interface KlDivergenceOptions {
  *
  * Shapes: `studentLogits [B, C]`, `teacherLogits [B, C]`. Defaults: `T = 1`, no `T²`.
  *
- * @throws RelkdError `SHAPE_MISMATCH`, `RANK_MISMATCH`, `DTYPE_MISMATCH`, `EMPTY_BATCH`, `INVALID_OPTION`
+ * @throws RelkdError `SHAPE_MISMATCH`, `RANK_MISMATCH`, `DTYPE_MISMATCH`, `EMPTY_BATCH`, `INVALID_OPTION`,
+ *   `NON_FINITE` (`validate: 'full'` only)
  * @example
  * ```ts
  * klDivergence(tf.tensor2d([[0, 0]]), tf.tensor2d([[0, 0]])); // 0
@@ -42,13 +44,14 @@ export function klDivergence(
 ): tf.Scalar {
   const { temperature = 1, scaleByTSquared = false } = options;
   assertNumber(temperature, 'options.temperature', { min: 0, exclusiveMin: true });
+  const validate = resolveValidate(options.validate);
   ensureGradients();
   return tf.tidy(() => {
     const s = toLogits(studentLogits, 'studentLogits');
     const t = toLogits(teacherLogits, 'teacherLogits');
     assertSameShape(s, t, 'studentLogits', 'teacherLogits');
-    checkFinite(s, 'studentLogits', options.validate);
-    checkFinite(t, 'teacherLogits', options.validate);
+    checkFinite(s, 'studentLogits', validate);
+    checkFinite(t, 'teacherLogits', validate);
     const scale = (scaleByTSquared ? temperature * temperature : 1) / s.shape[0];
     const logPs = tf.logSoftmax(temperature === 1 ? s : tf.div(s, temperature));
     const logPt = tf.logSoftmax(stopGradient(temperature === 1 ? t : tf.div(t, temperature)));

@@ -5,6 +5,7 @@ import {
   assertSameShape,
   checkFinite,
   ensureGradients,
+  resolveValidate,
   type TensorInput,
   toLogits,
   type ValidateMode,
@@ -24,7 +25,8 @@ export interface SoftCrossEntropyOptions {
  * Shapes: `logits [B, C]`, `targets [B, C]` whose rows are distributions (not checked; a
  * non-normalised row scales its sample's term). Targets get no gradient. Default `T = 1`.
  *
- * @throws RelkdError `SHAPE_MISMATCH`, `RANK_MISMATCH`, `INVALID_OPTION` (T <= 0)
+ * @throws RelkdError `SHAPE_MISMATCH`, `RANK_MISMATCH`, `DTYPE_MISMATCH`, `EMPTY_BATCH`,
+ *   `INVALID_OPTION` (T <= 0), `NON_FINITE` (`validate: 'full'` only)
  * @example
  * ```ts
  * softCrossEntropy(tf.tensor2d([[0, 0]]), tf.tensor2d([[0.5, 0.5]])); // ln 2 ≈ 0.6931
@@ -37,12 +39,14 @@ export function softCrossEntropy(
 ): tf.Scalar {
   const { temperature = 1 } = options;
   assertNumber(temperature, 'options.temperature', { min: 0, exclusiveMin: true });
+  const validate = resolveValidate(options.validate);
   ensureGradients();
   return tf.tidy(() => {
     const z = toLogits(logits, 'logits');
     const q = toLogits(targets, 'targets');
     assertSameShape(z, q, 'logits', 'targets');
-    checkFinite(z, 'logits', options.validate);
+    checkFinite(z, 'logits', validate);
+    checkFinite(q, 'targets', validate);
     const logP = tf.logSoftmax(temperature === 1 ? z : tf.div(z, temperature));
     const prod = tf.mul(stopGradient(q), logP);
     return tf.neg(tf.div(tf.sum(prod), z.shape[0])) as tf.Scalar;

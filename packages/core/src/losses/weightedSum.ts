@@ -40,7 +40,9 @@ export function weightedSum<K extends string>(
   for (const name of names) {
     const part = parts[name];
     if (!(part instanceof tf.Tensor) || part.rank !== 0) {
-      throw new RelkdError('INVALID_OPTION', `\`parts.${name}\` must be a scalar tensor.`, { name });
+      throw new RelkdError('INVALID_OPTION', `\`parts.${name}\` must be a scalar tensor.`, {
+        name,
+      });
     }
   }
   const total = tf.tidy(() =>

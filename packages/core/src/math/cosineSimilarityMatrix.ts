@@ -12,7 +12,10 @@ import { l2Normalize } from './l2Normalize';
  * cosineSimilarityMatrix(tf.tensor2d([[1, 0], [1, 1]])); // [[1, 0.7071], [0.7071, 1]]
  * ```
  */
-export function cosineSimilarityMatrix(a: tf.Tensor2D | TensorInput, b?: tf.Tensor2D | TensorInput): tf.Tensor2D {
+export function cosineSimilarityMatrix(
+  a: tf.Tensor2D | TensorInput,
+  b?: tf.Tensor2D | TensorInput,
+): tf.Tensor2D {
   return tf.tidy(() => {
     const ta = toTensor(a, 'a') as tf.Tensor2D;
     assertRank(ta, 2, 'a', '[N, D]');

@@ -21,7 +21,10 @@ export interface L2NormalizeOptions {
  * l2Normalize(tf.tensor2d([[3, 4]])); // [[0.6, 0.8]]
  * ```
  */
-export function l2Normalize<T extends tf.Tensor>(x: T | TensorInput, options: L2NormalizeOptions = {}): T {
+export function l2Normalize<T extends tf.Tensor>(
+  x: T | TensorInput,
+  options: L2NormalizeOptions = {},
+): T {
   const { axis = -1, epsilon = 1e-12 } = options;
   assertNumber(epsilon, 'options.epsilon', { min: 0 });
   assertNumber(axis, 'options.axis', { integer: true });

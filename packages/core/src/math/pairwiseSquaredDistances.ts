@@ -11,7 +11,10 @@ import { assertRank, formatShape, type TensorInput, toTensor } from '../validati
  * pairwiseSquaredDistances(tf.tensor2d([[0, 0], [3, 4]])); // [[0, 25], [25, 0]]
  * ```
  */
-export function pairwiseSquaredDistances(a: tf.Tensor2D | TensorInput, b?: tf.Tensor2D | TensorInput): tf.Tensor2D {
+export function pairwiseSquaredDistances(
+  a: tf.Tensor2D | TensorInput,
+  b?: tf.Tensor2D | TensorInput,
+): tf.Tensor2D {
   return tf.tidy(() => {
     const ta = toTensor(a, 'a') as tf.Tensor2D;
     assertRank(ta, 2, 'a', '[N, D]');

@@ -9,7 +9,11 @@ const safe = tf.customGrad((x: tf.Tensor | tf.GradSaveFunc, save: tf.Tensor | tf
     gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
       const v = saved[0]!;
       const positive = tf.greater(v, 0);
-      return tf.where(positive, tf.div(dy, tf.mul(tf.where(positive, v, tf.onesLike(v)), 2)), tf.zerosLike(dy));
+      return tf.where(
+        positive,
+        tf.div(dy, tf.mul(tf.where(positive, v, tf.onesLike(v)), 2)),
+        tf.zerosLike(dy),
+      );
     },
   };
 });

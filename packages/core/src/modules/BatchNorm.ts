@@ -57,7 +57,14 @@ export class BatchNorm extends Module {
     else checkInput(x, 2, this.channels, this.name, '[B, C] or NHWC [B, H, W, C]');
     const axes = x.rank === 2 ? [0] : [0, 1, 2];
     if (!training) {
-      return tf.batchNorm(x, this.movingMean, this.movingVariance, this.beta, this.gamma, this.epsilon);
+      return tf.batchNorm(
+        x,
+        this.movingMean,
+        this.movingVariance,
+        this.beta,
+        this.gamma,
+        this.epsilon,
+      );
     }
     const { mean, variance } = tf.moments(x, axes);
     const n = x.size / this.channels;

@@ -44,7 +44,16 @@ export class Conv2D extends Module {
 
   constructor(options: Conv2DOptions) {
     super(options.name ?? 'Conv2D');
-    const { inChannels, outChannels, kernelSize, stride = 1, padding = 0, dilation = 1, useBias = true, seed = 0 } = options;
+    const {
+      inChannels,
+      outChannels,
+      kernelSize,
+      stride = 1,
+      padding = 0,
+      dilation = 1,
+      useBias = true,
+      seed = 0,
+    } = options;
     assertNumber(inChannels, 'inChannels', { min: 1, integer: true });
     assertNumber(outChannels, 'outChannels', { min: 1, integer: true });
     assertNumber(kernelSize, 'kernelSize', { min: 1, integer: true });
@@ -58,7 +67,11 @@ export class Conv2D extends Module {
     this.dilation = dilation;
     this.filter = this.addWeight(
       'kernel',
-      heNormalFanOut([kernelSize, kernelSize, inChannels, outChannels], outChannels * kernelSize * kernelSize, seed),
+      heNormalFanOut(
+        [kernelSize, kernelSize, inChannels, outChannels],
+        outChannels * kernelSize * kernelSize,
+        seed,
+      ),
     );
     this.bias = useBias ? this.addWeight('bias', tf.zeros([outChannels])) : null;
   }

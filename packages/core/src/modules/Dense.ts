@@ -40,7 +40,8 @@ export class Dense extends Module {
     assertNumber(outUnits, 'outUnits', { min: 1, integer: true });
     this.inUnits = inUnits;
     this.outUnits = outUnits;
-    const limit = init === 'heUniform' ? Math.sqrt(6 / inUnits) : Math.sqrt(6 / (inUnits + outUnits));
+    const limit =
+      init === 'heUniform' ? Math.sqrt(6 / inUnits) : Math.sqrt(6 / (inUnits + outUnits));
     this.kernel = this.addWeight('kernel', uniformInit([inUnits, outUnits], limit, seed));
     this.bias = useBias ? this.addWeight('bias', tf.zeros([outUnits])) : null;
   }

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { assertNumber } from '../validation/validation';
-import { applyPadding, checkInput, type Padding } from './checkInput';
 import { padSpatial } from './Conv2D';
+import { applyPadding, checkInput, type Padding } from './checkInput';
 import { heNormalFanOut } from './initializers';
 import { Module } from './Module';
 
@@ -41,7 +41,15 @@ export class DepthwiseConv2D extends Module {
 
   constructor(options: DepthwiseConv2DOptions) {
     super(options.name ?? 'DepthwiseConv2D');
-    const { channels, kernelSize, stride = 1, padding = 0, depthMultiplier = 1, useBias = false, seed = 0 } = options;
+    const {
+      channels,
+      kernelSize,
+      stride = 1,
+      padding = 0,
+      depthMultiplier = 1,
+      useBias = false,
+      seed = 0,
+    } = options;
     assertNumber(channels, 'channels', { min: 1, integer: true });
     assertNumber(kernelSize, 'kernelSize', { min: 1, integer: true });
     assertNumber(stride, 'stride', { min: 1, integer: true });
@@ -53,7 +61,11 @@ export class DepthwiseConv2D extends Module {
     this.padding = padding;
     this.filter = this.addWeight(
       'kernel',
-      heNormalFanOut([kernelSize, kernelSize, channels, depthMultiplier], this.outChannels * kernelSize * kernelSize, seed),
+      heNormalFanOut(
+        [kernelSize, kernelSize, channels, depthMultiplier],
+        this.outChannels * kernelSize * kernelSize,
+        seed,
+      ),
     );
     this.bias = useBias ? this.addWeight('bias', tf.zeros([this.outChannels])) : null;
   }

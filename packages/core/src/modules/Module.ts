@@ -42,8 +42,10 @@ export interface NamedVariable {
 export abstract class Module<In = tf.Tensor, Out extends tf.TensorContainer = tf.Tensor> {
   /** A human-readable name used in error messages. */
   readonly name: string;
-  private readonly ownWeights: Array<{ name: string; variable: tf.Variable; trainable: boolean }> = [];
-  private readonly children: Array<{ name: string; module: Module<unknown, tf.TensorContainer> }> = [];
+  private readonly ownWeights: Array<{ name: string; variable: tf.Variable; trainable: boolean }> =
+    [];
+  private readonly children: Array<{ name: string; module: Module<unknown, tf.TensorContainer> }> =
+    [];
   private disposed = false;
 
   protected constructor(name: string) {
@@ -85,7 +87,8 @@ export abstract class Module<In = tf.Tensor, Out extends tf.TensorContainer = tf
       trainable: w.trainable,
     }));
     for (const child of this.children) {
-      for (const v of child.module.namedVariables()) out.push({ ...v, path: `${child.name}/${v.path}` });
+      for (const v of child.module.namedVariables())
+        out.push({ ...v, path: `${child.name}/${v.path}` });
     }
     return out;
   }
@@ -138,7 +141,10 @@ export abstract class Module<In = tf.Tensor, Out extends tf.TensorContainer = tf
   /** Serialises every variable by path with `tf.io.encodeWeights`. */
   async saveWeights(): Promise<SavedWeights> {
     this.assertAlive();
-    const named = this.namedVariables().map((v) => ({ name: v.path, tensor: v.variable as tf.Tensor }));
+    const named = this.namedVariables().map((v) => ({
+      name: v.path,
+      tensor: v.variable as tf.Tensor,
+    }));
     const { data, specs } = await tf.io.encodeWeights(named);
     return { data, specs };
   }
@@ -155,7 +161,10 @@ export abstract class Module<In = tf.Tensor, Out extends tf.TensorContainer = tf
       for (const v of named) {
         const t = decoded[v.path];
         if (t === undefined) {
-          throw new RelkdError('SHAPE_MISMATCH', `${this.name}.loadWeights: saved weights lack '${v.path}'.`);
+          throw new RelkdError(
+            'SHAPE_MISMATCH',
+            `${this.name}.loadWeights: saved weights lack '${v.path}'.`,
+          );
         }
         if (!tf.util.arraysEqual(t.shape, v.variable.shape)) {
           throw new RelkdError(

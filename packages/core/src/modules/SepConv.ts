@@ -1,11 +1,11 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import { assertNumber } from '../validation/validation';
+import { ReLU } from './activations';
 import { BatchNorm } from './BatchNorm';
 import { Conv2D } from './Conv2D';
 import { DepthwiseConv2D } from './DepthwiseConv2D';
 import { childSeed } from './initializers';
 import { Module } from './Module';
-import { ReLU } from './activations';
 
 /** Options of {@link SepConv}. */
 export interface SepConvOptions {
@@ -43,12 +43,42 @@ export class SepConv extends Module {
     this.outChannels = outChannels;
     const s = (i: number): number => childSeed(seed, i);
     this.body = [
-      this.addModule('dw1', new DepthwiseConv2D({ channels: inChannels, kernelSize: 3, stride, padding: 1, seed: s(0) })),
-      this.addModule('pw1', new Conv2D({ inChannels, outChannels: inChannels, kernelSize: 1, useBias: false, seed: s(1) })),
+      this.addModule(
+        'dw1',
+        new DepthwiseConv2D({
+          channels: inChannels,
+          kernelSize: 3,
+          stride,
+          padding: 1,
+          seed: s(0),
+        }),
+      ),
+      this.addModule(
+        'pw1',
+        new Conv2D({
+          inChannels,
+          outChannels: inChannels,
+          kernelSize: 1,
+          useBias: false,
+          seed: s(1),
+        }),
+      ),
       this.addModule('bn1', new BatchNorm({ channels: inChannels })),
       this.addModule('relu1', new ReLU()),
-      this.addModule('dw2', new DepthwiseConv2D({ channels: inChannels, kernelSize: 3, stride: 1, padding: 1, seed: s(2) })),
-      this.addModule('pw2', new Conv2D({ inChannels, outChannels, kernelSize: 1, useBias: false, seed: s(3) })),
+      this.addModule(
+        'dw2',
+        new DepthwiseConv2D({
+          channels: inChannels,
+          kernelSize: 3,
+          stride: 1,
+          padding: 1,
+          seed: s(2),
+        }),
+      ),
+      this.addModule(
+        'pw2',
+        new Conv2D({ inChannels, outChannels, kernelSize: 1, useBias: false, seed: s(3) }),
+      ),
       this.addModule('bn2', new BatchNorm({ channels: outChannels })),
       this.addModule('relu2', new ReLU()),
     ];

@@ -1,6 +1,6 @@
 import type * as tf from '@tensorflow/tfjs-core';
-import type { Padding } from './checkInput';
 import { Conv2D } from './Conv2D';
+import type { Padding } from './checkInput';
 import { DepthwiseConv2D } from './DepthwiseConv2D';
 import { childSeed } from './initializers';
 import { Module } from './Module';
@@ -40,11 +40,26 @@ export class SeparableConv2D extends Module {
 
   constructor(options: SeparableConv2DOptions) {
     super(options.name ?? 'SeparableConv2D');
-    const { inChannels, outChannels, kernelSize, stride = 1, padding = 0, depthMultiplier = 1, useBias = false, seed = 0 } =
-      options;
+    const {
+      inChannels,
+      outChannels,
+      kernelSize,
+      stride = 1,
+      padding = 0,
+      depthMultiplier = 1,
+      useBias = false,
+      seed = 0,
+    } = options;
     this.depthwise = this.addModule(
       'depthwise',
-      new DepthwiseConv2D({ channels: inChannels, kernelSize, stride, padding, depthMultiplier, seed: childSeed(seed, 0) }),
+      new DepthwiseConv2D({
+        channels: inChannels,
+        kernelSize,
+        stride,
+        padding,
+        depthMultiplier,
+        seed: childSeed(seed, 0),
+      }),
     );
     this.pointwise = this.addModule(
       'pointwise',

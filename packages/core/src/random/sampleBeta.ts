@@ -21,7 +21,12 @@ export interface SampleBetaOptions {
  * ```
  */
 export function sampleBeta(alpha: number, beta: number, options?: SampleBetaOptions): number;
-export function sampleBeta(alpha: number, beta: number, options: SampleBetaOptions, count: number): number[];
+export function sampleBeta(
+  alpha: number,
+  beta: number,
+  options: SampleBetaOptions,
+  count: number,
+): number[];
 export function sampleBeta(
   alpha: number,
   beta: number,

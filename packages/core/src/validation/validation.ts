@@ -47,17 +47,62 @@ export function toTensor(x: TensorInput, name: string, kind: 'float' | 'int' = '
     return x;
   }
   if (x == null || (typeof x !== 'object' && typeof x !== 'number')) {
-    throw new RelkdError('INVALID_OPTION', `\`${name}\` must be a tf.Tensor or an array, got ${x === null ? 'null' : typeof x}.`, {
-      name,
-    });
+    throw new RelkdError(
+      'INVALID_OPTION',
+      `\`${name}\` must be a tf.Tensor or an array, got ${x === null ? 'null' : typeof x}.`,
+      {
+        name,
+      },
+    );
   }
+  if (typeof x === 'object') checkRectangular(x, name);
   try {
     return tf.tensor(x as tf.TensorLike, undefined, kind === 'int' ? 'int32' : 'float32');
   } catch (e) {
-    throw new RelkdError('INVALID_OPTION', `\`${name}\` is not a valid tensor-like value: ${(e as Error).message}`, {
-      name,
-    });
+    throw new RelkdError(
+      'INVALID_OPTION',
+      `\`${name}\` is not a valid tensor-like value: ${(e as Error).message}`,
+      {
+        name,
+      },
+    );
   }
+}
+
+/**
+ * Walks a nested JS array and checks it is rectangular with numeric leaves. tfjs only checks this
+ * in debug mode and otherwise builds a tensor with missing (garbage) entries from a ragged array.
+ */
+function checkRectangular(x: object, name: string): void {
+  const shapeOf = (v: unknown, path: string): number[] => {
+    if (typeof v === 'number' || typeof v === 'boolean') return [];
+    if (ArrayBuffer.isView(v) && !(v instanceof DataView))
+      return [(v as unknown as ArrayLike<number>).length];
+    if (!Array.isArray(v)) {
+      throw new RelkdError(
+        'INVALID_OPTION',
+        `\`${name}${path}\` must be a number or an array, got ${v === null ? 'null' : typeof v}.`,
+        {
+          name,
+          path,
+        },
+      );
+    }
+    if (v.length === 0) return [0];
+    const first = shapeOf(v[0], `${path}[0]`);
+    for (let i = 1; i < v.length; i++) {
+      const other = shapeOf(v[i], `${path}[${i}]`);
+      if (!tf.util.arraysEqual(first, other)) {
+        throw new RelkdError(
+          'INVALID_OPTION',
+          `\`${name}\` is a ragged array: \`${name}${path}[0]\` has shape ${formatShape(first)} but \`${name}${path}[${i}]\` has shape ${formatShape(other)}.`,
+          { name, path: `${path}[${i}]` },
+        );
+      }
+    }
+    return [v.length, ...first];
+  };
+  shapeOf(x, '');
 }
 
 /** @throws RelkdError `RANK_MISMATCH` when `t.rank !== rank`. */
@@ -86,7 +131,11 @@ export function assertSameShape(a: tf.Tensor, b: tf.Tensor, nameA: string, nameB
  * Checks `t.shape` against a pattern where `null` matches any size.
  * @throws RelkdError `RANK_MISMATCH` or `SHAPE_MISMATCH`
  */
-export function assertShape(t: tf.Tensor, expected: readonly (number | null)[], name: string): void {
+export function assertShape(
+  t: tf.Tensor,
+  expected: readonly (number | null)[],
+  name: string,
+): void {
   const pattern = `[${expected.map((d) => (d === null ? '*' : String(d))).join(', ')}]`;
   if (t.rank !== expected.length) {
     throw new RelkdError(
@@ -97,11 +146,15 @@ export function assertShape(t: tf.Tensor, expected: readonly (number | null)[], 
   }
   expected.forEach((d, i) => {
     if (d !== null && t.shape[i] !== d) {
-      throw new RelkdError('SHAPE_MISMATCH', `\`${name}\` must have shape ${pattern}, got ${formatShape(t.shape)}.`, {
-        name,
-        expected,
-        actual: t.shape,
-      });
+      throw new RelkdError(
+        'SHAPE_MISMATCH',
+        `\`${name}\` must have shape ${pattern}, got ${formatShape(t.shape)}.`,
+        {
+          name,
+          expected,
+          actual: t.shape,
+        },
+      );
     }
   });
 }
@@ -109,10 +162,14 @@ export function assertShape(t: tf.Tensor, expected: readonly (number | null)[], 
 /** @throws RelkdError `EMPTY_BATCH` when the leading dimension is 0. */
 export function assertNonEmpty(t: tf.Tensor, name: string): void {
   if (t.rank === 0 || t.shape[0] === 0) {
-    throw new RelkdError('EMPTY_BATCH', `\`${name}\` has an empty batch (shape ${formatShape(t.shape)}).`, {
-      name,
-      shape: t.shape,
-    });
+    throw new RelkdError(
+      'EMPTY_BATCH',
+      `\`${name}\` has an empty batch (shape ${formatShape(t.shape)}).`,
+      {
+        name,
+        shape: t.shape,
+      },
+    );
   }
 }
 
@@ -136,7 +193,10 @@ export function assertNumber(
   if (bad) {
     const lo = min === undefined ? '' : exclusiveMin ? `> ${min}` : `>= ${min}`;
     const hi = max === undefined ? '' : `<= ${max}`;
-    const want = [integer ? 'an integer' : 'a finite number', [lo, hi].filter(Boolean).join(' and ')]
+    const want = [
+      integer ? 'an integer' : 'a finite number',
+      [lo, hi].filter(Boolean).join(' and '),
+    ]
       .filter(Boolean)
       .join(' ');
     throw new RelkdError('INVALID_OPTION', `\`${name}\` must be ${want}, got ${String(value)}.`, {
@@ -147,7 +207,11 @@ export function assertNumber(
 }
 
 /** @throws RelkdError `INVALID_OPTION` when `value` is not one of `allowed`. */
-export function assertOneOf<T extends string>(value: unknown, allowed: readonly T[], name: string): asserts value is T {
+export function assertOneOf<T extends string>(
+  value: unknown,
+  allowed: readonly T[],
+  name: string,
+): asserts value is T {
   if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value)) {
     throw new RelkdError(
       'INVALID_OPTION',
@@ -166,7 +230,11 @@ export function toLogits(x: TensorInput, name: string): tf.Tensor2D {
   assertRank(t, 2, name, '[B, C] logits');
   assertNonEmpty(t, name);
   if (t.shape[1] === 0) {
-    throw new RelkdError('EMPTY_BATCH', `\`${name}\` has zero classes (shape ${formatShape(t.shape)}).`, { name });
+    throw new RelkdError(
+      'EMPTY_BATCH',
+      `\`${name}\` has zero classes (shape ${formatShape(t.shape)}).`,
+      { name },
+    );
   }
   return t as tf.Tensor2D;
 }
@@ -187,7 +255,9 @@ export function toLabels(
 ): tf.Tensor1D {
   const isArray = !(labels instanceof tf.Tensor);
   if (isArray) {
-    const flat = Array.isArray(labels) ? (labels.flat(Number.POSITIVE_INFINITY) as unknown[]) : Array.from(labels as ArrayLike<unknown>);
+    const flat = Array.isArray(labels)
+      ? (labels.flat(Number.POSITIVE_INFINITY) as unknown[])
+      : Array.from(labels as ArrayLike<unknown>);
     checkLabelValues(flat as number[], numClasses, name);
   }
   const t = toTensor(labels, name, 'int');
@@ -216,6 +286,16 @@ function checkLabelValues(values: readonly number[], numClasses: number, name: s
 }
 
 /**
+ * Checks a `validate` option (`undefined` means `'shapes'`) and returns the mode.
+ * @throws RelkdError `INVALID_OPTION` for anything but `'shapes'` or `'full'`
+ */
+export function resolveValidate(value: unknown, name = 'options.validate'): ValidateMode {
+  if (value === undefined) return 'shapes';
+  assertOneOf(value, ['shapes', 'full'] as const, name);
+  return value;
+}
+
+/**
  * In `validate: 'full'` mode, reads `t` back and throws `NON_FINITE` if it holds NaN or ±Infinity.
  * Does nothing in `'shapes'` mode.
  */
@@ -224,10 +304,14 @@ export function checkFinite(t: tf.Tensor, name: string, validate: ValidateMode |
   const data = t.dataSync();
   for (let i = 0; i < data.length; i++) {
     if (!Number.isFinite(data[i])) {
-      throw new RelkdError('NON_FINITE', `\`${name}\` contains a non-finite value (${data[i]}) at flat index ${i}.`, {
-        name,
-        index: i,
-      });
+      throw new RelkdError(
+        'NON_FINITE',
+        `\`${name}\` contains a non-finite value (${data[i]}) at flat index ${i}.`,
+        {
+          name,
+          index: i,
+        },
+      );
     }
   }
 }
