@@ -1,0 +1,264 @@
+import {
+  assertNumber,
+  assertShape,
+  checkFinite,
+  ensureGradients,
+  formatShape,
+  RelkdError,
+  stopGradient,
+  type TensorInput,
+  toLabels,
+  toLogits,
+  toTensor,
+  type ValidateMode,
+  weightedSum,
+} from '@relkd/core';
+import * as tf from '@tensorflow/tfjs-core';
+
+/** The relation-network outputs for one kind of pair: `score [B, 1]`, `logits [B, C]`. */
+export interface CorsdPairInput {
+  score: tf.Tensor | TensorInput;
+  logits: tf.Tensor | TensorInput;
+}
+
+/** One stage's outputs for the positive and the negative pairs (a {@link RelationPairOutput} fits). */
+export interface CorsdStageInput {
+  positive: CorsdPairInput;
+  negative: CorsdPairInput;
+}
+
+/** Inputs of {@link corsdLoss}. */
+export interface CorsdLossInputs {
+  /** The K stages' relation-network outputs, shallow -> deepest (the last one teaches). K >= 1. */
+  stages: readonly CorsdStageInput[];
+  /** int32 `[B]` labels of the anchors (= of the positives). */
+  anchorLabels: tf.Tensor1D | TensorInput;
+  /** int32 `[B]` labels of the negatives ({@link TripletIndices.negativeLabels}). */
+  negativeLabels: tf.Tensor1D | TensorInput;
+}
+
+/** Options of {@link corsdLoss}; every default is the released code's. */
+export interface CorsdLossOptions {
+  /** Softmax temperature `T > 0` of the D and SoftCE terms. Default `3`. */
+  temperature?: number;
+  /** Weight of `kd` (positive-pair logit mimicry). Default `0.16`. */
+  kdWeight?: number;
+  /** Weight of `ce` (auxiliary classifiers on positive pairs, hard anchor labels). Default `0.04`. */
+  ceWeight?: number;
+  /** Weight of `negKd` (negative-pair logit mimicry). Default `0.04`. */
+  negKdWeight?: number;
+  /** Weight of `negCe` (auxiliary classifiers on negative pairs, soft ½/½ targets). Default `0.01`. */
+  negCeWeight?: number;
+  /** Weight of `triplet` (score hinge). Default `0.01`. */
+  tripletWeight?: number;
+  /** Hinge margin (>= 0). Default `1`. */
+  margin?: number;
+  /** Weight of `score` (shallow scores mimic the deepest). Default `0.01`. */
+  scoreWeight?: number;
+  /**
+   * Stop the gradient of the deepest stage's logits and scores where they serve as targets
+   * (the D and score-mimic terms), so the deepest network only learns from its own CE and
+   * triplet terms. Default `true` (ours; the released code lets the gradient through).
+   */
+  detachDeepest?: boolean;
+  /** Input checking; `'full'` also reads the data (label ranges, finiteness). Default `'shapes'`. */
+  validate?: ValidateMode;
+}
+
+/** The parts of {@link corsdLoss}: unweighted sums over stages, and the weighted total. */
+export type CorsdLossResult = {
+  total: tf.Scalar;
+  /** `Σ_{k<K} D(u⁺_k, u⁺_K)`. */
+  kd: tf.Scalar;
+  /** `Σ_k CE(u⁺_k, y_anchor)`. */
+  ce: tf.Scalar;
+  /** `Σ_{k<K} D(u⁻_k, u⁻_K)`. */
+  negKd: tf.Scalar;
+  /** `Σ_k SoftCE(u⁻_k, q)`. */
+  negCe: tf.Scalar;
+  /** `Σ_k mean_b max(0, s⁺_k − s⁻_k + margin)`. */
+  triplet: tf.Scalar;
+  /** `Σ_{k<K} [mean_b (s⁺_k − sg(s⁺_K))² + mean_b (s⁻_k − sg(s⁻_K))²]`. */
+  score: tf.Scalar;
+};
+
+/**
+ * CORSD (class-oriented relational self distillation) loss over the K stages' relation networks.
+ *
+ * With `u±_k [B, C]` the auxiliary logits and `s±_k [B, 1]` the scores of stage k for the
+ * positive (+) and negative (−) pairs, `sg` = stopGradient when `detachDeepest`:
+ * ```
+ * D(u, v)      = (1/B) Σ_b KL(softmax(sg(v_b)/T) ‖ softmax(u_b/T))              (no T² factor)
+ * SoftCE(u, q) = −(1/B) Σ_b Σ_c q_bc · logSoftmax(u_b/T)_c,   q = ½(onehot(y_anchor) + onehot(y_neg))
+ * kd      = Σ_{k<K} D(u⁺_k, u⁺_K)          ce    = Σ_k CE(u⁺_k, y_anchor)       (T = 1)
+ * negKd   = Σ_{k<K} D(u⁻_k, u⁻_K)          negCe = Σ_k SoftCE(u⁻_k, q)
+ * triplet = Σ_k mean_b max(0, s⁺_k − s⁻_k + margin)
+ * score   = Σ_{k<K} [mean_b (s⁺_k − sg(s⁺_K))² + mean_b (s⁻_k − sg(s⁻_K))²]
+ * total   = kdWeight·kd + ceWeight·ce + negKdWeight·negKd + negCeWeight·negCe
+ *         + tripletWeight·triplet + scoreWeight·score
+ * ```
+ * The deepest stage's own D terms `D(u_K, u_K)` are identically 0 and are not computed (so they
+ * are exactly 0 with an exactly zero gradient). Defaults (released code): `T = 3`,
+ * `kdWeight 0.16, ceWeight 0.04, negKdWeight 0.04, negCeWeight 0.01, tripletWeight 0.01,
+ * margin 1, scoreWeight 0.01`, `detachDeepest = true`. The score is a learned dissimilarity:
+ * the hinge pushes `s⁺` below `s⁻`. The backbone's own cross-entropy on the images is the
+ * caller's to add.
+ *
+ * Shapes: every stage `score [B, 1]`, `logits [B, C]` (float32, same B and C everywhere), labels
+ * int32 `[B]` in `[0, C)`. Vectorised over stages, batch and classes (kernel count independent
+ * of B and C); reads no tensor data unless `validate: 'full'`.
+ *
+ * @throws RelkdError `INVALID_OPTION`, `RANK_MISMATCH`, `SHAPE_MISMATCH`, `DTYPE_MISMATCH`,
+ *   `EMPTY_BATCH`, `LABEL_OUT_OF_RANGE`, `NON_FINITE` (validate 'full')
+ * @example
+ * ```ts
+ * const t = tripletIndices(labels, { seed: step });
+ * const stages = relationStages(nets, stageFeatures, t, { training: true });
+ * const { total } = corsdLoss({ stages, anchorLabels: labels, negativeLabels: t.negativeLabels });
+ * // loss = crossEntropy(backboneLogits, labels) + total
+ * ```
+ */
+export function corsdLoss(
+  inputs: CorsdLossInputs,
+  options: CorsdLossOptions = {},
+): CorsdLossResult {
+  const {
+    temperature = 3,
+    kdWeight = 0.16,
+    ceWeight = 0.04,
+    negKdWeight = 0.04,
+    negCeWeight = 0.01,
+    tripletWeight = 0.01,
+    margin = 1,
+    scoreWeight = 0.01,
+    detachDeepest = true,
+    validate = 'shapes',
+  } = options;
+  assertNumber(temperature, 'options.temperature', { min: 0, exclusiveMin: true });
+  const weights = { kdWeight, ceWeight, negKdWeight, negCeWeight, tripletWeight, scoreWeight };
+  for (const [name, w] of Object.entries(weights)) assertNumber(w, `options.${name}`);
+  assertNumber(margin, 'options.margin', { min: 0 });
+  if (typeof detachDeepest !== 'boolean') {
+    throw new RelkdError(
+      'INVALID_OPTION',
+      `\`options.detachDeepest\` must be a boolean, got ${String(detachDeepest)}.`,
+    );
+  }
+  if (validate !== 'shapes' && validate !== 'full') {
+    throw new RelkdError(
+      'INVALID_OPTION',
+      `\`options.validate\` must be 'shapes' or 'full', got ${String(validate)}.`,
+    );
+  }
+  if (inputs == null || typeof inputs !== 'object') {
+    throw new RelkdError(
+      'INVALID_OPTION',
+      '`inputs` must be `{ stages, anchorLabels, negativeLabels }`.',
+    );
+  }
+  const { stages } = inputs;
+  if (!Array.isArray(stages) || stages.length === 0) {
+    throw new RelkdError(
+      'INVALID_OPTION',
+      '`inputs.stages` must list at least one stage (shallow -> deepest).',
+      {
+        name: 'stages',
+      },
+    );
+  }
+  ensureGradients();
+  return tf.tidy(() => {
+    const K = stages.length;
+    const posLogits: tf.Tensor2D[] = [];
+    const negLogits: tf.Tensor2D[] = [];
+    const posScores: tf.Tensor2D[] = [];
+    const negScores: tf.Tensor2D[] = [];
+    let b = 0;
+    let c = 0;
+    stages.forEach((stage, k) => {
+      const where = `stages[${k}]`;
+      if (
+        stage == null ||
+        typeof stage !== 'object' ||
+        stage.positive == null ||
+        stage.negative == null
+      ) {
+        throw new RelkdError(
+          'INVALID_OPTION',
+          `\`${where}\` must be \`{ positive: { score, logits }, negative: { score, logits } }\`.`,
+        );
+      }
+      const up = toLogits(stage.positive.logits, `${where}.positive.logits`);
+      if (k === 0) [b, c] = up.shape;
+      for (const [pair, list, scores] of [
+        ['positive', posLogits, posScores],
+        ['negative', negLogits, negScores],
+      ] as const) {
+        const name = `${where}.${pair}`;
+        const u = pair === 'positive' ? up : toLogits(stage.negative.logits, `${name}.logits`);
+        if (u.shape[0] !== b || u.shape[1] !== c) {
+          throw new RelkdError(
+            'SHAPE_MISMATCH',
+            `\`${name}.logits\` must have shape [${b}, ${c}] like \`stages[0].positive.logits\`, got ${formatShape(u.shape)}.`,
+            { name: `${name}.logits`, expected: [b, c], actual: u.shape },
+          );
+        }
+        const s = toTensor(stage[pair].score, `${name}.score`);
+        assertShape(s, [b, 1], `${name}.score`);
+        checkFinite(u, `${name}.logits`, validate);
+        checkFinite(s, `${name}.score`, validate);
+        list.push(u);
+        scores.push(s as tf.Tensor2D);
+      }
+    });
+    const ya = toLabels(inputs.anchorLabels, c, b, 'anchorLabels', validate);
+    const yn = toLabels(inputs.negativeLabels, c, b, 'negativeLabels', validate);
+    const T = temperature;
+    const temper = (u: tf.Tensor): tf.Tensor => (T === 1 ? u : tf.div(u, T));
+    const target = <X extends tf.Tensor>(x: X): X => (detachDeepest ? stopGradient(x) : x);
+
+    const uPos = tf.stack(posLogits) as tf.Tensor3D; // [K, B, C]
+    const uNeg = tf.stack(negLogits) as tf.Tensor3D;
+    const sPos = tf.stack(posScores) as tf.Tensor3D; // [K, B, 1]
+    const sNeg = tf.stack(negScores) as tf.Tensor3D;
+
+    // D(u_k, u_K) summed over the shallow stages k < K
+    const mimic = (u: tf.Tensor3D, deepest: tf.Tensor2D): tf.Scalar => {
+      if (K === 1) return tf.scalar(0);
+      const shallow = tf.slice(u, [0, 0, 0], [K - 1, b, c]);
+      const logQ = tf.logSoftmax(temper(shallow));
+      const logP = tf.logSoftmax(temper(target(deepest)));
+      return tf.div(tf.sum(tf.mul(tf.exp(logP), tf.sub(logP, logQ))), b) as tf.Scalar;
+    };
+    const kd = mimic(uPos, posLogits[K - 1]!);
+    const negKd = mimic(uNeg, negLogits[K - 1]!);
+
+    const onehotA = tf.cast(tf.oneHot(ya, c), 'float32');
+    const ce = tf.neg(tf.div(tf.sum(tf.mul(onehotA, tf.logSoftmax(uPos))), b)) as tf.Scalar;
+    const q = tf.mul(tf.add(onehotA, tf.cast(tf.oneHot(yn, c), 'float32')), 0.5);
+    const negCe = tf.neg(tf.div(tf.sum(tf.mul(q, tf.logSoftmax(temper(uNeg)))), b)) as tf.Scalar;
+
+    const triplet = tf.div(tf.sum(tf.relu(tf.add(tf.sub(sPos, sNeg), margin))), b) as tf.Scalar;
+
+    let score: tf.Scalar;
+    if (K === 1) {
+      score = tf.scalar(0);
+    } else {
+      const sq = (s: tf.Tensor3D, deepest: tf.Tensor2D): tf.Tensor =>
+        tf.sum(tf.square(tf.sub(tf.slice(s, [0, 0, 0], [K - 1, b, 1]), target(deepest))));
+      score = tf.div(
+        tf.add(sq(sPos, posScores[K - 1]!), sq(sNeg, negScores[K - 1]!)),
+        b,
+      ) as tf.Scalar;
+    }
+    const parts = { kd, ce, negKd, negCe, triplet, score };
+    return weightedSum(parts, {
+      kd: kdWeight,
+      ce: ceWeight,
+      negKd: negKdWeight,
+      negCe: negCeWeight,
+      triplet: tripletWeight,
+      score: scoreWeight,
+    }) as CorsdLossResult;
+  });
+}

@@ -1,0 +1,96 @@
+import {
+  assertNonEmpty,
+  assertRank,
+  formatShape,
+  RelkdError,
+  type TensorInput,
+  toTensor,
+} from '@relkd/core';
+import * as tf from '@tensorflow/tfjs-core';
+
+/** The index tensors {@link gatherPairs} needs (a {@link TripletIndices} fits). */
+export interface PairIndices {
+  /** int32 `[B]` rows of `features` that are anchors. */
+  anchor: tf.Tensor1D | TensorInput;
+  /** int32 `[B]` rows paired with each anchor for the positive pair. */
+  positive: tf.Tensor1D | TensorInput;
+  /** int32 `[B]` rows paired with each anchor for the negative pair. */
+  negative: tf.Tensor1D | TensorInput;
+}
+
+/** Relation-network inputs: NHWC `[B, H, W, 2C]`, anchor channels first. */
+export interface FeaturePairs {
+  positive: tf.Tensor4D;
+  negative: tf.Tensor4D;
+}
+
+/**
+ * Builds the relation-network inputs of one stage: for each triplet `b`,
+ * `positive[b] = concat_channels(features[anchor[b]], features[positive[b]])` and
+ * `negative[b] = concat_channels(features[anchor[b]], features[negative[b]])`, NHWC
+ * `[N, H, W, C] -> [B, H, W, 2C]` (anchor first; the relation network is not symmetric).
+ *
+ * Rows are selected with a one-hot matrix product (`oneHot(idx, N) · features`) instead of
+ * `tf.gather`, so the gradient to the features is a plain `matMul` and exists on every backend
+ * (gather's gradient needs `UnsortedSegmentSum`). The kernel count does not depend on B or N.
+ * Indices are data, never read back; an index outside `[0, N)` selects an all-zero row
+ * (tfjs `oneHot` semantics), so keep them in range (as {@link tripletIndices} does).
+ *
+ * @param features float32 NHWC `[N, H, W, C]` stage features of the batch (gradients flow back).
+ * @param indices int32 `[B]` `anchor`, `positive`, `negative`.
+ * @throws RelkdError `RANK_MISMATCH`, `DTYPE_MISMATCH`, `SHAPE_MISMATCH`, `EMPTY_BATCH`
+ * @example
+ * ```ts
+ * const t = tripletIndices(labels, { seed: step });
+ * const { positive, negative } = gatherPairs(stage1Features, t); // [B, H, W, 2C] each
+ * ```
+ */
+export function gatherPairs(
+  features: tf.Tensor4D | TensorInput,
+  indices: PairIndices,
+): FeaturePairs {
+  if (indices == null || typeof indices !== 'object') {
+    throw new RelkdError(
+      'INVALID_OPTION',
+      '`indices` must be an object with `anchor`, `positive` and `negative` int32 [B] tensors.',
+    );
+  }
+  return tf.tidy(() => {
+    const f = toTensor(features, 'features');
+    assertRank(f, 4, 'features', 'NHWC [N, H, W, C]');
+    assertNonEmpty(f, 'features');
+    const a = toIndex(indices.anchor, 'indices.anchor');
+    const p = toIndex(indices.positive, 'indices.positive');
+    const n = toIndex(indices.negative, 'indices.negative');
+    for (const [t, name] of [
+      [p, 'indices.positive'],
+      [n, 'indices.negative'],
+    ] as const) {
+      if (t.shape[0] !== a.shape[0]) {
+        throw new RelkdError(
+          'SHAPE_MISMATCH',
+          `\`${name}\` must have the shape of \`indices.anchor\` ${formatShape(a.shape)}, got ${formatShape(t.shape)}.`,
+          { name, expected: a.shape, actual: t.shape },
+        );
+      }
+    }
+    const [rows, h, w, c] = f.shape as [number, number, number, number];
+    const b = a.shape[0];
+    const flat = tf.reshape(f, [rows, h * w * c]) as tf.Tensor2D;
+    // one matMul selects all three index sets: [3B, N] · [N, HWC]
+    const select = tf.cast(tf.oneHot(tf.concat([a, p, n]), rows), 'float32') as tf.Tensor2D;
+    const picked = tf.reshape(tf.matMul(select, flat), [3, b, h, w, c]);
+    const [anchor, pos, neg] = tf.unstack(picked) as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D];
+    return {
+      positive: tf.concat([anchor, pos], 3) as tf.Tensor4D,
+      negative: tf.concat([anchor, neg], 3) as tf.Tensor4D,
+    };
+  });
+}
+
+function toIndex(x: tf.Tensor1D | TensorInput, name: string): tf.Tensor1D {
+  const t = toTensor(x, name, 'int');
+  assertRank(t, 1, name, '[B] int32 indices');
+  assertNonEmpty(t, name);
+  return t as tf.Tensor1D;
+}
