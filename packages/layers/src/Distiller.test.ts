@@ -1,0 +1,439 @@
+import { crossEntropy, Dense, kdLoss, RelkdError } from '@relkd/core';
+import { BACKENDS, expectClose, useTestBackend } from '@relkd/testing';
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { Distiller } from './Distiller';
+import type { ProgressStream } from './progress';
+
+const C = 3;
+
+function dense(seed: number, hidden = 8): tfl.Sequential {
+  return tfl.sequential({
+    layers: [
+      tfl.layers.dense({
+        inputShape: [6],
+        units: hidden,
+        activation: 'relu',
+        name: `d1_${seed}`,
+        kernelInitializer: tfl.initializers.glorotUniform({ seed }),
+      }),
+      tfl.layers.dense({
+        units: C,
+        name: `out_${seed}`,
+        kernelInitializer: tfl.initializers.glorotUniform({ seed: seed + 1 }),
+      }),
+    ],
+  });
+}
+
+function functionalStudent(seed: number): tfl.LayersModel {
+  const input = tfl.input({ shape: [6] });
+  const h = tfl.layers
+    .dense({
+      units: 8,
+      activation: 'relu',
+      name: `f1_${seed}`,
+      kernelInitializer: tfl.initializers.glorotUniform({ seed }),
+    })
+    .apply(input) as tfl.SymbolicTensor;
+  const n = tfl.layers.batchNormalization({ name: `fbn_${seed}` }).apply(h) as tfl.SymbolicTensor;
+  const out = tfl.layers.dense({ units: C, name: `fout_${seed}` }).apply(n) as tfl.SymbolicTensor;
+  return tfl.model({ inputs: input, outputs: out });
+}
+
+function convModel(seed: number): tfl.Sequential {
+  return tfl.sequential({
+    layers: [
+      tfl.layers.conv2d({
+        inputShape: [6, 6, 1],
+        filters: 4,
+        kernelSize: 3,
+        activation: 'relu',
+        name: `c1_${seed}`,
+        kernelInitializer: tfl.initializers.glorotUniform({ seed }),
+      }),
+      tfl.layers.maxPooling2d({ poolSize: 2 }),
+      tfl.layers.flatten(),
+      tfl.layers.dense({ units: C, name: `cout_${seed}` }),
+    ],
+  });
+}
+
+function data(n: number, seed: number) {
+  const x = tf.randomNormal([n, 6], 0, 1, 'float32', seed);
+  const y = tf.tidy(() =>
+    tf.cast(
+      tf.argMax(tf.matMul(x, tf.randomNormal([6, C], 0, 1, 'float32', seed + 1)), 1),
+      'int32',
+    ),
+  );
+  return { x, y: y as tf.Tensor1D };
+}
+
+function snapshot(model: tfl.LayersModel): Float32Array[] {
+  return model.getWeights().map((w) => w.dataSync() as Float32Array);
+}
+
+function kdTerm() {
+  return {
+    name: 'kd',
+    weight: 0.5,
+    loss: ({
+      student,
+      teacher,
+    }: {
+      student: { logits: tf.Tensor };
+      teacher?: { logits: tf.Tensor } | undefined;
+    }) => kdLoss(student.logits as tf.Tensor2D, teacher!.logits as tf.Tensor2D, { temperature: 2 }),
+  };
+}
+
+function silent(): ProgressStream & { text: string } {
+  const s = {
+    text: '',
+    isTTY: false,
+    write: (t: string) => {
+      s.text += t;
+    },
+  };
+  return s;
+}
+
+describe.each(BACKENDS)('Distiller on %s', (backend) => {
+  beforeAll(() => useTestBackend(backend));
+
+  it('step returns total = ceWeight·ce + Σ weight·term with unweighted parts', () => {
+    const teacher = dense(1);
+    const student = dense(2);
+    const { x, y } = data(8, 3);
+    const d = new Distiller({
+      teacher,
+      student,
+      optimizer: tf.train.sgd(0),
+      terms: [kdTerm()],
+      ceWeight: 0.7,
+    });
+    const expected = tf.tidy(() => {
+      const s = student.predict(x) as tf.Tensor2D;
+      const t = teacher.predict(x) as tf.Tensor2D;
+      return [crossEntropy(s, y), kdLoss(s, t, { temperature: 2 })].map((v) => v.dataSync()[0]!);
+    });
+    const r = d.step(x, y);
+    expectClose([r.parts.ce!, r.parts.kd!], expected, { rtol: 1e-5 });
+    expectClose([r.total], [0.7 * expected[0]! + 0.5 * expected[1]!], { rtol: 1e-5 });
+    tf.dispose([x, y]);
+  });
+
+  it('keeps the teacher bit-identical and trains the student (fit)', async () => {
+    const teacher = dense(11);
+    const student = dense(12);
+    const before = snapshot(teacher);
+    const studentBefore = snapshot(student);
+    const { x, y } = data(32, 5);
+    const d = new Distiller({
+      teacher,
+      student,
+      optimizer: tf.train.adam(0.05),
+      terms: [kdTerm()],
+    });
+    const h = await d.fit({ x, y }, { epochs: 3, batchSize: 8, validationData: { x, y } });
+    expect(h.epochs).toHaveLength(3);
+    expect(h.epochs[2]!.loss.total!).toBeLessThan(h.epochs[0]!.loss.total!);
+    expect(h.epochs[2]!.val!.accuracy).toBeGreaterThan(0);
+    snapshot(teacher).forEach((w, i) => {
+      expect(Buffer.from(w.buffer).equals(Buffer.from(before[i]!.buffer))).toBe(true);
+    });
+    expect(
+      snapshot(student).some(
+        (w, i) => !Buffer.from(w.buffer).equals(Buffer.from(studentBefore[i]!.buffer)),
+      ),
+    ).toBe(true);
+    expect(teacher.trainable).toBe(false);
+    // the var list holds student weights only
+    const teacherIds = new Set(teacher.weights.map((w) => w.read().id));
+    expect(d.varList().some((v) => teacherIds.has(v.id))).toBe(false);
+    tf.dispose([x, y]);
+  });
+
+  it('never updates the teacher, even when a term reads its variables inside the closure', () => {
+    const teacher = dense(13);
+    const student = dense(14);
+    const before = snapshot(teacher);
+    const { x, y } = data(8, 6);
+    const kernel = teacher.weights[0]!.read();
+    const d = new Distiller({
+      teacher,
+      student,
+      optimizer: tf.train.sgd(0.1),
+      terms: [{ name: 'touch', loss: () => tf.sum(tf.square(kernel)) as tf.Scalar }],
+    });
+    d.step(x, y);
+    d.step(x, y);
+    snapshot(teacher).forEach((w, i) => {
+      expect(Array.from(w)).toEqual(Array.from(before[i]!));
+    });
+    tf.dispose([x, y]);
+  });
+
+  it('leaks no tensor over 200 steps (functional student with BatchNorm and a module)', () => {
+    const teacher = dense(21);
+    const student = functionalStudent(22);
+    const adapter = new Dense({ inUnits: C, outUnits: C, seed: 3 });
+    const { x, y } = data(8, 7);
+    const d = new Distiller({
+      teacher,
+      student,
+      optimizer: tf.train.adam(0.01),
+      modules: [adapter],
+      terms: [
+        kdTerm(),
+        {
+          name: 'adapted',
+          loss: ({ student: s, teacher: t }) => {
+            const a = adapter.apply(s.logits, { training: true });
+            return {
+              total: tf.mean(tf.square(tf.sub(a, t!.logits))) as tf.Scalar,
+              l1: tf.mean(tf.abs(a)) as tf.Scalar,
+            };
+          },
+        },
+      ],
+    });
+    d.step(x, y); // optimizer slots are created on the first step
+    const before = tf.memory().numTensors;
+    for (let i = 0; i < 200; i++) d.step(x, y);
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose([x, y]);
+  });
+
+  it('reads all loss parts back once per step', () => {
+    const teacher = dense(31);
+    const student = dense(32);
+    const { x, y } = data(8, 9);
+    const d = new Distiller({
+      teacher,
+      student,
+      terms: [
+        kdTerm(),
+        {
+          name: 'l2',
+          loss: ({ student: s }) => ({
+            total: tf.mean(tf.square(s.logits)) as tf.Scalar,
+            a: tf.scalar(1),
+          }),
+        },
+      ],
+    });
+    const proto = tf.Tensor.prototype as unknown as {
+      dataSync: () => unknown;
+      data: () => Promise<unknown>;
+    };
+    const origSync = proto.dataSync;
+    let reads = 0;
+    proto.dataSync = function (this: tf.Tensor) {
+      reads++;
+      return origSync.call(this);
+    };
+    try {
+      const r = d.step(x, y);
+      expect(Object.keys(r.parts).sort()).toEqual(['ce', 'kd', 'l2', 'l2/a']);
+    } finally {
+      proto.dataSync = origSync;
+    }
+    expect(reads).toBe(1);
+    tf.dispose([x, y]);
+  });
+
+  it('trains the extra modules: their variables join the var list', () => {
+    const student = dense(41);
+    const head = new Dense({ inUnits: C, outUnits: C, seed: 5 });
+    const w0 = head.getWeights().map((w) => w.dataSync().slice());
+    const { x, y } = data(8, 11);
+    const d = new Distiller({
+      student,
+      modules: [head],
+      optimizer: tf.train.sgd(0.1),
+      terms: [
+        {
+          name: 'head',
+          loss: ({ student: s, batch }) =>
+            crossEntropy(head.apply(s.logits, { training: true }) as tf.Tensor2D, batch.y),
+        },
+      ],
+    });
+    d.step(x, y);
+    const w1 = head.getWeights().map((w) => w.dataSync());
+    expect(w1.some((w, i) => w.some((v, j) => v !== w0[i]![j]))).toBe(true);
+    tf.dispose([x, y]);
+  });
+
+  it('self-distillation without a teacher; batch transforms add views', () => {
+    const student = dense(51);
+    const { x, y } = data(8, 13);
+    let sawView = false;
+    const d = new Distiller({
+      student,
+      batchTransform: (b) => ({
+        ...b,
+        views: { noisy: tf.add(b.x, tf.randomNormal(b.x.shape, 0, 0.1, 'float32', 1)) },
+      }),
+      terms: [
+        {
+          name: 'consistency',
+          loss: ({ student: s, teacher }) => {
+            expect(teacher).toBeUndefined();
+            sawView = s.views.noisy !== undefined;
+            return kdLoss(s.views.noisy!.logits as tf.Tensor2D, s.logits as tf.Tensor2D);
+          },
+        },
+      ],
+    });
+    const r = d.step(x, y);
+    expect(sawView).toBe(true);
+    expect(Number.isFinite(r.parts.consistency!)).toBe(true);
+    const before = tf.memory().numTensors;
+    d.step(x, y);
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose([x, y]);
+  });
+
+  it('trains a model loaded with tf.loadLayersModel as student and as teacher', async () => {
+    let saved: tf.io.ModelArtifacts | undefined;
+    const handler = tf.io.withSaveHandler(async (a) => {
+      saved = a;
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    });
+    await dense(61).save(handler);
+    const teacher = await tfl.loadLayersModel(tf.io.fromMemory(saved!));
+    await dense(62).save(handler);
+    const student = await tfl.loadLayersModel(tf.io.fromMemory(saved!));
+    const before = snapshot(teacher);
+    const { x, y } = data(16, 15);
+    const d = new Distiller({ teacher, student, terms: [kdTerm()] });
+    await d.fit({ x, y }, { epochs: 2, batchSize: 8 });
+    snapshot(teacher).forEach((w, i) => {
+      expect(Array.from(w)).toEqual(Array.from(before[i]!));
+    });
+    tf.dispose([x, y]);
+  });
+
+  it('save + load round-trips student, modules, optimizer state and counters', async () => {
+    const student = dense(71);
+    const head = new Dense({ inUnits: C, outUnits: C, seed: 7 });
+    const mk = (s: tfl.LayersModel, m: Dense) =>
+      new Distiller({
+        student: s,
+        modules: [m],
+        optimizer: tf.train.adam(0.01),
+        terms: [
+          {
+            name: 'h',
+            loss: ({ student: o, batch }) =>
+              crossEntropy(m.apply(o.logits) as tf.Tensor2D, batch.y),
+          },
+        ],
+      });
+    const d = mk(student, head);
+    const { x, y } = data(8, 17);
+    d.step(x, y);
+    d.step(x, y);
+    let saved: tf.io.ModelArtifacts | undefined;
+    await d.save(
+      tf.io.withSaveHandler(async (a) => {
+        saved = a;
+        return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+      }),
+    );
+    const next = d.step(x, y);
+    // resume into fresh objects
+    const student2 = dense(72);
+    const head2 = new Dense({ inUnits: C, outUnits: C, seed: 8 });
+    const d2 = mk(student2, head2);
+    await d2.load(tf.io.fromMemory(saved!));
+    expect(d2.stepCount).toBe(2);
+    const again = d2.step(x, y);
+    expectClose([again.total], [next.total], { rtol: 1e-5 });
+    // the student alone loads with tf.loadLayersModel (strict: false skips the extra weights)
+    const alone = await tfl.loadLayersModel(tf.io.fromMemory(saved!), { strict: false });
+    expect(alone.layers.length).toBe(student.layers.length);
+    tf.dispose([x, y]);
+  });
+
+  it('prints plain lines when the stream is not a TTY, a bar with ETA on a TTY', async () => {
+    const student = dense(81);
+    const { x, y } = data(16, 19);
+    const plain = silent();
+    const d = new Distiller({ student });
+    await d.fit({ x, y }, { epochs: 2, batchSize: 4, progress: { stream: plain, label: 'run' } });
+    expect(plain.text).not.toMatch(/\r|\x1b/);
+    expect(plain.text.trim().split('\n')).toHaveLength(2);
+    expect(plain.text).toMatch(/run epoch 1\/2 .* ce \d/);
+    const tty = { ...silent(), isTTY: true, columns: 200 };
+    tty.write = (t: string) => {
+      tty.text += t;
+    };
+    await d.fit({ x, y }, { epochs: 1, batchSize: 4, progress: { stream: tty } });
+    expect(tty.text).toMatch(/ETA/);
+    expect(tty.text).toMatch(/\[=+/);
+    tf.dispose([x, y]);
+  });
+
+  it('accepts iterables of batches', async () => {
+    const student = dense(91);
+    const { x, y } = data(8, 21);
+    const batches = [
+      { xs: x, ys: y },
+      { xs: x, ys: y },
+    ];
+    const d = new Distiller({ student });
+    const h = await d.fit(
+      (function* () {
+        for (const b of batches) yield { xs: b.xs.clone(), ys: b.ys.clone() };
+      })(),
+      { epochs: 1 },
+    );
+    expect(h.epochs[0]!.loss.ce).toBeGreaterThan(0);
+    tf.dispose([x, y]);
+  });
+
+  it('rejects bad configurations with RelkdError', () => {
+    const m = dense(101);
+    expect(() => new Distiller({ student: m, teacher: m })).toThrow(RelkdError);
+    expect(() => new Distiller({ student: m, ceWeight: -1 })).toThrow(/ceWeight/);
+    expect(
+      () => new Distiller({ student: m, terms: [{ name: 'ce', loss: () => tf.scalar(0) }] }),
+    ).toThrow(/reserved/);
+    expect(() => new Distiller({ student: m, taps: { student: { features: ['zzz'] } } })).toThrow(
+      /d1_101/,
+    );
+    const d = new Distiller({ student: m });
+    const x = tf.zeros([4, 6]);
+    const y = tf.zeros([3], 'int32');
+    expect(() => d.step(x, y)).toThrow(RelkdError);
+    tf.dispose([x, y]);
+  });
+});
+
+describe('Distiller with conv models (cpu)', () => {
+  beforeAll(() => useTestBackend('cpu'));
+  it('keeps a conv teacher frozen and trains a conv student', async () => {
+    const teacher = convModel(1);
+    const student = convModel(2);
+    const before = snapshot(teacher);
+    const x = tf.randomNormal([8, 6, 6, 1], 0, 1, 'float32', 1);
+    const y = tf.tensor1d([0, 1, 2, 0, 1, 2, 0, 1], 'int32');
+    const d = new Distiller({
+      teacher,
+      student,
+      terms: [kdTerm()],
+      taps: { student: { features: ['c1_2'] }, teacher: { features: ['c1_1'] } },
+    });
+    const h = await d.fit({ x, y }, { epochs: 2, batchSize: 4 });
+    expect(Number.isFinite(h.epochs[1]!.loss.total!)).toBe(true);
+    snapshot(teacher).forEach((w, i) => {
+      expect(Array.from(w)).toEqual(Array.from(before[i]!));
+    });
+    tf.dispose([x, y]);
+  });
+});

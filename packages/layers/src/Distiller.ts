@@ -1,0 +1,767 @@
+import { crossEntropy, type Module, RelkdError, Rng } from '@relkd/core';
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { ProgressBar, type ProgressOptions } from './progress';
+import { type Tap, type TapOutput, type TapSpec, tap } from './tap';
+
+/** One training batch as the terms see it. */
+export interface Batch {
+  /** Inputs (NHWC images for conv models). The student (and teacher) run on these. */
+  x: tf.Tensor;
+  /** Integer labels `[B]` (int32). */
+  y: tf.Tensor1D;
+  /** Extra input batches (e.g. `virtual` views); student and teacher also run on each. */
+  views: Record<string, tf.Tensor>;
+  /** Anything else a batch transform wants to hand to its terms (mixup targets, triplet indices). */
+  data: Record<string, unknown>;
+}
+
+/** Where a batch is in training (handed to batch transforms). */
+export interface BatchContext {
+  /** 0-based global step. */
+  step: number;
+  /** 0-based epoch. */
+  epoch: number;
+  /** A seed derived from the distiller's seed and the step (deterministic runs). */
+  seed: number;
+}
+
+/** Turns a batch into another (mixup, virtual views, triplets). Runs inside `tf.tidy`. */
+export type BatchTransform = (batch: Batch, context: BatchContext) => Batch;
+
+/** A network's outputs on a batch: the tap outputs on `x` and on each view. */
+export interface NetworkOutputs extends TapOutput {
+  views: Record<string, TapOutput>;
+}
+
+/** What a term's loss function receives. */
+export interface TermContext {
+  batch: Batch;
+  student: NetworkOutputs;
+  /** `undefined` without a teacher (self-distillation). Constants: no gradient reaches the teacher. */
+  teacher: NetworkOutputs | undefined;
+  /** Always `true` inside {@link Distiller.step} (modules should run in training mode). */
+  training: boolean;
+}
+
+/** A term's value: a scalar, or `{ total, ...parts }` as the relkd losses return. */
+export type TermResult = tf.Scalar | ({ total: tf.Scalar } & Record<string, tf.Scalar>);
+
+/** One loss added to the student's objective. */
+export interface Term {
+  /** Name used in logs (`vrm`); sub-parts are logged as `vrm/is`. */
+  name: string;
+  /** Weight of the term's total in the objective. Default 1. */
+  weight?: number;
+  /** Builds the (unweighted) term from the outputs. Called inside the gradient closure. */
+  loss: (context: TermContext) => TermResult;
+}
+
+/** Hooks a recipe may need around steps and epochs. */
+export interface DistillerHooks {
+  /**
+   * After each optimizer step, outside any `tf.tidy`, with the (transformed) batch's labels and the
+   * student's logits on `batch.x` (constants; both disposed right after the hook returns).
+   */
+  afterStep?: (labels: tf.Tensor1D, studentLogits: tf.Tensor) => void;
+  /** After each epoch of {@link Distiller.fit}. */
+  onEpochEnd?: (epoch: number) => void;
+}
+
+/** What a recipe contributes to a {@link DistillerConfig}. */
+export interface DistillerParts {
+  taps?: { teacher?: TapSpec; student?: TapSpec };
+  terms?: Term[];
+  modules?: Array<Module<never, tf.TensorContainer>>;
+  batchTransform?: BatchTransform;
+  ceWeight?: number;
+  hooks?: DistillerHooks;
+}
+
+/** Configuration of a {@link Distiller}. */
+export interface DistillerConfig extends DistillerParts {
+  /** The model being trained. */
+  student: tfl.LayersModel;
+  /** A trained model; frozen (`trainable = false`), run in inference mode outside the gradient closure. Optional (self-distillation). */
+  teacher?: tfl.LayersModel | undefined;
+  /** Default `tf.train.adam(1e-3)`. */
+  optimizer?: tf.Optimizer;
+  /** Seed for shuffling and batch transforms. Default 0. */
+  seed?: number;
+}
+
+/** Loss parts of one step, read back from the device once. */
+export interface StepResult {
+  total: number;
+  parts: Record<string, number>;
+}
+
+/** A data set: tensors `{ x, y }`, or batches from a (async) iterable / `tf.data.Dataset`. */
+export type DistillData =
+  | { x: tf.Tensor; y: tf.Tensor }
+  | Iterable<BatchLike>
+  | AsyncIterable<BatchLike>
+  | { iterator(): Promise<{ next(): Promise<IteratorResult<BatchLike>> }> };
+
+/** One batch from an iterable data set. */
+export type BatchLike = { xs: tf.Tensor; ys: tf.Tensor } | { x: tf.Tensor; y: tf.Tensor };
+
+/** Per-epoch log of {@link Distiller.fit}. */
+export interface EpochLog {
+  /** 0-based epoch. */
+  epoch: number;
+  /** Mean of each loss part over the epoch's batches (`total` included). */
+  loss: Record<string, number>;
+  /** Wall-clock seconds of the epoch (training only). */
+  seconds: number;
+  /** Student's accuracy and CE on `validationData`, when given. */
+  val?: { accuracy: number; loss: number };
+}
+
+/** Options of {@link Distiller.fit}. */
+export interface FitOptions {
+  epochs?: number;
+  /** Batch size for tensor data. Default 32. */
+  batchSize?: number;
+  /** Shuffle tensor data each epoch (seeded). Default true. */
+  shuffle?: boolean;
+  validationData?: { x: tf.Tensor; y: tf.Tensor };
+  /** First epoch (resume). Default: the distiller's epoch counter. */
+  initialEpoch?: number;
+  callbacks?: {
+    onBatchEnd?: (batch: number, result: StepResult) => void | Promise<void>;
+    onEpochEnd?: (epoch: number, log: EpochLog) => void | Promise<void>;
+  };
+  /** `true` prints a progress bar (TTY) or one line per epoch (not a TTY). Default false. */
+  progress?: boolean | ProgressOptions;
+}
+
+/** Returned by {@link Distiller.fit}. */
+export interface History {
+  epochs: EpochLog[];
+}
+
+interface NamedTensor {
+  name: string;
+  tensor: tf.Tensor;
+}
+
+const MODULE_PREFIX = 'relkd_module';
+const OPTIMIZER_PREFIX = 'relkd_optimizer';
+
+function isTensor(x: unknown): x is tf.Tensor {
+  return x instanceof tf.Tensor;
+}
+
+function toLabelTensor(y: tf.Tensor): tf.Tensor1D {
+  if (y.rank === 2) return tf.argMax(y, 1) as tf.Tensor1D;
+  if (y.rank !== 1) {
+    throw new RelkdError(
+      'RANK_MISMATCH',
+      `Distiller: labels must be [B] integers or [B, C] one-hot, got rank ${y.rank}.`,
+    );
+  }
+  return (y.dtype === 'int32' ? y.clone() : tf.cast(y, 'int32')) as tf.Tensor1D;
+}
+
+/**
+ * Trains a student `tf.LayersModel` with relkd losses against a frozen teacher (or none, for
+ * self-distillation), updating only the student's and the extra modules' variables.
+ *
+ * Each {@link Distiller.step}: batch transform -> teacher forward (inference mode, no tape) ->
+ * `optimizer.minimize(closure, false, varList)` where the closure runs the student in training
+ * mode and sums `ceWeight·CE + Σ weight·term`, with `varList` = student trainable weights +
+ * modules' trainable variables (never the teacher's) -> all loss parts read back with one
+ * `tf.stack` + one read.
+ *
+ * @example
+ * ```ts
+ * const distiller = new Distiller({ teacher, student, optimizer: tf.train.adam(1e-3),
+ *   ...recipes.kd({ temperature: 4, weight: 0.9 }) });
+ * await distiller.fit({ x, y }, { epochs: 5, batchSize: 64, progress: true });
+ * ```
+ */
+export class Distiller {
+  readonly student: tfl.LayersModel;
+  readonly teacher: tfl.LayersModel | undefined;
+  readonly optimizer: tf.Optimizer;
+  readonly terms: readonly Term[];
+  readonly modules: ReadonlyArray<Module<never, tf.TensorContainer>>;
+  readonly ceWeight: number;
+  /** Set to `true` (e.g. in a callback) to stop {@link Distiller.fit} after the current batch. */
+  stopTraining = false;
+  /** Global step counter (survives save/resume). */
+  stepCount = 0;
+  /** Epoch counter (survives save/resume). */
+  epochCount = 0;
+  private readonly studentTap: Tap;
+  private readonly teacherTap: Tap | undefined;
+  private readonly batchTransform: BatchTransform | undefined;
+  private readonly hooks: DistillerHooks;
+  private readonly seed: number;
+  private currentEpoch = 0;
+
+  constructor(config: DistillerConfig) {
+    const { student, teacher } = config;
+    if (!(student instanceof tfl.LayersModel)) {
+      throw new RelkdError('INVALID_OPTION', 'Distiller: `student` must be a tf.LayersModel.');
+    }
+    if (teacher !== undefined && !(teacher instanceof tfl.LayersModel)) {
+      throw new RelkdError(
+        'INVALID_OPTION',
+        'Distiller: `teacher` must be a tf.LayersModel or undefined.',
+      );
+    }
+    if (teacher === student) {
+      throw new RelkdError(
+        'INVALID_OPTION',
+        'Distiller: teacher and student are the same model; omit the teacher for self-distillation.',
+      );
+    }
+    const ceWeight = config.ceWeight ?? 1;
+    if (!Number.isFinite(ceWeight) || ceWeight < 0) {
+      throw new RelkdError(
+        'INVALID_OPTION',
+        `Distiller: ceWeight must be a finite number >= 0, got ${ceWeight}.`,
+      );
+    }
+    const names = new Set<string>(['total', 'ce']);
+    for (const term of config.terms ?? []) {
+      if (typeof term.name !== 'string' || term.name === '' || typeof term.loss !== 'function') {
+        throw new RelkdError(
+          'INVALID_OPTION',
+          'Distiller: every term needs a non-empty `name` and a `loss` function.',
+        );
+      }
+      if (names.has(term.name)) {
+        throw new RelkdError(
+          'INVALID_OPTION',
+          `Distiller: duplicate or reserved term name '${term.name}'.`,
+        );
+      }
+      names.add(term.name);
+      const w = term.weight ?? 1;
+      if (!Number.isFinite(w)) {
+        throw new RelkdError(
+          'INVALID_OPTION',
+          `Distiller: term '${term.name}' has a non-finite weight ${w}.`,
+        );
+      }
+    }
+    this.student = student;
+    this.teacher = teacher;
+    this.terms = [...(config.terms ?? [])];
+    this.modules = [...(config.modules ?? [])];
+    this.ceWeight = ceWeight;
+    this.optimizer = config.optimizer ?? tf.train.adam(1e-3);
+    this.batchTransform = config.batchTransform;
+    this.hooks = config.hooks ?? {};
+    this.seed = config.seed ?? 0;
+    this.studentTap = tap(student, config.taps?.student ?? {});
+    if (teacher !== undefined) {
+      teacher.trainable = false;
+      this.teacherTap = tap(teacher, config.taps?.teacher ?? {});
+      const teacherIds = new Set(teacher.weights.map((w) => w.read().id));
+      if (this.varList().some((v) => teacherIds.has(v.id))) {
+        throw new RelkdError(
+          'INVALID_OPTION',
+          'Distiller: the student shares variables with the teacher; the teacher must stay frozen.',
+        );
+      }
+    } else if (config.taps?.teacher !== undefined) {
+      throw new RelkdError('INVALID_OPTION', 'Distiller: taps.teacher given without a teacher.');
+    }
+  }
+
+  /** The variables the optimizer updates: the student's trainable weights and the modules' trainable variables. */
+  varList(): tf.Variable[] {
+    const vars = this.student.trainableWeights.map((w) => w.read() as tf.Variable);
+    for (const m of this.modules) vars.push(...m.trainableVariables);
+    return vars;
+  }
+
+  private forward(t: Tap, batch: Batch, training: boolean): NetworkOutputs {
+    const out = t(batch.x, { training });
+    const views: Record<string, TapOutput> = {};
+    for (const [k, v] of Object.entries(batch.views)) views[k] = t(v, { training });
+    return { ...out, views };
+  }
+
+  /** Runs one step and returns the kept `[P]` tensor of parts, with their names. */
+  private runStep(x: tf.Tensor, y: tf.Tensor): { values: tf.Tensor1D; names: string[] } {
+    if (!isTensor(x) || !isTensor(y)) {
+      throw new RelkdError('INVALID_OPTION', 'Distiller.step: x and y must be tensors.');
+    }
+    if (x.shape[0] !== y.shape[0]) {
+      throw new RelkdError(
+        'SHAPE_MISMATCH',
+        `Distiller.step: x has ${x.shape[0]} rows but y has ${y.shape[0]}.`,
+      );
+    }
+    const names: string[] = ['total'];
+    const step = this.stepCount;
+    let keptLogits: tf.Tensor | undefined;
+    let keptLabels: tf.Tensor1D | undefined;
+    const values = tf.tidy(() => {
+      let batch: Batch = { x, y: toLabelTensor(y), views: {}, data: {} };
+      if (this.batchTransform !== undefined) {
+        batch = this.batchTransform(batch, {
+          step,
+          epoch: this.currentEpoch,
+          seed: (this.seed * 1_000_003 + step * 7919 + 1) >>> 0,
+        });
+      }
+      // Teacher: inference mode, no gradient tape, its outputs are constants for the closure.
+      const teacherOut =
+        this.teacherTap === undefined ? undefined : this.forward(this.teacherTap, batch, false);
+      let parts: tf.Tensor1D | undefined;
+      this.optimizer.minimize(
+        () => {
+          const student = this.forward(this.studentTap, batch, true);
+          const scalars: tf.Scalar[] = [];
+          const localNames: string[] = [];
+          let total: tf.Scalar = tf.scalar(0);
+          if (this.ceWeight > 0) {
+            const ce = crossEntropy(student.logits as tf.Tensor2D, batch.y);
+            total = tf.add(total, tf.mul(ce, this.ceWeight));
+            scalars.push(ce);
+            localNames.push('ce');
+          }
+          const ctx: TermContext = { batch, student, teacher: teacherOut, training: true };
+          for (const term of this.terms) {
+            const r = term.loss(ctx);
+            const termTotal = isTensor(r) ? r : r.total;
+            if (!isTensor(termTotal) || termTotal.size !== 1) {
+              throw new RelkdError(
+                'INVALID_OPTION',
+                `Distiller: term '${term.name}' must return a scalar or { total, ...parts }.`,
+              );
+            }
+            total = tf.add(total, tf.mul(tf.reshape(termTotal, []), term.weight ?? 1));
+            scalars.push(tf.reshape(termTotal, []));
+            localNames.push(term.name);
+            if (!isTensor(r)) {
+              for (const [k, v] of Object.entries(r)) {
+                if (k === 'total' || !isTensor(v) || v.size !== 1) continue;
+                scalars.push(tf.reshape(v, []));
+                localNames.push(`${term.name}/${k}`);
+              }
+            }
+          }
+          names.push(...localNames);
+          parts = tf.keep(tf.stack([total, ...scalars]) as tf.Tensor1D);
+          if (this.hooks.afterStep !== undefined) keptLogits = tf.keep(tf.clone(student.logits));
+          return total;
+        },
+        false,
+        this.varList(),
+      );
+      if (this.hooks.afterStep !== undefined) keptLabels = tf.keep(tf.clone(batch.y));
+      return parts!;
+    });
+    if (
+      this.hooks.afterStep !== undefined &&
+      keptLogits !== undefined &&
+      keptLabels !== undefined
+    ) {
+      try {
+        this.hooks.afterStep(keptLabels, keptLogits);
+      } finally {
+        keptLogits.dispose();
+        keptLabels.dispose();
+      }
+    }
+    this.stepCount++;
+    return { values, names };
+  }
+
+  private static unpack(values: ArrayLike<number>, names: string[]): StepResult {
+    const parts: Record<string, number> = {};
+    names.forEach((n, i) => {
+      if (n !== 'total') parts[n] = values[i]!;
+    });
+    return { total: values[0]!, parts };
+  }
+
+  /**
+   * One training step on `(x, y)`: returns the total and every loss part (unweighted), read back
+   * from the device with a single synchronous read. Labels: `[B]` int32 or `[B, C]` one-hot.
+   */
+  step(x: tf.Tensor, y: tf.Tensor): StepResult {
+    const { values, names } = this.runStep(x, y);
+    try {
+      return Distiller.unpack(values.dataSync(), names);
+    } finally {
+      values.dispose();
+    }
+  }
+
+  /** {@link Distiller.step} with an asynchronous read-back (preferred on GPU backends). */
+  async stepAsync(x: tf.Tensor, y: tf.Tensor): Promise<StepResult> {
+    const { values, names } = this.runStep(x, y);
+    try {
+      return Distiller.unpack(await values.data(), names);
+    } finally {
+      values.dispose();
+    }
+  }
+
+  /** Student accuracy and mean CE on `(x, y)` in inference mode, in batches. */
+  async evaluate(
+    x: tf.Tensor,
+    y: tf.Tensor,
+    batchSize = 256,
+  ): Promise<{ accuracy: number; loss: number }> {
+    return evaluateModel(this.studentTap, x, y, batchSize);
+  }
+
+  /**
+   * Trains for `epochs` epochs. Tensor data is shuffled (seeded) and batched; iterables yield
+   * ready batches. Returns the per-epoch history (loss part means, time, validation metrics).
+   */
+  async fit(data: DistillData, options: FitOptions = {}): Promise<History> {
+    const epochs = options.epochs ?? 1;
+    const batchSize = options.batchSize ?? 32;
+    if (!Number.isInteger(epochs) || epochs < 0) {
+      throw new RelkdError(
+        'INVALID_OPTION',
+        `Distiller.fit: epochs must be an integer >= 0, got ${epochs}.`,
+      );
+    }
+    if (!Number.isInteger(batchSize) || batchSize < 1) {
+      throw new RelkdError(
+        'INVALID_OPTION',
+        `Distiller.fit: batchSize must be an integer >= 1, got ${batchSize}.`,
+      );
+    }
+    const start = options.initialEpoch ?? this.epochCount;
+    const bar =
+      options.progress === undefined || options.progress === false
+        ? undefined
+        : new ProgressBar(options.progress === true ? {} : options.progress);
+    const history: History = { epochs: [] };
+    this.stopTraining = false;
+    for (let epoch = start; epoch < start + epochs && !this.stopTraining; epoch++) {
+      this.currentEpoch = epoch;
+      const t0 = Date.now();
+      const sums: Record<string, number> = {};
+      let count = 0;
+      let batches = 0;
+      const numBatches =
+        'x' in data && isTensor(data.x) ? Math.ceil(data.x.shape[0] / batchSize) : Number.NaN;
+      for await (const [bx, by, owned] of iterateBatches(
+        data,
+        batchSize,
+        options.shuffle ?? true,
+        this.seed + epoch,
+      )) {
+        let result: StepResult;
+        try {
+          result = await this.stepAsync(bx, by);
+        } finally {
+          if (owned) {
+            bx.dispose();
+            by.dispose();
+          }
+        }
+        sums.total = (sums.total ?? 0) + result.total;
+        for (const [k, v] of Object.entries(result.parts)) sums[k] = (sums[k] ?? 0) + v;
+        count++;
+        batches++;
+        if (bar !== undefined) {
+          const running = Object.fromEntries(
+            Object.entries(sums)
+              .filter(([k]) => !k.includes('/'))
+              .map(([k, v]) => [k, v / count]),
+          );
+          bar.update(
+            epoch + 1,
+            start + epochs,
+            batches,
+            Number.isNaN(numBatches) ? batches : numBatches,
+            (Date.now() - t0) / 1000,
+            running,
+          );
+        }
+        await options.callbacks?.onBatchEnd?.(batches - 1, result);
+        if (this.stopTraining) break;
+      }
+      const seconds = (Date.now() - t0) / 1000;
+      const loss = Object.fromEntries(
+        Object.entries(sums).map(([k, v]) => [k, v / Math.max(count, 1)]),
+      );
+      const log: EpochLog = { epoch, loss, seconds };
+      this.hooks.onEpochEnd?.(epoch);
+      if (options.validationData !== undefined) {
+        log.val = await this.evaluate(options.validationData.x, options.validationData.y);
+      }
+      this.epochCount = epoch + 1;
+      history.epochs.push(log);
+      if (bar !== undefined) {
+        const shown = Object.fromEntries(Object.entries(loss).filter(([k]) => !k.includes('/')));
+        bar.endEpoch(
+          epoch + 1,
+          start + epochs,
+          seconds,
+          shown,
+          log.val ? `val acc ${(100 * log.val.accuracy).toFixed(2)}%` : '',
+        );
+      }
+      await options.callbacks?.onEpochEnd?.(epoch, log);
+    }
+    return history;
+  }
+
+  /**
+   * Writes the student's topology and weights, the modules' weights and the optimizer state as one
+   * tfjs `layers-model` artifact: to a directory in Node (`model.json` + `weights.bin`), or to any
+   * `tf.io.IOHandler`. The student can be loaded alone with
+   * `tf.loadLayersModel(handler, { strict: false })` (the extra weights are skipped);
+   * {@link Distiller.load} restores everything to resume.
+   */
+  async save(target: string | tf.io.IOHandler): Promise<tf.io.SaveResult> {
+    let captured: tf.io.ModelArtifacts | undefined;
+    await this.student.save(
+      tf.io.withSaveHandler(async (a) => {
+        captured = a;
+        return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+      }),
+    );
+    const artifacts = captured!;
+    const extra: NamedTensor[] = [];
+    this.modules.forEach((m, i) => {
+      for (const v of m.namedVariables())
+        extra.push({ name: `${MODULE_PREFIX}${i}/${v.path}`, tensor: v.variable });
+    });
+    const optWeights = await this.optimizer.getWeights();
+    optWeights.forEach((w, i) => {
+      extra.push({ name: `${OPTIMIZER_PREFIX}/${i}/${w.name}`, tensor: w.tensor });
+    });
+    const enc = await tf.io.encodeWeights(extra);
+    const studentData = tf.io.CompositeArrayBuffer.join(
+      artifacts.weightData as ArrayBuffer | ArrayBuffer[],
+    );
+    const weightData = tf.io.concatenateArrayBuffers([studentData, enc.data]);
+    const full: tf.io.ModelArtifacts = {
+      ...artifacts,
+      weightSpecs: [...(artifacts.weightSpecs ?? []), ...enc.specs],
+      weightData,
+      userDefinedMetadata: {
+        relkd: {
+          stepCount: this.stepCount,
+          epochCount: this.epochCount,
+          modules: this.modules.length,
+          optimizerWeights: optWeights.length,
+        },
+      },
+    };
+    if (typeof target === 'string') return saveToDirectory(target, full);
+    if (target.save === undefined)
+      throw new RelkdError('INVALID_OPTION', 'Distiller.save: the handler has no save().');
+    return target.save(full);
+  }
+
+  /** Restores what {@link Distiller.save} wrote (student, modules, optimizer state, counters). */
+  async load(source: string | tf.io.IOHandler): Promise<void> {
+    const artifacts =
+      typeof source === 'string' ? await loadFromDirectory(source) : await source.load?.();
+    if (artifacts?.weightSpecs === undefined || artifacts.weightData === undefined) {
+      throw new RelkdError('INVALID_OPTION', 'Distiller.load: no weights found in the checkpoint.');
+    }
+    const map = tf.io.decodeWeights(artifacts.weightData, artifacts.weightSpecs);
+    try {
+      // By name; by position (the student's weights come first) when names differ, e.g. a
+      // model rebuilt in the same process gets fresh layer-name suffixes.
+      const specs = artifacts.weightSpecs;
+      const studentWeights = this.student.weights.map((w, i) => {
+        const t = map[w.originalName] ?? map[w.name] ?? map[specs[i]?.name ?? ''];
+        if (t === undefined || !tf.util.arraysEqual(t.shape, w.shape as number[])) {
+          throw new RelkdError(
+            'SHAPE_MISMATCH',
+            `Distiller.load: the checkpoint has no weight matching '${w.originalName}' ${JSON.stringify(w.shape)} of the student.`,
+          );
+        }
+        return t;
+      });
+      this.student.setWeights(studentWeights);
+      for (let i = 0; i < this.modules.length; i++) {
+        const m = this.modules[i]!;
+        const weights = m.namedVariables().map((v) => {
+          const t = map[`${MODULE_PREFIX}${i}/${v.path}`];
+          if (t === undefined) {
+            throw new RelkdError(
+              'SHAPE_MISMATCH',
+              `Distiller.load: the checkpoint has no weight '${v.path}' of module ${i} (${m.name}).`,
+            );
+          }
+          return t;
+        });
+        m.setWeights(weights);
+      }
+      const meta = (artifacts.userDefinedMetadata?.relkd ?? {}) as {
+        stepCount?: number;
+        epochCount?: number;
+        optimizerWeights?: number;
+      };
+      const opt: Array<NamedTensor & { index: number }> = [];
+      for (const [name, tensor] of Object.entries(map)) {
+        if (name.startsWith(`${OPTIMIZER_PREFIX}/`)) {
+          const rest = name.slice(OPTIMIZER_PREFIX.length + 1);
+          const slash = rest.indexOf('/');
+          opt.push({ name: rest.slice(slash + 1), tensor, index: Number(rest.slice(0, slash)) });
+        }
+      }
+      opt.sort((a, b) => a.index - b.index);
+      if (opt.length > 0)
+        await this.optimizer.setWeights(
+          opt.map(({ name, tensor }) => ({ name, tensor: tensor.clone() })),
+        );
+      this.stepCount = meta.stepCount ?? this.stepCount;
+      this.epochCount = meta.epochCount ?? this.epochCount;
+    } finally {
+      for (const t of Object.values(map)) t.dispose();
+    }
+  }
+
+  /** Disposes the tap models' bookkeeping and the modules (not the student or teacher). */
+  dispose(): void {
+    for (const m of this.modules) m.dispose();
+  }
+}
+
+/** Accuracy and mean CE of a tapped (or plain) model on `(x, y)` in inference mode. */
+export async function evaluateModel(
+  model: Tap | tfl.LayersModel,
+  x: tf.Tensor,
+  y: tf.Tensor,
+  batchSize = 256,
+): Promise<{ accuracy: number; loss: number }> {
+  const run = model instanceof tfl.LayersModel ? tap(model) : model;
+  const n = x.shape[0];
+  if (n === 0) throw new RelkdError('EMPTY_BATCH', 'evaluate: no examples.');
+  let acc = tf.scalar(0);
+  let loss = tf.scalar(0);
+  for (let i = 0; i < n; i += batchSize) {
+    const size = Math.min(batchSize, n - i);
+    const [a, l] = tf.tidy(() => {
+      const xb = tf.slice(x, i, size);
+      const yb = toLabelTensor(tf.slice(y, i, size));
+      const logits = run(xb).logits as tf.Tensor2D;
+      const correct = tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), yb), 'float32'));
+      const ce = tf.mul(crossEntropy(logits, yb), size);
+      return [tf.add(acc, correct), tf.add(loss, ce)];
+    });
+    acc.dispose();
+    loss.dispose();
+    acc = a as tf.Scalar;
+    loss = l as tf.Scalar;
+  }
+  const both = tf.stack([acc, loss]);
+  const [correct, total] = await both.data();
+  both.dispose();
+  acc.dispose();
+  loss.dispose();
+  return { accuracy: correct! / n, loss: total! / n };
+}
+
+async function* iterateBatches(
+  data: DistillData,
+  batchSize: number,
+  shuffle: boolean,
+  seed: number,
+): AsyncGenerator<[tf.Tensor, tf.Tensor, boolean]> {
+  if ('x' in data && isTensor(data.x) && 'y' in data && isTensor(data.y)) {
+    const { x, y } = data;
+    const n = x.shape[0];
+    if (y.shape[0] !== n) {
+      throw new RelkdError(
+        'SHAPE_MISMATCH',
+        `Distiller.fit: x has ${n} rows but y has ${y.shape[0]}.`,
+      );
+    }
+    const order = shuffle ? new Rng(seed).permutation(n) : Array.from({ length: n }, (_, i) => i);
+    for (let i = 0; i < n; i += batchSize) {
+      const idx = order.slice(i, i + batchSize);
+      const [bx, by] = tf.tidy(() => {
+        const it = tf.tensor1d(idx, 'int32');
+        return [tf.gather(x, it), tf.gather(y, it)];
+      });
+      yield [bx!, by!, true];
+    }
+    return;
+  }
+  const pick = (b: BatchLike): [tf.Tensor, tf.Tensor] => ('xs' in b ? [b.xs, b.ys] : [b.x, b.y]);
+  if (Symbol.asyncIterator in data || Symbol.iterator in data) {
+    for await (const b of data as AsyncIterable<BatchLike>) yield [...pick(b), true];
+    return;
+  }
+  if ('iterator' in data && typeof data.iterator === 'function') {
+    const it = await data.iterator();
+    for (;;) {
+      const r = await it.next();
+      if (r.done) break;
+      yield [...pick(r.value), true];
+    }
+    return;
+  }
+  throw new RelkdError(
+    'INVALID_OPTION',
+    'Distiller.fit: data must be { x, y } tensors, an iterable of batches or a tf.data.Dataset.',
+  );
+}
+
+async function saveToDirectory(
+  dir: string,
+  artifacts: tf.io.ModelArtifacts,
+): Promise<tf.io.SaveResult> {
+  const fs = await import('node:fs/promises');
+  const path = await import('node:path');
+  await fs.mkdir(dir, { recursive: true });
+  const data = tf.io.CompositeArrayBuffer.join(artifacts.weightData as ArrayBuffer | ArrayBuffer[]);
+  const modelJson = {
+    format: artifacts.format ?? 'layers-model',
+    generatedBy: artifacts.generatedBy,
+    convertedBy: artifacts.convertedBy ?? null,
+    modelTopology: artifacts.modelTopology,
+    weightsManifest: [{ paths: ['./weights.bin'], weights: artifacts.weightSpecs }],
+    userDefinedMetadata: artifacts.userDefinedMetadata,
+  };
+  await fs.writeFile(path.join(dir, 'weights.bin'), new Uint8Array(data));
+  await fs.writeFile(path.join(dir, 'model.json'), JSON.stringify(modelJson));
+  return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts) };
+}
+
+/**
+ * Reads a `model.json` + weight files written by {@link Distiller.save} (or any tfjs layers
+ * model directory) in Node. Pass the result to `tf.loadLayersModel(tf.io.fromMemory(...))`.
+ */
+export async function loadFromDirectory(dir: string): Promise<tf.io.ModelArtifacts> {
+  const fs = await import('node:fs/promises');
+  const path = await import('node:path');
+  const json = JSON.parse(await fs.readFile(path.join(dir, 'model.json'), 'utf8')) as {
+    modelTopology: tf.io.ModelArtifacts['modelTopology'];
+    weightsManifest: Array<{ paths: string[]; weights: tf.io.WeightsManifestEntry[] }>;
+    userDefinedMetadata?: Record<string, unknown>;
+    format?: string;
+  };
+  const buffers: ArrayBuffer[] = [];
+  const specs: tf.io.WeightsManifestEntry[] = [];
+  for (const group of json.weightsManifest) {
+    for (const p of group.paths) {
+      const b = await fs.readFile(path.join(dir, p));
+      buffers.push(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer);
+    }
+    specs.push(...group.weights);
+  }
+  const out: tf.io.ModelArtifacts = {
+    modelTopology: json.modelTopology ?? {},
+    weightSpecs: specs,
+    weightData: tf.io.concatenateArrayBuffers(buffers),
+    format: json.format ?? 'layers-model',
+  };
+  if (json.userDefinedMetadata !== undefined)
+    out.userDefinedMetadata = json.userDefinedMetadata as NonNullable<
+      tf.io.ModelArtifacts['userDefinedMetadata']
+    >;
+  return out;
+}

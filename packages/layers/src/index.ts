@@ -1,0 +1,30 @@
+export {
+  type Batch,
+  type BatchContext,
+  type BatchLike,
+  type BatchTransform,
+  type DistillData,
+  Distiller,
+  type DistillerConfig,
+  type DistillerHooks,
+  type DistillerParts,
+  type EpochLog,
+  evaluateModel,
+  type FitOptions,
+  type History,
+  loadFromDirectory,
+  type NetworkOutputs,
+  type StepResult,
+  type Term,
+  type TermContext,
+  type TermResult,
+} from './Distiller';
+export { formatDuration, ProgressBar, type ProgressOptions, type ProgressStream } from './progress';
+export {
+  layerNames,
+  type Tap,
+  type TapCallOptions,
+  type TapOutput,
+  type TapSpec,
+  tap,
+} from './tap';
