@@ -41,7 +41,8 @@ export function crossEntropy(
     const [b, c] = z.shape;
     const y = toLabels(labels, c, b, 'labels', validate);
     checkFinite(z, 'logits', validate);
-    const mask = tf.oneHot(y, c);
+    // One-hot mask by comparison (tf.oneHot rejects depth 1); labels carry no gradient.
+    const mask = tf.cast(tf.equal(tf.expandDims(y, 1), tf.range(0, c, 1, 'int32')), 'float32');
     return tf.neg(tf.div(tf.sum(tf.mul(mask, tf.logSoftmax(z))), b)) as tf.Scalar;
   });
 }

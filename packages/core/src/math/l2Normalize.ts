@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { assertNumber, type TensorInput, toTensor } from '../validation/validation';
+import { assertAxis, assertNumber, type TensorInput, toTensor } from '../validation/validation';
 import { safeSqrt } from './safeSqrt';
 
 /** Options of {@link l2Normalize}. */
@@ -30,6 +30,7 @@ export function l2Normalize<T extends tf.Tensor>(
   assertNumber(axis, 'options.axis', { integer: true });
   return tf.tidy(() => {
     const t = toTensor(x as TensorInput, 'x');
+    assertAxis(axis, t.rank);
     const norm = safeSqrt(tf.sum(tf.square(t), axis, true));
     return tf.div(t, tf.maximum(norm, epsilon)) as T;
   });

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { assertNumber, type TensorInput, toTensor } from '../validation/validation';
+import { assertAxis, assertNumber, type TensorInput, toTensor } from '../validation/validation';
 import { safeSqrt } from './safeSqrt';
 
 /** Options of {@link zScore}. */
@@ -27,6 +27,7 @@ export function zScore<T extends tf.Tensor>(x: T | TensorInput, options: ZScoreO
   assertNumber(axis, 'options.axis', { integer: true });
   return tf.tidy(() => {
     const t = toTensor(x as TensorInput, 'x');
+    assertAxis(axis, t.rank);
     const mean = tf.mean(t, axis, true);
     const centred = tf.sub(t, mean);
     const std = safeSqrt(tf.mean(tf.square(centred), axis, true));

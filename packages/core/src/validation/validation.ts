@@ -105,6 +105,18 @@ function checkRectangular(x: object, name: string): void {
   shapeOf(x, '');
 }
 
+/**
+ * Checks an axis option against a tensor rank (`-rank <= axis < rank`, integer).
+ * @throws RelkdError `INVALID_OPTION`
+ */
+export function assertAxis(
+  axis: unknown,
+  rank: number,
+  name = 'options.axis',
+): asserts axis is number {
+  assertNumber(axis, name, { integer: true, min: -rank, max: rank - 1 });
+}
+
 /** @throws RelkdError `RANK_MISMATCH` when `t.rank !== rank`. */
 export function assertRank(t: tf.Tensor, rank: number, name: string, layout?: string): void {
   if (t.rank !== rank) {
