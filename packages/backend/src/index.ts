@@ -1,2 +1,16 @@
+export { describeBackend } from './describeBackend';
+export type { ModuleLoader } from './environment';
 export { registerGradients } from './registerGradients';
-export { useBackend, type BackendInfo, type BackendName, type UseBackendOptions } from './useBackend';
+export {
+  BACKEND_NAMES,
+  type BackendInfo,
+  type BackendName,
+  getBackendInfo,
+  type SelectedBackendName,
+  type UseBackendOptions,
+  useBackend,
+} from './useBackend';
+export {
+  registerWasmGradientKernels,
+  WASM_GRADIENT_KERNELS,
+} from './wasm/registerWasmGradientKernels';

@@ -1,36 +1,525 @@
-import * as tf from '@tensorflow/tfjs-core';
 import { RelkdError } from '@relkd/core';
+import * as tf from '@tensorflow/tfjs-core';
+import {
+  defaultImport,
+  isNodeEnvironment,
+  locateWasmDirectory,
+  type ModuleLoader,
+} from './environment';
 import { registerGradients } from './registerGradients';
+import { registerWasmGradientKernels } from './wasm/registerWasmGradientKernels';
 
-/** A backend request. */
+/** A backend request: a concrete backend, `'gpu'` (best GPU backend) or `'auto'` (best available). */
 export type BackendName = 'auto' | 'gpu' | 'wasm' | 'cpu' | 'webgl' | 'webgpu';
+
+/** The tfjs backend names {@link useBackend} can select (`'tensorflow'` is tfjs-node / tfjs-node-gpu). */
+export type SelectedBackendName = 'tensorflow' | 'wasm' | 'cpu' | 'webgl' | 'webgpu';
+
+/** The accepted requests, for validation and docs. */
+export const BACKEND_NAMES: readonly BackendName[] = [
+  'auto',
+  'gpu',
+  'wasm',
+  'cpu',
+  'webgl',
+  'webgpu',
+];
 
 /** What {@link useBackend} selected. */
 export interface BackendInfo {
-  name: 'tensorflow' | 'wasm' | 'cpu' | 'webgl' | 'webgpu';
+  /** The active tfjs backend (`tf.getBackend()`); `'tensorflow'` is tfjs-node(-gpu). */
+  name: SelectedBackendName;
+  /** Where the math runs. */
   device: 'gpu' | 'cpu';
+  /** WASM only: whether the SIMD binary is in use. */
   simd?: boolean;
+  /** WASM only: the number of threads XNNPACK uses (1 without threads support). */
   threads?: number;
+  /** Whether float32 precision is available (false on WebGL devices limited to float16). */
   float32: boolean;
+  /** Always `true`: tfjs-core's gradients are registered when `useBackend` resolves. */
   gradients: true;
+  /** One line per earlier choice that was skipped, with the reason (empty when the first choice worked). */
   tried: string[];
 }
 
 /** Options of {@link useBackend}. */
 export interface UseBackendOptions {
+  /**
+   * Where the WASM binaries are served from (bundlers, CDNs): a directory prefix ending in `/`,
+   * or a map from each binary name (`tfjs-backend-wasm.wasm`, `tfjs-backend-wasm-simd.wasm`,
+   * `tfjs-backend-wasm-threaded-simd.wasm`) to its URL. Passed to tfjs' `setWasmPaths`.
+   * Default: in Node, the `dist/` directory of the installed `@tensorflow/tfjs-backend-wasm`;
+   * in a browser, next to the bundled script (tfjs' default).
+   */
   wasmPaths?: string | Record<string, string>;
+  /**
+   * Number of threads for the WASM backend (XNNPACK threadpool), a positive integer. Threads
+   * need `SharedArrayBuffer`, i.e. a cross-origin-isolated page (COOP/COEP headers); Node runs the
+   * WASM backend single-threaded. `1` disables the threaded binary. Default: tfjs' choice (the
+   * number of logical cores when threads are available).
+   */
   wasmThreads?: number;
+  /**
+   * Module namespaces to use instead of importing them, keyed by package name, e.g.
+   * `{ '@tensorflow/tfjs-backend-wasm': wasmModule }`. Bundlers cannot resolve the optional
+   * dynamic imports `useBackend` makes, so in a browser bundle pass the backends you imported
+   * (needed for `wasmPaths`/`wasmThreads`; a backend you merely imported is found without this).
+   */
+  modules?: Readonly<Record<string, unknown>>;
+  /**
+   * Loads a module by name; default a dynamic `import()`. For tests and unusual module systems.
+   */
+  importModule?: ModuleLoader;
 }
 
-/** Provisional implementation (cpu and wasm); see issue #2. */
-export async function useBackend(name: BackendName = 'auto', _options: UseBackendOptions = {}): Promise<BackendInfo> {
+/** The packages behind each backend. */
+const PACKAGES = {
+  nodeGpu: '@tensorflow/tfjs-node-gpu',
+  node: '@tensorflow/tfjs-node',
+  wasm: '@tensorflow/tfjs-backend-wasm',
+  cpu: '@tensorflow/tfjs-backend-cpu',
+  webgl: '@tensorflow/tfjs-backend-webgl',
+  webgpu: '@tensorflow/tfjs-backend-webgpu',
+} as const;
+
+type Candidate = keyof typeof PACKAGES;
+
+/** Why a candidate could not be used. `kind` is stable; `message` is for humans. */
+type FailureKind =
+  | 'module-missing'
+  | 'native-addon-missing'
+  | 'cuda-missing'
+  | 'init-false'
+  | 'init-failed'
+  | 'needs-browser'
+  | 'module-needed';
+
+class Unavailable extends Error {
+  constructor(
+    readonly kind: FailureKind,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const LABELS: Record<Candidate, string> = {
+  nodeGpu: 'gpu',
+  node: 'node',
+  wasm: 'wasm',
+  cpu: 'cpu',
+  webgl: 'webgl',
+  webgpu: 'webgpu',
+};
+
+/** Set-up hints appended to BACKEND_UNAVAILABLE messages. */
+function installHint(c: Candidate): string {
+  const v = tf.version_core;
+  switch (c) {
+    case 'nodeGpu':
+      return (
+        `Install it with \`npm i ${PACKAGES.nodeGpu}@${v}\` (Linux x86_64 only; needs an NVIDIA driver >= 450, ` +
+        'CUDA 11.2 and cuDNN 8.1 on the library path — see the @relkd/backend README)'
+      );
+    case 'node':
+      return `Install it with \`npm i ${PACKAGES.node}@${v}\``;
+    default:
+      return `Install it with \`npm i ${PACKAGES[c]}@${v}\` and import it in your application`;
+  }
+}
+
+let lastInfo: BackendInfo | undefined;
+
+/**
+ * Selects where tfjs runs, registers tfjs-core's gradients (tfjs-core alone registers none) and
+ * fills the WASM backend's gradient gaps, then returns what was chosen and why.
+ *
+ * - `'cpu'`, `'wasm'`, `'webgl'`, `'webgpu'`: that backend (`@tensorflow/tfjs-backend-*`, optional peers).
+ * - `'gpu'`: in Node `@tensorflow/tfjs-node-gpu` (CUDA); in a browser WebGPU, then WebGL.
+ * - `'auto'` (default): in Node tfjs-node-gpu → `@tensorflow/tfjs-node` → WASM → CPU; in a browser
+ *   WebGPU → WebGL → WASM → CPU. `info.tried` says why each earlier choice was skipped.
+ *
+ * Backends are loaded with dynamic imports only when chosen, so none is a hard dependency. A
+ * backend package the application already imported is used as is.
+ *
+ * @throws RelkdError `INVALID_OPTION` for an unknown backend name or a bad option (before anything
+ *   is loaded); `BACKEND_UNAVAILABLE` when an explicit choice (or every `'auto'` candidate) cannot
+ *   be used — the message names the package to install and the reason: module missing, native
+ *   addon missing, CUDA libraries missing, or initialisation failed (`tf.setBackend` resolving
+ *   `false` counts as a failure).
+ *
+ * @example
+ * ```ts
+ * import { useBackend, describeBackend } from '@relkd/backend';
+ * const info = await useBackend('auto');
+ * console.log(describeBackend()); // e.g. "wasm (cpu, SIMD, 1 thread, float32) …"
+ * const g = tf.grad((x) => tf.sum(tf.square(x)))(tf.tensor1d([1, 2])); // gradients work
+ * ```
+ */
+export async function useBackend(
+  name: BackendName = 'auto',
+  options: UseBackendOptions = {},
+): Promise<BackendInfo> {
+  validate(name, options);
   registerGradients();
-  const target = name === 'auto' ? 'wasm' : name;
-  if (target === 'cpu') await import('@tensorflow/tfjs-backend-cpu');
-  else if (target === 'wasm') await import('@tensorflow/tfjs-backend-wasm');
-  else throw new RelkdError('BACKEND_UNAVAILABLE', `backend '${name}' not implemented yet`);
-  const ok = await tf.setBackend(target);
-  if (!ok) throw new RelkdError('BACKEND_UNAVAILABLE', `tf.setBackend('${target}') returned false`);
+  registerWasmGradientKernels();
+  const node = isNodeEnvironment();
+  const plan = candidates(name, node);
+  const tried: string[] = [];
+  const failures: { candidate: Candidate; error: Unavailable }[] = [];
+  for (const candidate of plan) {
+    try {
+      const info = await attempt(candidate, name, node, options, tried);
+      lastInfo = { ...info, tried };
+      return lastInfo;
+    } catch (e) {
+      const error =
+        e instanceof Unavailable
+          ? e
+          : new Unavailable('init-failed', `initialisation failed: ${message(e)}`);
+      failures.push({ candidate, error });
+      tried.push(`${LABELS[candidate]} (${PACKAGES[candidate]}): ${error.message}`);
+    }
+  }
+  throw unavailableError(name, node, failures);
+}
+
+/** The last {@link BackendInfo} returned by {@link useBackend}, if any. */
+export function getBackendInfo(): BackendInfo | undefined {
+  return lastInfo;
+}
+
+function validate(name: unknown, options: unknown): void {
+  if (typeof name !== 'string' || !(BACKEND_NAMES as readonly string[]).includes(name)) {
+    throw new RelkdError(
+      'INVALID_OPTION',
+      `useBackend: unknown backend name ${JSON.stringify(name)}; expected one of ${BACKEND_NAMES.map((n) => `'${n}'`).join(', ')}.`,
+      { name: 'name', expected: BACKEND_NAMES, actual: name },
+    );
+  }
+  if (options === null || typeof options !== 'object') {
+    throw new RelkdError(
+      'INVALID_OPTION',
+      `useBackend: \`options\` must be an object, got ${String(options)}.`,
+      {
+        name: 'options',
+      },
+    );
+  }
+  const o = options as UseBackendOptions;
+  if (o.wasmThreads !== undefined && !(Number.isInteger(o.wasmThreads) && o.wasmThreads >= 1)) {
+    throw new RelkdError(
+      'INVALID_OPTION',
+      `useBackend: \`wasmThreads\` must be a positive integer, got ${String(o.wasmThreads)}.`,
+      { name: 'wasmThreads', actual: o.wasmThreads },
+    );
+  }
+  if (
+    o.wasmPaths !== undefined &&
+    typeof o.wasmPaths !== 'string' &&
+    (o.wasmPaths === null ||
+      typeof o.wasmPaths !== 'object' ||
+      Object.values(o.wasmPaths).some((v) => typeof v !== 'string'))
+  ) {
+    throw new RelkdError(
+      'INVALID_OPTION',
+      '`wasmPaths` must be a directory prefix string or a map from WASM binary names to URLs.',
+      { name: 'wasmPaths' },
+    );
+  }
+  if (o.importModule !== undefined && typeof o.importModule !== 'function') {
+    throw new RelkdError(
+      'INVALID_OPTION',
+      '`importModule` must be a function (specifier) => Promise<module>.',
+      {
+        name: 'importModule',
+      },
+    );
+  }
+}
+
+function candidates(name: BackendName, node: boolean): Candidate[] {
+  switch (name) {
+    case 'auto':
+      return node ? ['nodeGpu', 'node', 'wasm', 'cpu'] : ['webgpu', 'webgl', 'wasm', 'cpu'];
+    case 'gpu':
+      return node ? ['nodeGpu'] : ['webgpu', 'webgl'];
+    default:
+      return [name];
+  }
+}
+
+async function load(candidate: Candidate, options: UseBackendOptions): Promise<unknown> {
+  const pkg = PACKAGES[candidate];
+  const given = options.modules?.[pkg];
+  if (given !== undefined) return given;
+  return (options.importModule ?? defaultImport)(pkg);
+}
+
+/** Maps an import error to a reason. */
+function classifyImportError(candidate: Candidate, e: unknown, node: boolean): Unavailable {
+  const pkg = PACKAGES[candidate];
+  const msg = message(e);
+  const code = (e as { code?: unknown } | null)?.code;
+  if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') {
+    if (
+      msg.includes(`'${pkg}'`) ||
+      msg.includes(`"${pkg}"`) ||
+      msg.includes(`${pkg} `) ||
+      msg.endsWith(pkg)
+    ) {
+      return new Unavailable(
+        'module-missing',
+        `module missing: ${pkg} is not installed. ${installHint(candidate)}.`,
+      );
+    }
+    return new Unavailable(
+      'module-missing',
+      `module missing: ${pkg} could not load a dependency (${firstLine(msg)}).`,
+    );
+  }
+  if (
+    /lib(cuda|cudart|cublas|cublasLt|cufft|curand|cusolver|cusparse|cudnn|nvinfer)[\w.]*\.so|cudnn|CUDA/i.test(
+      msg,
+    )
+  ) {
+    return new Unavailable(
+      'cuda-missing',
+      `CUDA libraries missing: ${pkg} is installed but its native code could not load the CUDA/cuDNN libraries (${firstLine(msg)}). ` +
+        'tfjs-node-gpu 4.22 needs CUDA 11.2 and cuDNN 8.1 on LD_LIBRARY_PATH (see the @relkd/backend README).',
+    );
+  }
+  if (
+    /tfjs_binding|\.node\b|native addon|node-pre-gyp|napi|libtensorflow|invalid ELF|wrong ELF/i.test(
+      msg,
+    )
+  ) {
+    return new Unavailable(
+      'native-addon-missing',
+      `native addon missing: ${pkg} is installed but its native TensorFlow binding could not be loaded (${firstLine(msg)}). ` +
+        `Reinstall it (\`npm rebuild ${pkg}\`, which downloads libtensorflow) on a supported platform.`,
+    );
+  }
+  if (!node && /specifier|resolve|fetch|import/i.test(msg)) {
+    return new Unavailable(
+      'module-missing',
+      `module missing: ${pkg} could not be imported in this bundle (${firstLine(msg)}). ` +
+        `Import it in your application (\`import '${pkg}'\`) — bundlers cannot resolve optional dynamic imports.`,
+    );
+  }
+  return new Unavailable('init-failed', `importing ${pkg} failed: ${firstLine(msg)}`);
+}
+
+async function importBackend(
+  candidate: Candidate,
+  tfName: SelectedBackendName,
+  options: UseBackendOptions,
+  node: boolean,
+) {
+  const registered = tf.findBackendFactory(tfName) != null;
+  try {
+    return await load(candidate, options);
+  } catch (e) {
+    // A backend the application imported itself is usable even when we cannot import it here
+    // (browser bundles); only options that need the module object then fail.
+    if (registered) return undefined;
+    throw classifyImportError(candidate, e, node);
+  }
+}
+
+async function activate(tfName: SelectedBackendName, candidate: Candidate): Promise<void> {
+  if (tf.findBackendFactory(tfName) == null && !(tfName in registry())) {
+    throw new Unavailable(
+      'init-failed',
+      `initialisation failed: ${PACKAGES[candidate]} loaded but registered no '${tfName}' backend (two copies of @tensorflow/tfjs-core? run \`npm ls @tensorflow/tfjs-core\`).`,
+    );
+  }
+  let ok: boolean;
+  try {
+    ok = await tf.setBackend(tfName);
+  } catch (e) {
+    throw new Unavailable(
+      'init-failed',
+      `initialisation failed: tf.setBackend('${tfName}') threw: ${firstLine(message(e))}`,
+    );
+  }
+  if (!ok) {
+    throw new Unavailable(
+      'init-false',
+      `initialisation returned false: tf.setBackend('${tfName}') resolved false${hintForFalse(tfName)}.`,
+    );
+  }
   await tf.ready();
-  return { name: target, device: 'cpu', float32: true, gradients: true, tried: [] };
+}
+
+function hintForFalse(tfName: SelectedBackendName): string {
+  switch (tfName) {
+    case 'webgl':
+      return ' (no WebGL context: headless browser without GPU, or WebGL disabled)';
+    case 'webgpu':
+      return ' (navigator.gpu is missing or no adapter was found: WebGPU needs a recent Chromium or a flag)';
+    case 'wasm':
+      return ' (the .wasm binary could not be fetched or compiled: check `wasmPaths`)';
+    case 'tensorflow':
+      return ' (the native TensorFlow backend could not start)';
+    default:
+      return '';
+  }
+}
+
+function registry(): Record<string, unknown> {
+  return (tf.engine() as unknown as { registry: Record<string, unknown> }).registry;
+}
+
+async function attempt(
+  candidate: Candidate,
+  requested: BackendName,
+  node: boolean,
+  options: UseBackendOptions,
+  tried: string[],
+): Promise<Omit<BackendInfo, 'tried'>> {
+  switch (candidate) {
+    case 'nodeGpu':
+    case 'node': {
+      if (!node)
+        throw new Unavailable('needs-browser', `${PACKAGES[candidate]} runs only in Node.js.`);
+      // tfjs-node and tfjs-node-gpu both register 'tensorflow'; never load the second one.
+      const existing = tf.findBackendFactory('tensorflow') != null;
+      if (!existing) await importBackend(candidate, 'tensorflow', options, node);
+      const previous = tf.engine().backendName as string | null;
+      await activate('tensorflow', candidate);
+      const be = tf.backend() as unknown as { isUsingGpuDevice?: boolean; isGPUPackage?: boolean };
+      const onGpu = be.isUsingGpuDevice ?? be.isGPUPackage ?? candidate === 'nodeGpu';
+      if (candidate === 'nodeGpu' && !onGpu) {
+        const why =
+          'CUDA libraries missing: @tensorflow/tfjs-node-gpu loaded, but TensorFlow found no usable GPU (CUDA 11.2 / cuDNN 8.1 ' +
+          'not on the library path, or no NVIDIA GPU visible) and runs on the CPU';
+        if (requested === 'gpu') {
+          if (previous != null && previous !== 'tensorflow') await tf.setBackend(previous);
+          throw new Unavailable('cuda-missing', `${why}.`);
+        }
+        tried.push(`gpu (${PACKAGES.nodeGpu}): ${why}; using it on the CPU.`);
+      }
+      return { name: 'tensorflow', device: onGpu ? 'gpu' : 'cpu', float32: true, gradients: true };
+    }
+    case 'wasm': {
+      const wasmModule = pickWasmModule(await importBackend('wasm', 'wasm', options, node));
+      const initialised = 'wasm' in registry();
+      if (!initialised) {
+        const needsModule = options.wasmPaths !== undefined || options.wasmThreads !== undefined;
+        if (needsModule && wasmModule?.setWasmPaths === undefined) {
+          throw new Unavailable(
+            'module-needed',
+            `\`wasmPaths\`/\`wasmThreads\` need the ${PACKAGES.wasm} module object, which could not be imported here: ` +
+              `pass it as \`modules: { '${PACKAGES.wasm}': wasmModule }\` (import * as wasmModule from '${PACKAGES.wasm}').`,
+          );
+        }
+        const paths =
+          options.wasmPaths ?? (node ? await locateWasmDirectory(moduleLocation()) : undefined);
+        if (paths !== undefined) wasmModule?.setWasmPaths?.(paths);
+        if (options.wasmThreads !== undefined) {
+          if (options.wasmThreads === 1) tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+          wasmModule?.setThreadsCount?.(options.wasmThreads);
+        }
+      }
+      await activate('wasm', 'wasm');
+      const simd = Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'));
+      const multi = Boolean(await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT'));
+      let threads = 1;
+      if (multi) {
+        try {
+          threads = wasmModule?.getThreadsCount?.() ?? 1;
+        } catch {
+          threads = 1;
+        }
+      }
+      return { name: 'wasm', device: 'cpu', simd, threads, float32: true, gradients: true };
+    }
+    case 'cpu':
+      await importBackend('cpu', 'cpu', options, node);
+      await activate('cpu', 'cpu');
+      return { name: 'cpu', device: 'cpu', float32: true, gradients: true };
+    case 'webgl':
+    case 'webgpu': {
+      if (node) {
+        throw new Unavailable(
+          'needs-browser',
+          `${PACKAGES[candidate]} needs a browser (${candidate === 'webgl' ? 'WebGL' : 'WebGPU'}); in Node use 'gpu' (tfjs-node-gpu), 'wasm' or 'cpu'.`,
+        );
+      }
+      await importBackend(candidate, candidate, options, node);
+      await activate(candidate, candidate);
+      const precision = (
+        tf.backend() as unknown as { floatPrecision?: () => number }
+      ).floatPrecision?.();
+      return {
+        name: candidate,
+        device: 'gpu',
+        float32: precision === undefined || precision >= 32,
+        gradients: true,
+      };
+    }
+  }
+}
+
+function unavailableError(
+  requested: BackendName,
+  node: boolean,
+  failures: { candidate: Candidate; error: Unavailable }[],
+): RelkdError {
+  const where = node ? 'Node.js' : 'this browser';
+  const lines = failures.map(
+    ({ candidate, error }) => `${LABELS[candidate]} (${PACKAGES[candidate]}): ${error.message}`,
+  );
+  const head =
+    requested === 'auto'
+      ? `useBackend('auto'): no backend could be used in ${where}.`
+      : `useBackend('${requested}'): the backend is unavailable in ${where}.`;
+  const tail =
+    requested === 'auto'
+      ? ` Install and import ${PACKAGES.cpu} (always works) or ${PACKAGES.wasm}.`
+      : requested === 'cpu'
+        ? ''
+        : ` Or call useBackend('auto') to fall back to the best available backend.`;
+  const first = failures[0];
+  return new RelkdError('BACKEND_UNAVAILABLE', `${head} ${lines.join(' ')}${tail}`, {
+    requested,
+    packages: failures.map((f) => PACKAGES[f.candidate]),
+    reasons: failures.map((f) => f.error.kind),
+    ...(first ? { package: PACKAGES[first.candidate], reason: first.error.kind } : {}),
+  });
+}
+
+/**
+ * This file's location, to resolve the installed tfjs-backend-wasm from: `__filename` in the CJS
+ * build (where esbuild empties `import.meta`), `import.meta.url` in ESM.
+ */
+function moduleLocation(): string {
+  return typeof __filename === 'string' ? __filename : import.meta.url;
+}
+
+interface WasmModule {
+  setWasmPaths?: (p: string | Record<string, string>, usePlatformFetch?: boolean) => void;
+  setThreadsCount?: (n: number) => void;
+  getThreadsCount?: () => number;
+}
+
+/** The tfjs-backend-wasm exports, from an ESM namespace or a CJS `default`. */
+function pickWasmModule(mod: unknown): WasmModule | undefined {
+  if (mod == null || typeof mod !== 'object') return undefined;
+  const m = mod as WasmModule & { default?: WasmModule };
+  return typeof m.setWasmPaths === 'function' ? m : m.default;
+}
+
+function message(e: unknown): string {
+  if (e instanceof Error) return e.message;
+  if (e !== null && typeof e === 'object' && 'message' in e)
+    return String((e as { message: unknown }).message);
+  return String(e);
+}
+
+function firstLine(s: string): string {
+  const line = s.split('\n')[0] ?? s;
+  return line.length > 300 ? `${line.slice(0, 300)}…` : line;
 }

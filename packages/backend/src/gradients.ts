@@ -1,0 +1,20 @@
+/**
+ * `@relkd/backend/gradients`: importing this entry registers tfjs-core's gradients and the WASM
+ * gradient kernels as a side effect, for applications that select their backend with
+ * `tf.setBackend` themselves instead of `useBackend`.
+ *
+ * @example
+ * ```ts
+ * import '@relkd/backend/gradients';
+ * import '@tensorflow/tfjs-backend-wasm';
+ * await tf.setBackend('wasm');
+ * ```
+ * @packageDocumentation
+ */
+import { registerGradients } from './registerGradients';
+import { registerWasmGradientKernels } from './wasm/registerWasmGradientKernels';
+
+registerGradients();
+registerWasmGradientKernels();
+
+export { registerGradients, registerWasmGradientKernels };

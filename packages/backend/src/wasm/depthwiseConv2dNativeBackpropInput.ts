@@ -1,0 +1,82 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { composite, padOrCrop } from './kernelScope';
+
+/**
+ * `DepthwiseConv2dNativeBackpropInput` for the wasm backend (missing in tfjs-backend-wasm 4.22):
+ * the transposed depthwise convolution. `dy` is upsampled by the stride (zeros in between, via
+ * `PadV2` on a reshaped view), padded/cropped so that a 'valid' correlation lines up with the
+ * forward padding, and correlated by the wasm `DepthwiseConv2dNative` kernel (same dilation,
+ * stride 1) with the spatially flipped filter viewed as `[fh, fw, Cin·mult, 1]`; the channel
+ * multiplier axis is then summed. NHWC; strides, dilations, 'same'/'valid'/explicit padding.
+ */
+export const depthwiseConv2dNativeBackpropInputKernel: tf.KernelFunc = ({
+  inputs,
+  backend,
+  attrs,
+}) => {
+  const { dy, filter } = inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
+  const { strides, dilations, pad, dimRoundingMode, inputShape } = attrs as unknown as {
+    strides: [number, number] | number;
+    dilations?: [number, number] | number;
+    pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
+    dimRoundingMode?: 'floor' | 'round' | 'ceil';
+    inputShape: [number, number, number, number];
+  };
+  const g = tf.backend_util.computeConv2DInfo(
+    inputShape,
+    filter.shape as [number, number, number, number],
+    strides,
+    dilations ?? 1,
+    pad,
+    dimRoundingMode,
+    true,
+  );
+  const [fh, fw, cin, mult] = filter.shape as [number, number, number, number];
+  const { batchSize: n, outHeight: oh, outWidth: ow, strideHeight: sh, strideWidth: sw } = g;
+  const { dilationHeight: dh, dilationWidth: dw } = g;
+  const cm = cin * mult;
+  return composite(backend as tf.KernelBackend, (s) => {
+    let up = dy;
+    if (sh > 1 || sw > 1) {
+      const v = s.reshape(dy, [n * oh, 1, ow, 1, cm]);
+      const p = s.run(
+        'PadV2',
+        { x: v },
+        {
+          paddings: [
+            [0, 0],
+            [0, sh - 1],
+            [0, 0],
+            [0, sw - 1],
+            [0, 0],
+          ],
+          constantValue: 0,
+        },
+      );
+      up = s.reshape(p, [n, oh * sh, ow * sw, cm]);
+    }
+    const effH = (fh - 1) * dh;
+    const effW = (fw - 1) * dw;
+    const beforeH = effH - g.padInfo.top;
+    const beforeW = effW - g.padInfo.left;
+    const afterH = g.inHeight + effH - beforeH - oh * sh;
+    const afterW = g.inWidth + effW - beforeW - ow * sw;
+    const z = padOrCrop(s, up, [beforeH, beforeW], [afterH, afterW]);
+    const flipped = s.run('Reverse', { x: filter }, { dims: [0, 1] });
+    const f = s.reshape(flipped, [fh, fw, cm, 1]);
+    const conv = s.run(
+      'DepthwiseConv2dNative',
+      { x: z, filter: f },
+      {
+        strides: [1, 1],
+        pad: 'valid',
+        dilations: [dh, dw],
+        dimRoundingMode: undefined,
+        dataFormat: 'NHWC',
+      },
+    );
+    if (mult === 1) return conv;
+    const split = s.reshape(conv, [n, g.inHeight, g.inWidth, cin, mult]);
+    return s.run('Sum', { x: split }, { axis: [4], keepDims: false });
+  });
+};
