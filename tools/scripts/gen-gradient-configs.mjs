@@ -3,6 +3,7 @@
 // the installed @tensorflow/tfjs-core ships in dist/gradients. Run after upgrading tfjs-core:
 //   node tools/scripts/gen-gradient-configs.mjs [--check]
 // --check exits 1 when the committed file is out of date (used by a test).
+import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -41,7 +42,12 @@ const lines = [
   '',
 ];
 const out = join(root, 'packages', 'backend', 'src', 'generated', 'gradientConfigs.ts');
-const text = lines.join('\n');
+// Formatted (import order included) by the repo's Biome, so `biome check` leaves it unchanged.
+const biome = join(root, 'node_modules', '.bin', 'biome');
+const text = execFileSync(biome, ['check', '--write', `--stdin-file-path=${out}`], {
+  input: lines.join('\n'),
+  encoding: 'utf8',
+});
 if (process.argv.includes('--check')) {
   let current = '';
   try {
