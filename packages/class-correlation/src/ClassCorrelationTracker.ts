@@ -10,6 +10,7 @@ import {
   type ValidateMode,
 } from '@relkd/core';
 import * as tf from '@tensorflow/tfjs-core';
+import { oneHotFloat } from './internal/oneHotFloat';
 import { assertOptionsObject, assertTemperature } from './internal/options';
 
 /** Options of {@link ClassCorrelationTracker}. */
@@ -109,7 +110,7 @@ export class ClassCorrelationTracker extends Module<TensorInput, tf.Tensor2D> {
       const zs = stopGradient(z);
       const p = tf.softmax(this.temperature === 1 ? zs : tf.div(zs, this.temperature));
       const correct = tf.cast(tf.equal(tf.argMax(zs, 1), y), 'float32');
-      const m = tf.mul(tf.oneHot(y, c, 1, 0, 'float32'), tf.expandDims(correct, 1));
+      const m = tf.mul(oneHotFloat(y, c), tf.expandDims(correct, 1));
       this.sumsVar.assign(tf.add(this.sumsVar, tf.matMul(m, p, true, false)));
       this.countsVar.assign(tf.add(this.countsVar, tf.sum(m, 0)));
     });
@@ -145,10 +146,7 @@ export class ClassCorrelationTracker extends Module<TensorInput, tf.Tensor2D> {
       if (y.shape[0] === 0) {
         throw new RelkdError('EMPTY_BATCH', '`labels` is empty.', { name: 'labels' });
       }
-      return tf.matMul(
-        tf.oneHot(y, this.numClasses, 1, 0, 'float32'),
-        this.matrixVar as tf.Tensor2D,
-      );
+      return tf.matMul(oneHotFloat(y, this.numClasses), this.matrixVar as tf.Tensor2D);
     });
   }
 

@@ -123,10 +123,10 @@ export function correlationHeatmap(
       [k + 1, 3],
     );
     const s = tf.mul(tf.reshape(t, [-1]), k);
-    const i0 = tf.minimum(tf.cast(tf.floor(s), 'int32'), k - 1);
-    const f = tf.expandDims(tf.sub(s, tf.cast(i0, 'float32')), 1);
-    const c0 = tf.gather(palette, i0);
-    const c1 = tf.gather(palette, tf.add(i0, 1));
+    const i0f = tf.minimum(tf.floor(s), k - 1);
+    const f = tf.expandDims(tf.sub(s, i0f), 1);
+    const c0 = tf.gather(palette, tf.cast(i0f, 'int32'));
+    const c1 = tf.gather(palette, tf.cast(tf.add(i0f, 1), 'int32'));
     let rgb = tf.add(tf.mul(tf.sub(1, f), c0), tf.mul(f, c1));
     if (hideDiagonal) {
       const d = tf.expandDims(tf.cast(tf.reshape(diag, [-1]), 'float32'), 1);

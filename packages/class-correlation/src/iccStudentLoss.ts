@@ -46,7 +46,7 @@ export interface IccStudentLossOptions {
 }
 
 /** Result of {@link iccStudentLoss}: the weighted total and the unweighted parts. */
-export interface IccStudentLossResult {
+export type IccStudentLossResult = {
   /** `ce + kdWeight·kd + iccWeight·icc`. */
   total: tf.Scalar;
   /** Cross-entropy of the student with the labels. */
@@ -55,7 +55,7 @@ export interface IccStudentLossResult {
   kd: tf.Scalar;
   /** `iccLoss(student, teacher, { temperature: correlationTemperature, normalize })`. */
   icc: tf.Scalar;
-}
+};
 
 /**
  * The ICC student objective:

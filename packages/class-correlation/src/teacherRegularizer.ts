@@ -51,14 +51,14 @@ export interface TeacherRegularizerOptions {
 }
 
 /** Result of {@link teacherRegularizer}. */
-export interface TeacherRegularizerResult {
+export type TeacherRegularizerResult = {
   /** `(1 − weight)·ce + weight·reg`. */
   total: tf.Scalar;
   /** Cross-entropy with the hard labels. */
   ce: tf.Scalar;
   /** The unweighted class-correlation regulariser. */
   reg: tf.Scalar;
-}
+};
 
 /**
  * The expressive-teacher objective of ICC (relkd's reconstruction): cross-entropy mixed with a
