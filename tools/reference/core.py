@@ -242,6 +242,8 @@ def gen_conv():
         (2, 5, 6, 3, 2, 2, 2, 0, 1, True),
         (1, 4, 4, 3, 5, 1, 1, 0, 1, False),
         (1, 7, 6, 2, 3, 3, 2, 0, 1, True),
+        (1, 9, 8, 2, 3, 3, 2, 1, 2, True),
+        (1, 8, 8, 2, 2, 2, 1, 0, 3, False),
     ]:
         x = randn(b, h, w_, cin)
         wt = randn(k, k, cin, cout, scale=0.5)

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { assertNumber } from '../validation/validation';
+import { RelkdError } from '../errors/RelkdError';
+import { assertNumber, assertOneOf } from '../validation/validation';
 import { applyPadding, checkInput, type Padding } from './checkInput';
 import { heNormalFanOut } from './initializers';
 import { Module } from './Module';
@@ -25,7 +26,8 @@ export interface Conv2DOptions {
 /**
  * 2-D convolution on NHWC input: `[B, H, W, inChannels] -> [B, H', W', outChannels]`, filter
  * `[k, k, in, out]`, He-normal (fan_out) init, zero bias. Explicit symmetric padding matches
- * PyTorch (`H' = floor((H + 2p − d(k−1) − 1)/s) + 1`).
+ * PyTorch (`H' = floor((H + 2p − d(k−1) − 1)/s) + 1`). Any stride combines with any dilation
+ * (dilation is applied by spreading the filter, so it differentiates on every backend).
  *
  * @example
  * ```ts
@@ -41,6 +43,7 @@ export class Conv2D extends Module {
   private readonly stride: number;
   private readonly padding: Padding;
   private readonly dilation: number;
+  private readonly kernelSize: number;
 
   constructor(options: Conv2DOptions) {
     super(options.name ?? 'Conv2D');
@@ -60,11 +63,13 @@ export class Conv2D extends Module {
     assertNumber(stride, 'stride', { min: 1, integer: true });
     assertNumber(dilation, 'dilation', { min: 1, integer: true });
     if (typeof padding === 'number') assertNumber(padding, 'padding', { min: 0, integer: true });
+    else assertOneOf(padding, ['same', 'valid'] as const, 'padding');
     this.inChannels = inChannels;
     this.outChannels = outChannels;
     this.stride = stride;
     this.padding = padding;
     this.dilation = dilation;
+    this.kernelSize = kernelSize;
     this.filter = this.addWeight(
       'kernel',
       heNormalFanOut(
@@ -78,9 +83,69 @@ export class Conv2D extends Module {
 
   protected forward(x: tf.Tensor): tf.Tensor {
     checkInput(x, 4, this.inChannels, this.name, 'NHWC [B, H, W, C]');
+    checkSpatial(x, this.kernelSize, this.dilation, this.padding, this.name);
     const [input, pad] = applyPadding(x as tf.Tensor4D, this.padding, padSpatial);
-    const y = tf.conv2d(input, this.filter as tf.Tensor4D, this.stride, pad, 'NHWC', this.dilation);
+    // tfjs has no gradient for dilated conv2d (and no stride with dilation): dilate the filter
+    // explicitly instead (zeros between taps), which is exact and differentiable.
+    const filter =
+      this.dilation > 1
+        ? dilateFilter(this.filter as tf.Tensor4D, this.dilation)
+        : (this.filter as tf.Tensor4D);
+    const y = tf.conv2d(input, filter, this.stride, pad, 'NHWC');
     return this.bias ? tf.add(y, this.bias) : y;
+  }
+}
+
+/**
+ * Inserts `d − 1` zeros between the taps of a `[k, k, in, out]` filter along both spatial axes:
+ * `[d(k−1)+1, d(k−1)+1, in, out]`. A convolution with it equals the dilated convolution.
+ */
+function dilateFilter(w: tf.Tensor4D, d: number): tf.Tensor4D {
+  const [k, , cin, cout] = w.shape;
+  const size = d * (k - 1) + 1;
+  // rows: [k, k, in, out] -> [k, d, k, in, out] (zeros after each row) -> [k·d, k, in, out]
+  let f: tf.Tensor = tf.pad(tf.expandDims(w, 1), [
+    [0, 0],
+    [0, d - 1],
+    [0, 0],
+    [0, 0],
+    [0, 0],
+  ]);
+  f = tf.slice(tf.reshape(f, [k * d, k, cin, cout]), [0, 0, 0, 0], [size, k, cin, cout]);
+  // columns: [size, k, in, out] -> [size, k, d, in, out] -> [size, k·d, in, out]
+  f = tf.pad(tf.expandDims(f, 2), [
+    [0, 0],
+    [0, 0],
+    [0, d - 1],
+    [0, 0],
+    [0, 0],
+  ]);
+  return tf.slice(tf.reshape(f, [size, k * d, cin, cout]), [0, 0, 0, 0], [size, size, cin, cout]);
+}
+
+/**
+ * Checks that the (padded) input is at least as large as the effective kernel `d(k−1)+1`, so a
+ * too-small feature map gets a clear error instead of an empty output or a kernel message.
+ * @throws RelkdError `SHAPE_MISMATCH`
+ */
+export function checkSpatial(
+  x: tf.Tensor,
+  kernelSize: number,
+  dilation: number,
+  padding: Padding,
+  who: string,
+): void {
+  if (padding === 'same') return;
+  const p = typeof padding === 'number' ? padding : 0;
+  const effective = dilation * (kernelSize - 1) + 1;
+  const [, h, w] = x.shape as number[];
+  if (h! + 2 * p < effective || w! + 2 * p < effective) {
+    throw new RelkdError(
+      'SHAPE_MISMATCH',
+      `${who}: input H×W ${h}×${w} with padding ${p} is smaller than the effective kernel ${effective}×${effective}; ` +
+        'use a larger input, more padding or a smaller kernel.',
+      { shape: x.shape, kernelSize, dilation, padding: p },
+    );
   }
 }
 

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { assertNumber } from '../validation/validation';
-import { padSpatial } from './Conv2D';
+import { assertNumber, assertOneOf } from '../validation/validation';
+import { checkSpatial, padSpatial } from './Conv2D';
 import { applyPadding, checkInput, type Padding } from './checkInput';
 import { heNormalFanOut } from './initializers';
 import { Module } from './Module';
@@ -38,6 +38,7 @@ export class DepthwiseConv2D extends Module {
   private readonly bias: tf.Variable | null;
   private readonly stride: number;
   private readonly padding: Padding;
+  private readonly kernelSize: number;
 
   constructor(options: DepthwiseConv2DOptions) {
     super(options.name ?? 'DepthwiseConv2D');
@@ -55,10 +56,12 @@ export class DepthwiseConv2D extends Module {
     assertNumber(stride, 'stride', { min: 1, integer: true });
     assertNumber(depthMultiplier, 'depthMultiplier', { min: 1, integer: true });
     if (typeof padding === 'number') assertNumber(padding, 'padding', { min: 0, integer: true });
+    else assertOneOf(padding, ['same', 'valid'] as const, 'padding');
     this.channels = channels;
     this.outChannels = channels * depthMultiplier;
     this.stride = stride;
     this.padding = padding;
+    this.kernelSize = kernelSize;
     this.filter = this.addWeight(
       'kernel',
       heNormalFanOut(
@@ -72,6 +75,7 @@ export class DepthwiseConv2D extends Module {
 
   protected forward(x: tf.Tensor): tf.Tensor {
     checkInput(x, 4, this.channels, this.name, 'NHWC [B, H, W, C]');
+    checkSpatial(x, this.kernelSize, 1, this.padding, this.name);
     const [input, pad] = applyPadding(x as tf.Tensor4D, this.padding, padSpatial);
     const y = tf.depthwiseConv2d(input, this.filter as tf.Tensor4D, this.stride, pad);
     return this.bias ? tf.add(y, this.bias) : y;

@@ -113,7 +113,8 @@ export abstract class Module<In = tf.Tensor, Out extends tf.TensorContainer = tf
 
   /**
    * Assigns all variables from `weights` (same order and shapes as {@link Module.getWeights}).
-   * @throws RelkdError `SHAPE_MISMATCH` when the count or a shape differs (nothing is assigned then).
+   * @throws RelkdError `SHAPE_MISMATCH` (count or shape differs), `DTYPE_MISMATCH`, `INVALID_OPTION`
+   *   (not a live tensor); nothing is assigned then.
    */
   setWeights(weights: readonly tf.Tensor[]): void {
     this.assertAlive();
@@ -125,7 +126,21 @@ export abstract class Module<In = tf.Tensor, Out extends tf.TensorContainer = tf
       );
     }
     named.forEach((v, i) => {
-      const w = weights[i]!;
+      const w = weights[i];
+      if (!(w instanceof tf.Tensor) || w.isDisposed) {
+        throw new RelkdError(
+          'INVALID_OPTION',
+          `${this.name}.setWeights: '${v.path}' must be a live tf.Tensor.`,
+          { path: v.path },
+        );
+      }
+      if (w.dtype !== v.variable.dtype) {
+        throw new RelkdError(
+          'DTYPE_MISMATCH',
+          `${this.name}.setWeights: '${v.path}' must be ${v.variable.dtype}, got ${w.dtype}.`,
+          { path: v.path, expected: v.variable.dtype, actual: w.dtype },
+        );
+      }
       if (!tf.util.arraysEqual(w.shape, v.variable.shape)) {
         throw new RelkdError(
           'SHAPE_MISMATCH',
@@ -151,11 +166,21 @@ export abstract class Module<In = tf.Tensor, Out extends tf.TensorContainer = tf
 
   /**
    * Restores variables saved by {@link Module.saveWeights} (matched by path; exact round trip).
-   * @throws RelkdError `SHAPE_MISMATCH` when a path is missing or a shape differs (nothing is assigned then).
+   * Extra saved entries are ignored.
+   * @throws RelkdError `SHAPE_MISMATCH` (a path is missing or a shape differs), `DTYPE_MISMATCH`,
+   *   `INVALID_OPTION` (not decodable); nothing is assigned then.
    */
   loadWeights(saved: SavedWeights): void {
     this.assertAlive();
-    const decoded = tf.io.decodeWeights(saved.data, saved.specs);
+    let decoded: tf.NamedTensorMap;
+    try {
+      decoded = tf.io.decodeWeights(saved.data, saved.specs);
+    } catch (e) {
+      throw new RelkdError(
+        'INVALID_OPTION',
+        `${this.name}.loadWeights: \`saved\` is not valid { specs, data } from saveWeights: ${(e as Error).message}`,
+      );
+    }
     try {
       const named = this.namedVariables();
       for (const v of named) {
@@ -164,6 +189,12 @@ export abstract class Module<In = tf.Tensor, Out extends tf.TensorContainer = tf
           throw new RelkdError(
             'SHAPE_MISMATCH',
             `${this.name}.loadWeights: saved weights lack '${v.path}'.`,
+          );
+        }
+        if (t.dtype !== v.variable.dtype) {
+          throw new RelkdError(
+            'DTYPE_MISMATCH',
+            `${this.name}.loadWeights: '${v.path}' must be ${v.variable.dtype}, saved ${t.dtype}.`,
           );
         }
         if (!tf.util.arraysEqual(t.shape, v.variable.shape)) {
