@@ -12,6 +12,8 @@ export interface Batch {
   y: tf.Tensor1D;
   /** Extra input batches (e.g. `virtual` views); student and teacher also run on each. */
   views: Record<string, tf.Tensor>;
+  /** Extra inputs only the teacher runs on (e.g. the `clean` batch behind a mixup); in `teacher.views`. */
+  teacherViews?: Record<string, tf.Tensor>;
   /** Anything else a batch transform wants to hand to its terms (mixup targets, triplet indices). */
   data: Record<string, unknown>;
 }
@@ -280,10 +282,12 @@ export class Distiller {
     return vars;
   }
 
-  private forward(t: Tap, batch: Batch, training: boolean): NetworkOutputs {
+  private forward(t: Tap, batch: Batch, training: boolean, teacher = false): NetworkOutputs {
     const out = t(batch.x, { training });
     const views: Record<string, TapOutput> = {};
     for (const [k, v] of Object.entries(batch.views)) views[k] = t(v, { training });
+    if (teacher)
+      for (const [k, v] of Object.entries(batch.teacherViews ?? {})) views[k] = t(v, { training });
     return { ...out, views };
   }
 
@@ -313,49 +317,66 @@ export class Distiller {
       }
       // Teacher: inference mode, no gradient tape, its outputs are constants for the closure.
       const teacherOut =
-        this.teacherTap === undefined ? undefined : this.forward(this.teacherTap, batch, false);
+        this.teacherTap === undefined
+          ? undefined
+          : this.forward(this.teacherTap, batch, false, true);
       let parts: tf.Tensor1D | undefined;
-      this.optimizer.minimize(
-        () => {
-          const student = this.forward(this.studentTap, batch, true);
-          const scalars: tf.Scalar[] = [];
-          const localNames: string[] = [];
-          let total: tf.Scalar = tf.scalar(0);
-          if (this.ceWeight > 0) {
-            const ce = crossEntropy(student.logits as tf.Tensor2D, batch.y);
-            total = tf.add(total, tf.mul(ce, this.ceWeight));
-            scalars.push(ce);
-            localNames.push('ce');
-          }
-          const ctx: TermContext = { batch, student, teacher: teacherOut, training: true };
-          for (const term of this.terms) {
-            const r = term.loss(ctx);
-            const termTotal = isTensor(r) ? r : r.total;
-            if (!isTensor(termTotal) || termTotal.size !== 1) {
-              throw new RelkdError(
-                'INVALID_OPTION',
-                `Distiller: term '${term.name}' must return a scalar or { total, ...parts }.`,
-              );
-            }
-            total = tf.add(total, tf.mul(tf.reshape(termTotal, []), term.weight ?? 1));
-            scalars.push(tf.reshape(termTotal, []));
-            localNames.push(term.name);
-            if (!isTensor(r)) {
-              for (const [k, v] of Object.entries(r)) {
-                if (k === 'total' || !isTensor(v) || v.size !== 1) continue;
-                scalars.push(tf.reshape(v, []));
-                localNames.push(`${term.name}/${k}`);
+      // An exception inside an optimizer.minimize closure leaks the tape's tensors in tfjs-core
+      // 4.22, so errors are caught inside, an unconnected zero is returned (minimize then throws
+      // without applying anything) and the original error is rethrown.
+      let failure: { error: unknown } | undefined;
+      try {
+        this.optimizer.minimize(
+          () => {
+            try {
+              const student = this.forward(this.studentTap, batch, true);
+              const scalars: tf.Scalar[] = [];
+              const localNames: string[] = [];
+              let total: tf.Scalar = tf.scalar(0);
+              if (this.ceWeight > 0) {
+                const ce = crossEntropy(student.logits as tf.Tensor2D, batch.y);
+                total = tf.add(total, tf.mul(ce, this.ceWeight));
+                scalars.push(ce);
+                localNames.push('ce');
               }
+              const ctx: TermContext = { batch, student, teacher: teacherOut, training: true };
+              for (const term of this.terms) {
+                const r = term.loss(ctx);
+                const termTotal = isTensor(r) ? r : r.total;
+                if (!isTensor(termTotal) || termTotal.size !== 1) {
+                  throw new RelkdError(
+                    'INVALID_OPTION',
+                    `Distiller: term '${term.name}' must return a scalar or { total, ...parts }.`,
+                  );
+                }
+                total = tf.add(total, tf.mul(tf.reshape(termTotal, []), term.weight ?? 1));
+                scalars.push(tf.reshape(termTotal, []));
+                localNames.push(term.name);
+                if (!isTensor(r)) {
+                  for (const [k, v] of Object.entries(r)) {
+                    if (k === 'total' || !isTensor(v) || v.size !== 1) continue;
+                    scalars.push(tf.reshape(v, []));
+                    localNames.push(`${term.name}/${k}`);
+                  }
+                }
+              }
+              names.push(...localNames);
+              parts = tf.keep(tf.stack([total, ...scalars]) as tf.Tensor1D);
+              if (this.hooks.afterStep !== undefined)
+                keptLogits = tf.keep(tf.clone(student.logits));
+              return total;
+            } catch (error) {
+              failure = { error };
+              return tf.scalar(0);
             }
-          }
-          names.push(...localNames);
-          parts = tf.keep(tf.stack([total, ...scalars]) as tf.Tensor1D);
-          if (this.hooks.afterStep !== undefined) keptLogits = tf.keep(tf.clone(student.logits));
-          return total;
-        },
-        false,
-        this.varList(),
-      );
+          },
+          false,
+          this.varList(),
+        );
+      } catch (error) {
+        throw failure === undefined ? error : failure.error;
+      }
+      if (failure !== undefined) throw failure.error;
       if (this.hooks.afterStep !== undefined) keptLabels = tf.keep(tf.clone(batch.y));
       return parts!;
     });

@@ -21,6 +21,17 @@ export {
 } from './Distiller';
 export { formatDuration, ProgressBar, type ProgressOptions, type ProgressStream } from './progress';
 export {
+  type CorsdRecipeOptions,
+  type IccRecipeOptions,
+  type IccTeacherRecipeOptions,
+  type KdRecipeOptions,
+  type MtkdRecipeOptions,
+  recipes,
+  type StkdRecipeOptions,
+  stageShapes,
+  type VrmRecipeOptions,
+} from './recipes';
+export {
   layerNames,
   type Tap,
   type TapCallOptions,
