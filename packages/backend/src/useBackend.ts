@@ -168,6 +168,7 @@ export async function useBackend(
   const plan = candidates(name, node);
   const tried: string[] = [];
   const failures: { candidate: Candidate; error: Unavailable }[] = [];
+  const previous = tf.engine().backendName as string | null;
   for (const candidate of plan) {
     try {
       const info = await attempt(candidate, name, node, options, tried);
@@ -181,6 +182,10 @@ export async function useBackend(
       failures.push({ candidate, error });
       tried.push(`${LABELS[candidate]} (${PACKAGES[candidate]}): ${error.message}`);
     }
+  }
+  // A failed tf.setBackend leaves tfjs pointing at the failed backend with no instance: go back.
+  if (previous != null && previous in registry() && tf.engine().backendName !== previous) {
+    await tf.setBackend(previous);
   }
   throw unavailableError(name, node, failures);
 }
@@ -262,7 +267,13 @@ function classifyImportError(candidate: Candidate, e: unknown, node: boolean): U
   const pkg = PACKAGES[candidate];
   const msg = message(e);
   const code = (e as { code?: unknown } | null)?.code;
-  if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') {
+  const notFound =
+    code === 'ERR_MODULE_NOT_FOUND' ||
+    code === 'MODULE_NOT_FOUND' ||
+    /Cannot find (package|module)|Could not resolve|Failed to resolve|Failed to load url/i.test(
+      msg,
+    );
+  if (notFound && (node || code !== undefined)) {
     if (
       msg.includes(`'${pkg}'`) ||
       msg.includes(`"${pkg}"`) ||
@@ -417,7 +428,16 @@ async function attempt(
         }
         const paths =
           options.wasmPaths ?? (node ? await locateWasmDirectory(moduleLocation()) : undefined);
-        if (paths !== undefined) wasmModule?.setWasmPaths?.(paths);
+        try {
+          if (paths !== undefined) wasmModule?.setWasmPaths?.(paths);
+        } catch (e) {
+          // tfjs-backend-wasm refuses new paths after a failed initialisation, and cannot retry it.
+          throw new Unavailable(
+            'init-failed',
+            `initialisation failed earlier in this process and tfjs-backend-wasm cannot retry it (${firstLine(message(e))}); ` +
+              'fix `wasmPaths` and restart',
+          );
+        }
         if (options.wasmThreads !== undefined) {
           if (options.wasmThreads === 1) tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
           wasmModule?.setThreadsCount?.(options.wasmThreads);
@@ -469,9 +489,10 @@ function unavailableError(
   failures: { candidate: Candidate; error: Unavailable }[],
 ): RelkdError {
   const where = node ? 'Node.js' : 'this browser';
-  const lines = failures.map(
-    ({ candidate, error }) => `${LABELS[candidate]} (${PACKAGES[candidate]}): ${error.message}`,
-  );
+  const lines = failures.map(({ candidate, error }) => {
+    const text = `${LABELS[candidate]} (${PACKAGES[candidate]}): ${error.message}`;
+    return /[.)]$/.test(text) ? text : `${text}.`;
+  });
   const head =
     requested === 'auto'
       ? `useBackend('auto'): no backend could be used in ${where}.`

@@ -1,0 +1,258 @@
+import { isRelkdError, type RelkdError } from '@relkd/core';
+import { expectClose } from '@relkd/testing';
+import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-wasm';
+import { afterEach, describe, expect, it } from 'vitest';
+import { describeBackend } from './describeBackend';
+import type { ModuleLoader } from './environment';
+import { type BackendName, type UseBackendOptions, useBackend } from './useBackend';
+
+const GPU = '@tensorflow/tfjs-node-gpu';
+const NODE = '@tensorflow/tfjs-node';
+
+/** An error like the one Node's ESM loader throws for a package that is not installed. */
+function notFound(pkg: string): Error {
+  return Object.assign(
+    new Error(
+      `Cannot find package '${pkg}' imported from /app/node_modules/@relkd/backend/dist/index.js`,
+    ),
+    {
+      code: 'ERR_MODULE_NOT_FOUND',
+    },
+  );
+}
+
+/**
+ * A module loader simulating the optional native packages: `behaviour[pkg]` is an Error to throw,
+ * a function to run on import (e.g. registering a fake 'tensorflow' backend), or absent (missing).
+ */
+function loader(behaviour: Record<string, Error | (() => void)>): ModuleLoader {
+  return async (specifier: string) => {
+    const b = behaviour[specifier];
+    if (b instanceof Error) throw b;
+    if (typeof b === 'function') {
+      b();
+      return {};
+    }
+    if (specifier === GPU || specifier === NODE) throw notFound(specifier);
+    return import(/* @vite-ignore */ specifier);
+  };
+}
+
+/** Registers a fake native backend (a cpu backend wearing tfjs-node's flags). */
+function fakeTensorflow(isUsingGpuDevice: boolean, isGPUPackage = true): () => void {
+  return () => {
+    tf.registerBackend('tensorflow', () =>
+      Object.assign(new MathBackendCPU(), { isUsingGpuDevice, isGPUPackage }),
+    );
+  };
+}
+
+async function rejection(p: Promise<unknown>): Promise<RelkdError> {
+  try {
+    await p;
+  } catch (e) {
+    if (isRelkdError(e)) return e;
+    throw e;
+  }
+  throw new Error('expected a rejection');
+}
+
+afterEach(async () => {
+  if (tf.findBackendFactory('tensorflow') != null) tf.removeBackend('tensorflow');
+  await useBackend('cpu');
+});
+
+describe('useBackend: real backends', () => {
+  it.each([
+    'cpu',
+    'wasm',
+  ] as const)('%s: selects it, registers gradients, reports it', async (name) => {
+    const info = await useBackend(name);
+    expect(tf.getBackend()).toBe(name);
+    expect(info).toMatchObject({ name, device: 'cpu', float32: true, gradients: true, tried: [] });
+    if (name === 'wasm') {
+      expect(typeof info.simd).toBe('boolean');
+      expect(info.threads).toBe(1); // Node runs tfjs-backend-wasm single-threaded
+    } else {
+      expect(info.simd).toBeUndefined();
+    }
+    expect(tf.getGradient('Multiply')).toBeDefined();
+    const g = tf.grad((x: tf.Tensor) => tf.sum(tf.mul(x, x)))(tf.tensor1d([1, -2, 3]));
+    expectClose(g, [2, -4, 6]);
+    expect(describeBackend()).toContain(name);
+  });
+
+  it("'auto' in Node without tfjs-node(-gpu) falls back to wasm and says why", async () => {
+    const info = await useBackend('auto');
+    expect(info.name).toBe('wasm');
+    expect(info.tried).toHaveLength(2);
+    expect(info.tried[0]).toContain(GPU);
+    expect(info.tried[0]).toContain('module missing');
+    expect(info.tried[1]).toContain(NODE);
+    expect(info.tried[1]).toContain('module missing');
+    expect(describeBackend()).toMatch(
+      /^wasm \(cpu, (no )?SIMD, 1 thread, float32, tfjs-core 4\.22\.0, skipped: gpu \(.*\), node \(.*\)\)$/,
+    );
+  });
+
+  it("explicit 'gpu' in Node without tfjs-node-gpu throws BACKEND_UNAVAILABLE naming the package", async () => {
+    const e = await rejection(useBackend('gpu'));
+    expect(e.code).toBe('BACKEND_UNAVAILABLE');
+    expect(e.message).toContain("useBackend('gpu'): the backend is unavailable in Node.js.");
+    expect(e.message).toContain('module missing: @tensorflow/tfjs-node-gpu is not installed');
+    expect(e.message).toContain('npm i @tensorflow/tfjs-node-gpu@4.22.0');
+    expect(e.message).toContain('CUDA 11.2 and cuDNN 8.1');
+    expect(e.message).toContain("useBackend('auto')");
+    expect(e.details).toMatchObject({ requested: 'gpu', package: GPU, reason: 'module-missing' });
+    expect(tf.getBackend()).toBe('cpu'); // unchanged
+  });
+
+  it.each([
+    'webgl',
+    'webgpu',
+  ] as const)("explicit '%s' in Node throws BACKEND_UNAVAILABLE (needs a browser)", async (name) => {
+    const e = await rejection(useBackend(name));
+    expect(e.code).toBe('BACKEND_UNAVAILABLE');
+    expect(e.message).toContain(`@tensorflow/tfjs-backend-${name} needs a browser`);
+    expect(e.details).toMatchObject({ reason: 'needs-browser' });
+  });
+});
+
+describe('useBackend: validation', () => {
+  it.each([
+    'tpu',
+    'GPU',
+    '',
+    'tensorflow',
+    42,
+    null,
+  ])('unknown backend name %j throws INVALID_OPTION before loading anything', async (name) => {
+    const calls: string[] = [];
+    const importModule = async (s: string) => {
+      calls.push(s);
+      return {};
+    };
+    const e = await rejection(useBackend(name as BackendName, { importModule }));
+    expect(e.code).toBe('INVALID_OPTION');
+    expect(e.message).toContain("expected one of 'auto', 'gpu', 'wasm', 'cpu', 'webgl', 'webgpu'");
+    expect(calls).toEqual([]);
+  });
+
+  it.each([
+    [{ wasmThreads: 0 }, 'wasmThreads'],
+    [{ wasmThreads: 1.5 }, 'wasmThreads'],
+    [{ wasmPaths: 3 }, 'wasmPaths'],
+    [{ wasmPaths: { 'tfjs-backend-wasm.wasm': 1 } }, 'wasmPaths'],
+    [{ importModule: 'x' }, 'importModule'],
+  ])('bad options %j throw INVALID_OPTION', async (options, name) => {
+    const e = await rejection(useBackend('wasm', options as unknown as UseBackendOptions));
+    expect(e.code).toBe('INVALID_OPTION');
+    expect(e.details).toMatchObject({ name });
+  });
+});
+
+describe('useBackend: optional native packages (simulated with an injected loader)', () => {
+  it('tfjs-node-gpu present but CUDA libraries missing: explicit gpu fails with the reason', async () => {
+    const cuda = new Error(
+      'libcudart.so.11.0: cannot open shared object file: No such file or directory',
+    );
+    const e = await rejection(useBackend('gpu', { importModule: loader({ [GPU]: cuda }) }));
+    expect(e.code).toBe('BACKEND_UNAVAILABLE');
+    expect(e.message).toContain('CUDA libraries missing');
+    expect(e.message).toContain('libcudart.so.11.0');
+    expect(e.details).toMatchObject({ reason: 'cuda-missing', package: GPU });
+  });
+
+  it('tfjs-node-gpu present but its native addon missing', async () => {
+    const addon = new Error(
+      'The Node.js native addon module (tfjs_binding.node) can not be found at path: /app/node_modules/@tensorflow/tfjs-node-gpu/lib/napi-v8/tfjs_binding.node.',
+    );
+    const e = await rejection(useBackend('gpu', { importModule: loader({ [GPU]: addon }) }));
+    expect(e.message).toContain('native addon missing');
+    expect(e.message).toContain('npm rebuild @tensorflow/tfjs-node-gpu');
+    expect(e.details).toMatchObject({ reason: 'native-addon-missing' });
+  });
+
+  it('a missing dependency of an installed package is not reported as the package missing', async () => {
+    const dep = Object.assign(new Error("Cannot find module 'adm-zip'"), {
+      code: 'MODULE_NOT_FOUND',
+    });
+    const e = await rejection(useBackend('gpu', { importModule: loader({ [GPU]: dep }) }));
+    expect(e.message).toContain('could not load a dependency');
+    expect(e.message).toContain('adm-zip');
+  });
+
+  it('tf.setBackend resolving false is a failure, not a success', async () => {
+    const broken = () =>
+      tf.registerBackend('tensorflow', () => {
+        throw new Error('TF_NewSession failed');
+      });
+    const e = await rejection(useBackend('gpu', { importModule: loader({ [GPU]: broken }) }));
+    expect(e.code).toBe('BACKEND_UNAVAILABLE');
+    expect(e.message).toContain(
+      "initialisation returned false: tf.setBackend('tensorflow') resolved false",
+    );
+    expect(e.details).toMatchObject({ reason: 'init-false' });
+    expect(tf.getBackend()).toBe('cpu');
+  });
+
+  it('tfjs-node-gpu with a GPU: name tensorflow, device gpu', async () => {
+    const info = await useBackend('gpu', { importModule: loader({ [GPU]: fakeTensorflow(true) }) });
+    expect(info).toMatchObject({ name: 'tensorflow', device: 'gpu', gradients: true, tried: [] });
+    expect(tf.getBackend()).toBe('tensorflow');
+  });
+
+  it('tfjs-node-gpu without a usable GPU: explicit gpu fails (and restores the previous backend), auto uses it on the CPU', async () => {
+    const opts = { importModule: loader({ [GPU]: fakeTensorflow(false) }) };
+    const e = await rejection(useBackend('gpu', opts));
+    expect(e.message).toContain('TensorFlow found no usable GPU');
+    expect(e.details).toMatchObject({ reason: 'cuda-missing' });
+    expect(tf.getBackend()).toBe('cpu');
+    const info = await useBackend('auto', opts);
+    expect(info).toMatchObject({ name: 'tensorflow', device: 'cpu' });
+    expect(info.tried).toHaveLength(1);
+    expect(info.tried[0]).toContain('using it on the CPU');
+  });
+
+  it("'auto': gpu failing and tfjs-node present picks tfjs-node (device cpu)", async () => {
+    const cuda = new Error('Could not load dynamic library libcudnn.so.8');
+    const info = await useBackend('auto', {
+      importModule: loader({ [GPU]: cuda, [NODE]: fakeTensorflow(false, false) }),
+    });
+    expect(info).toMatchObject({ name: 'tensorflow', device: 'cpu' });
+    expect(info.tried).toHaveLength(1);
+    expect(info.tried[0]).toMatch(/^gpu \(@tensorflow\/tfjs-node-gpu\): CUDA libraries missing/);
+  });
+
+  it("'auto': gpu failing and tfjs-node missing falls back to wasm with both reasons", async () => {
+    const cuda = new Error('libcublas.so.11: cannot open shared object file');
+    const info = await useBackend('auto', { importModule: loader({ [GPU]: cuda }) });
+    expect(info.name).toBe('wasm');
+    expect(info.tried[0]).toContain('CUDA libraries missing');
+    expect(info.tried[1]).toContain('module missing: @tensorflow/tfjs-node is not installed');
+  });
+
+  it("explicit 'cpu' works through options.modules without importing", async () => {
+    const calls: string[] = [];
+    const info = await useBackend('cpu', {
+      modules: { '@tensorflow/tfjs-backend-cpu': {} },
+      importModule: async (s) => {
+        calls.push(s);
+        return {};
+      },
+    });
+    expect(info.name).toBe('cpu');
+    expect(calls).toEqual([]);
+  });
+
+  it('a backend the application already imported is used even when importing it here fails (bundles)', async () => {
+    const info = await useBackend('wasm', {
+      importModule: async () => {
+        throw new TypeError('Failed to resolve module specifier "@tensorflow/tfjs-backend-wasm"');
+      },
+    });
+    expect(info.name).toBe('wasm');
+  });
+});

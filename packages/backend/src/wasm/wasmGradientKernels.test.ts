@@ -1,0 +1,516 @@
+import { expectClose, expectRelkdError } from '@relkd/testing';
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import '@tensorflow/tfjs-backend-wasm';
+import fc from 'fast-check';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useBackend } from '../useBackend';
+import { registerWasmGradientKernels, WASM_GRADIENT_KERNELS } from './registerWasmGradientKernels';
+
+type Pad =
+  | 'same'
+  | 'valid'
+  | [[number, number], [number, number], [number, number], [number, number]];
+type Vals = Record<string, { values: number[]; shape: number[]; dtype?: 'float32' | 'int32' }>;
+
+/** Deterministic pseudo-random values in [-1, 1). */
+function values(n: number, seed: number): number[] {
+  let s = seed >>> 0 || 1;
+  return Array.from({ length: n }, () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 2 ** 31 - 1;
+  });
+}
+
+/** Runs one kernel on `backend` through the engine; returns its values and shape; checks no leak. */
+function runKernel(backend: 'cpu' | 'wasm', kernel: string, inputs: Vals, attrs: object) {
+  tf.setBackend(backend);
+  const be = tf.backend();
+  const tensorsBefore = tf.memory().numTensors;
+  const dataBefore = be.numDataIds();
+  const ins: Record<string, tf.Tensor> = {};
+  for (const [k, v] of Object.entries(inputs))
+    ins[k] = tf.tensor(v.values, v.shape, v.dtype ?? 'float32');
+  const out = tf.engine().runKernel(kernel, ins, attrs as tf.NamedAttrMap) as tf.Tensor;
+  const result = { values: Array.from(out.dataSync()), shape: out.shape, dtype: out.dtype };
+  out.dispose();
+  for (const t of Object.values(ins)) t.dispose();
+  expect(tf.memory().numTensors, `${kernel} on ${backend}: engine tensors`).toBe(tensorsBefore);
+  expect(be.numDataIds(), `${kernel} on ${backend}: backend buffers`).toBe(dataBefore);
+  return result;
+}
+
+function geometry(
+  x: [number, number, number, number],
+  f: [number, number, number, number],
+  stride: number | [number, number],
+  dilation: number | [number, number],
+  pad: Pad,
+  depthwise: boolean,
+) {
+  return tf.backend_util.computeConv2DInfo(
+    x,
+    f,
+    stride,
+    dilation,
+    pad as 'same',
+    undefined,
+    depthwise,
+  );
+}
+
+/** Float64 reference of the forward (depthwise) convolution's adjoints, straight from the definition. */
+function reference(
+  xShape: [number, number, number, number],
+  fShape: [number, number, number, number],
+  stride: number | [number, number],
+  dilation: number | [number, number],
+  pad: Pad,
+  depthwise: boolean,
+  x: number[],
+  f: number[],
+  dy: number[],
+) {
+  const g = geometry(xShape, fShape, stride, dilation, pad, depthwise);
+  const [n, h, w, ci] = xShape;
+  const [fh, fw, , fo] = fShape;
+  const co = depthwise ? ci * fo : fo;
+  const dW = new Float64Array(fh * fw * ci * fo);
+  const dX = new Float64Array(n * h * w * ci);
+  for (let b = 0; b < n; b++)
+    for (let oy = 0; oy < g.outHeight; oy++)
+      for (let ox = 0; ox < g.outWidth; ox++)
+        for (let i = 0; i < fh; i++)
+          for (let j = 0; j < fw; j++) {
+            const yy = oy * g.strideHeight + i * g.dilationHeight - g.padInfo.top;
+            const xx = ox * g.strideWidth + j * g.dilationWidth - g.padInfo.left;
+            if (yy < 0 || yy >= h || xx < 0 || xx >= w) continue;
+            for (let c = 0; c < ci; c++)
+              for (let m = 0; m < fo; m++) {
+                const oc = depthwise ? c * fo + m : m;
+                const dyv = dy[((b * g.outHeight + oy) * g.outWidth + ox) * co + oc] as number;
+                const xi = ((b * h + yy) * w + xx) * ci + c;
+                const fi = ((i * fw + j) * ci + c) * fo + m;
+                dW[fi] = (dW[fi] as number) + (x[xi] as number) * dyv;
+                dX[xi] = (dX[xi] as number) + (f[fi] as number) * dyv;
+              }
+          }
+  return { dW: Array.from(dW), dX: Array.from(dX), outShape: [n, g.outHeight, g.outWidth, co] };
+}
+
+// Sums of up to a few hundred float32 products: absolute error ~1e-6 around values of order 1.
+const TOL = { rtol: 1e-5, atol: 1e-5 };
+
+const PADS: Pad[] = [
+  'same',
+  'valid',
+  [
+    [0, 0],
+    [1, 2],
+    [2, 0],
+    [0, 0],
+  ],
+];
+const SHAPES: { x: [number, number, number, number]; fh: number; fw: number }[] = [
+  { x: [2, 5, 6, 3], fh: 3, fw: 3 },
+  { x: [1, 8, 7, 2], fh: 2, fw: 3 },
+  { x: [3, 4, 4, 3], fh: 1, fw: 1 },
+  { x: [2, 7, 5, 1], fh: 5, fw: 2 },
+];
+const STRIDES: (number | [number, number])[] = [1, 2, [2, 1]];
+
+const cases = STRIDES.flatMap((stride) =>
+  PADS.flatMap((pad) => SHAPES.map((shape) => ({ stride, pad, ...shape }))),
+).filter(({ x, fh, fw, pad }) => pad !== 'valid' || (x[1] >= fh && x[2] >= fw));
+
+describe('WASM gradient kernels', () => {
+  beforeAll(async () => {
+    await useBackend('wasm');
+  });
+
+  it('registers the four kernels tfjs-backend-wasm 4.22 lacks, once', () => {
+    for (const name of Object.keys(WASM_GRADIENT_KERNELS))
+      expect(tf.getKernel(name, 'wasm')).toBeDefined();
+    expect(Object.keys(WASM_GRADIENT_KERNELS).sort()).toEqual([
+      'Conv2DBackpropFilter',
+      'DepthwiseConv2dNativeBackpropFilter',
+      'DepthwiseConv2dNativeBackpropInput',
+      'UnsortedSegmentSum',
+    ]);
+    expect(registerWasmGradientKernels()).toEqual([]);
+  });
+
+  describe.each(cases)('stride $stride, pad $pad, x $x, filter $fh x $fw', ({
+    stride,
+    pad,
+    x,
+    fh,
+    fw,
+  }) => {
+    const [n, , , ci] = x;
+    it('Conv2DBackpropFilter matches cpu and the float64 reference', () => {
+      const co = 4;
+      const fShape: [number, number, number, number] = [fh, fw, ci, co];
+      const g = geometry(x, fShape, stride, 1, pad, false);
+      const xv = values(
+        x.reduce((a, b) => a * b),
+        1,
+      );
+      const dy = values(n * g.outHeight * g.outWidth * co, 2);
+      const inputs: Vals = {
+        x: { values: xv, shape: x },
+        dy: { values: dy, shape: [n, g.outHeight, g.outWidth, co] },
+      };
+      const attrs = { strides: stride, pad, dataFormat: 'NHWC', filterShape: fShape };
+      const cpu = runKernel('cpu', 'Conv2DBackpropFilter', inputs, attrs);
+      const wasm = runKernel('wasm', 'Conv2DBackpropFilter', inputs, attrs);
+      expect(wasm.shape).toEqual(fShape);
+      expectClose(wasm.values, cpu.values, TOL);
+      const ref = reference(
+        x,
+        fShape,
+        stride,
+        1,
+        pad,
+        false,
+        xv,
+        new Array(fShape.reduce((a, b) => a * b)).fill(0),
+        dy,
+      );
+      expectClose(wasm.values, ref.dW, TOL);
+    });
+
+    it.each([
+      1, 2,
+    ])('DepthwiseConv2dNativeBackpropFilter / Input (multiplier %i) match cpu and the reference', (mult) => {
+      const fShape: [number, number, number, number] = [fh, fw, ci, mult];
+      const g = geometry(x, fShape, stride, 1, pad, true);
+      const xv = values(
+        x.reduce((a, b) => a * b),
+        3,
+      );
+      const fv = values(
+        fShape.reduce((a, b) => a * b),
+        4,
+      );
+      const dy = values(n * g.outHeight * g.outWidth * ci * mult, 5);
+      const dyShape = [n, g.outHeight, g.outWidth, ci * mult];
+      const fAttrs = { strides: stride, pad, dilations: 1, filterShape: fShape };
+      const fInputs: Vals = { x: { values: xv, shape: x }, dy: { values: dy, shape: dyShape } };
+      const cpuF = runKernel('cpu', 'DepthwiseConv2dNativeBackpropFilter', fInputs, fAttrs);
+      const wasmF = runKernel('wasm', 'DepthwiseConv2dNativeBackpropFilter', fInputs, fAttrs);
+      expect(wasmF.shape).toEqual(fShape);
+      expectClose(wasmF.values, cpuF.values, TOL);
+
+      const iAttrs = { strides: stride, pad, dilations: 1, inputShape: x };
+      const iInputs: Vals = {
+        dy: { values: dy, shape: dyShape },
+        filter: { values: fv, shape: fShape },
+      };
+      const cpuI = runKernel('cpu', 'DepthwiseConv2dNativeBackpropInput', iInputs, iAttrs);
+      const wasmI = runKernel('wasm', 'DepthwiseConv2dNativeBackpropInput', iInputs, iAttrs);
+      expect(wasmI.shape).toEqual(x);
+      expectClose(wasmI.values, cpuI.values, TOL);
+
+      const ref = reference(x, fShape, stride, 1, pad, true, xv, fv, dy);
+      expectClose(wasmF.values, ref.dW, TOL);
+      expectClose(wasmI.values, ref.dX, TOL);
+    });
+  });
+
+  // The cpu backend ignores dilation in its depthwise backprop kernels (and tfjs-core's gradients
+  // reject dilation > 1), so dilated cases are checked against the float64 reference only.
+  it.each([
+    {
+      x: [2, 9, 8, 2] as [number, number, number, number],
+      f: 3,
+      stride: 1,
+      dilation: 2,
+      pad: 'same' as Pad,
+    },
+    {
+      x: [1, 10, 9, 3] as [number, number, number, number],
+      f: 2,
+      stride: 1,
+      dilation: [3, 2] as [number, number],
+      pad: 'valid' as Pad,
+    },
+    {
+      x: [2, 8, 8, 2] as [number, number, number, number],
+      f: 3,
+      stride: 1,
+      dilation: 2,
+      pad: PADS[2] as Pad,
+    },
+  ])('dilated depthwise backprop (dilation $dilation, pad $pad) matches the float64 reference', ({
+    x,
+    f,
+    stride,
+    dilation,
+    pad,
+  }) => {
+    const [n, , , ci] = x;
+    const mult = 2;
+    const fShape: [number, number, number, number] = [f, f, ci, mult];
+    const g = geometry(x, fShape, stride, dilation, pad, true);
+    const xv = values(
+      x.reduce((a, b) => a * b),
+      6,
+    );
+    const fv = values(
+      fShape.reduce((a, b) => a * b),
+      7,
+    );
+    const dy = values(n * g.outHeight * g.outWidth * ci * mult, 8);
+    const dyShape = [n, g.outHeight, g.outWidth, ci * mult];
+    const ref = reference(x, fShape, stride, dilation, pad, true, xv, fv, dy);
+    const wF = runKernel(
+      'wasm',
+      'DepthwiseConv2dNativeBackpropFilter',
+      { x: { values: xv, shape: x }, dy: { values: dy, shape: dyShape } },
+      {
+        strides: stride,
+        pad,
+        dilations: dilation,
+        filterShape: fShape,
+      },
+    );
+    expectClose(wF.values, ref.dW, TOL);
+    const wI = runKernel(
+      'wasm',
+      'DepthwiseConv2dNativeBackpropInput',
+      { dy: { values: dy, shape: dyShape }, filter: { values: fv, shape: fShape } },
+      {
+        strides: stride,
+        pad,
+        dilations: dilation,
+        inputShape: x,
+      },
+    );
+    expectClose(wI.values, ref.dX, TOL);
+  });
+
+  it('dilated Conv2DBackpropFilter (dilations attribute) matches the float64 reference', () => {
+    const x: [number, number, number, number] = [2, 9, 9, 2];
+    const fShape: [number, number, number, number] = [3, 3, 2, 3];
+    const g = geometry(x, fShape, 1, 2, 'same', false);
+    const xv = values(162 * 2, 9);
+    const dy = values(2 * g.outHeight * g.outWidth * 3, 10);
+    const ref = reference(x, fShape, 1, 2, 'same', false, xv, new Array(54).fill(0), dy);
+    const w = runKernel(
+      'wasm',
+      'Conv2DBackpropFilter',
+      { x: { values: xv, shape: x }, dy: { values: dy, shape: [2, g.outHeight, g.outWidth, 3] } },
+      {
+        strides: 1,
+        pad: 'same',
+        dilations: 2,
+        dataFormat: 'NHWC',
+        filterShape: fShape,
+      },
+    );
+    expectClose(w.values, ref.dW, TOL);
+  });
+
+  it('Conv2DBackpropFilter with NCHW data throws RelkdError INVALID_OPTION and leaks nothing', () => {
+    tf.setBackend('wasm');
+    const x = tf.zeros([1, 2, 4, 4]);
+    const dy = tf.zeros([1, 3, 4, 4]);
+    const before = tf.backend().numDataIds();
+    expectRelkdError(
+      () =>
+        tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, {
+          strides: 1,
+          pad: 'same',
+          dataFormat: 'NCHW',
+          filterShape: [1, 1, 2, 3],
+        } as unknown as tf.NamedAttrMap),
+      'INVALID_OPTION',
+    );
+    expect(tf.backend().numDataIds()).toBe(before);
+    tf.dispose([x, dy]);
+  });
+
+  describe('UnsortedSegmentSum', () => {
+    it.each([
+      {
+        name: 'float rows, duplicates',
+        x: [6, 3],
+        ids: [0, 2, 2, 1, 0, 2],
+        num: 4,
+        dtype: 'float32' as const,
+      },
+      {
+        name: 'out-of-range and negative ids dropped',
+        x: [6, 3],
+        ids: [0, 2, 2, -1, 5, 1],
+        num: 4,
+        dtype: 'float32' as const,
+      },
+      {
+        name: 'all ids out of range',
+        x: [3, 2],
+        ids: [-1, 7, 9],
+        num: 3,
+        dtype: 'float32' as const,
+      },
+      { name: 'int32 data', x: [5, 2], ids: [1, 1, 0, 3, 1], num: 4, dtype: 'int32' as const },
+      { name: 'rank-3 data', x: [4, 2, 3], ids: [3, 0, 3, 1], num: 5, dtype: 'float32' as const },
+      {
+        name: 'rank-1 data',
+        x: [7],
+        ids: [0, 1, 0, 1, 2, 2, 0],
+        num: 3,
+        dtype: 'float32' as const,
+      },
+    ])('$name matches cpu', ({ x, ids, num, dtype }) => {
+      const size = x.reduce((a, b) => a * b);
+      const xv =
+        dtype === 'int32' ? values(size, 11).map((v) => Math.round(v * 50)) : values(size, 11);
+      const inputs: Vals = {
+        x: { values: xv, shape: x, dtype },
+        segmentIds: { values: ids, shape: [ids.length], dtype: 'int32' },
+      };
+      const cpu = runKernel('cpu', 'UnsortedSegmentSum', inputs, { numSegments: num });
+      const wasm = runKernel('wasm', 'UnsortedSegmentSum', inputs, { numSegments: num });
+      expect(wasm.shape).toEqual(cpu.shape);
+      // TF semantics: the output has the data's dtype. (The cpu kernel returns float32 for int32
+      // data; the values agree.)
+      expect(wasm.dtype).toBe(dtype);
+      expectClose(wasm.values, cpu.values, TOL);
+    });
+  });
+
+  it('property: random conv geometries match cpu (fast-check)', () => {
+    fc.assert(
+      fc.property(
+        fc.record({
+          n: fc.integer({ min: 1, max: 3 }),
+          h: fc.integer({ min: 1, max: 7 }),
+          w: fc.integer({ min: 1, max: 7 }),
+          ci: fc.integer({ min: 1, max: 3 }),
+          co: fc.integer({ min: 1, max: 3 }),
+          fh: fc.integer({ min: 1, max: 3 }),
+          fw: fc.integer({ min: 1, max: 3 }),
+          sh: fc.integer({ min: 1, max: 3 }),
+          sw: fc.integer({ min: 1, max: 3 }),
+          pad: fc.constantFrom<'same' | 'explicit'>('same', 'explicit'),
+          pt: fc.integer({ min: 0, max: 2 }),
+          pb: fc.integer({ min: 0, max: 2 }),
+          seed: fc.integer({ min: 1, max: 1e6 }),
+        }),
+        ({ n, h, w, ci, co, fh, fw, sh, sw, pad, pt, pb, seed }) => {
+          const x: [number, number, number, number] = [n, h, w, ci];
+          const p: Pad =
+            pad === 'same'
+              ? 'same'
+              : [
+                  [0, 0],
+                  [pt, pb],
+                  [pb, pt],
+                  [0, 0],
+                ];
+          if (pad === 'explicit' && (h + pt + pb < fh || w + pt + pb < fw)) return;
+          const stride: [number, number] = [sh, sw];
+          const fShape: [number, number, number, number] = [fh, fw, ci, co];
+          const g = geometry(x, fShape, stride, 1, p, false);
+          const xv = values(n * h * w * ci, seed);
+          const dy = values(n * g.outHeight * g.outWidth * co, seed + 1);
+          const inputs: Vals = {
+            x: { values: xv, shape: x },
+            dy: { values: dy, shape: [n, g.outHeight, g.outWidth, co] },
+          };
+          const attrs = { strides: stride, pad: p, dataFormat: 'NHWC', filterShape: fShape };
+          expectClose(
+            runKernel('wasm', 'Conv2DBackpropFilter', inputs, attrs).values,
+            runKernel('cpu', 'Conv2DBackpropFilter', inputs, attrs).values,
+            TOL,
+          );
+          const dShape: [number, number, number, number] = [fh, fw, ci, co];
+          const gd = geometry(x, dShape, stride, 1, p, true);
+          const dyd = values(n * gd.outHeight * gd.outWidth * ci * co, seed + 2);
+          const fv = values(fh * fw * ci * co, seed + 3);
+          const dyShape = [n, gd.outHeight, gd.outWidth, ci * co];
+          const iInputs: Vals = {
+            dy: { values: dyd, shape: dyShape },
+            filter: { values: fv, shape: dShape },
+          };
+          const iAttrs = { strides: stride, pad: p, dilations: 1, inputShape: x };
+          expectClose(
+            runKernel('wasm', 'DepthwiseConv2dNativeBackpropInput', iInputs, iAttrs).values,
+            runKernel('cpu', 'DepthwiseConv2dNativeBackpropInput', iInputs, iAttrs).values,
+            TOL,
+          );
+        },
+      ),
+      { numRuns: 25, seed: 20240601 },
+    );
+  });
+});
+
+describe('end to end: tf.grad on wasm after useBackend matches cpu', () => {
+  const x = () => tf.tensor4d(values(2 * 6 * 6 * 3, 21), [2, 6, 6, 3]);
+  const losses: Record<string, () => tf.Tensor[]> = {
+    'conv2d (filter and input, stride 2, same)': () => {
+      const w = tf.tensor4d(values(3 * 3 * 3 * 4, 22), [3, 3, 3, 4]);
+      return tf.grads((xx, k) =>
+        tf.sum(tf.square(tf.conv2d(xx as tf.Tensor4D, k as tf.Tensor4D, 2, 'same'))),
+      )([x(), w]);
+    },
+    'conv2d (explicit padding)': () => {
+      const w = tf.tensor4d(values(2 * 3 * 3 * 2, 23), [2, 3, 3, 2]);
+      const pad: [[number, number], [number, number], [number, number], [number, number]] = [
+        [0, 0],
+        [1, 0],
+        [2, 1],
+        [0, 0],
+      ];
+      return [tf.grad((k) => tf.sum(tf.sin(tf.conv2d(x(), k as tf.Tensor4D, 1, pad))))(w)];
+    },
+    'depthwiseConv2d (filter and input, multiplier 2, stride 2, valid)': () => {
+      const w = tf.tensor4d(values(3 * 3 * 3 * 2, 24), [3, 3, 3, 2]);
+      return tf.grads((xx, k) =>
+        tf.sum(tf.square(tf.depthwiseConv2d(xx as tf.Tensor4D, k as tf.Tensor4D, 2, 'valid'))),
+      )([x(), w]);
+    },
+    'separableConv2d (depthwise + pointwise filters)': () => {
+      const dw = tf.tensor4d(values(3 * 3 * 3 * 1, 25), [3, 3, 3, 1]);
+      const pw = tf.tensor4d(values(3 * 5, 26), [1, 1, 3, 5]);
+      return tf.grads((a, b) =>
+        tf.sum(tf.square(tf.separableConv2d(x(), a as tf.Tensor4D, b as tf.Tensor4D, 1, 'same'))),
+      )([dw, pw]);
+    },
+    'gather (embedding rows, repeated ids)': () => {
+      const table = tf.tensor2d(values(10 * 4, 27), [10, 4]);
+      const ids = tf.tensor1d([3, 1, 3, 9, 0, 3], 'int32');
+      return [tf.grad((t) => tf.sum(tf.square(tf.gather(t, ids))))(table)];
+    },
+    'gather on axis 1': () => {
+      const t3 = tf.tensor3d(values(2 * 5 * 3, 28), [2, 5, 3]);
+      const ids = tf.tensor1d([4, 4, 0], 'int32');
+      return [tf.grad((t) => tf.sum(tf.exp(tf.gather(t, ids, 1))))(t3)];
+    },
+  };
+
+  it.each(Object.keys(losses))('%s', async (name) => {
+    const run = async (backend: 'cpu' | 'wasm') => {
+      await useBackend(backend);
+      const before = tf.memory().numTensors;
+      const grads = tf.tidy(losses[name] as () => tf.Tensor[]);
+      const out = grads.map((g) => ({ shape: g.shape, values: Array.from(g.dataSync()) }));
+      tf.dispose(grads);
+      expect(tf.memory().numTensors).toBe(before);
+      return out;
+    };
+    const cpu = await run('cpu');
+    const wasm = await run('wasm');
+    expect(wasm.length).toBe(cpu.length);
+    for (let i = 0; i < cpu.length; i++) {
+      expect(wasm[i]?.shape).toEqual(cpu[i]?.shape);
+      expectClose(wasm[i]?.values ?? [], cpu[i]?.values ?? [], {
+        ...TOL,
+        label: `${name} gradient ${i}`,
+      });
+    }
+  });
+});
