@@ -166,7 +166,9 @@ describe.each(BACKENDS)('recipes on %s', (backend) => {
     expect(h.epochs[0]!.loss['iccTeacher/reg']).toBeDefined();
     const a = recipe.tracker.matrix();
     const rows = tf.sum(a, 1);
-    Array.from(rows.dataSync()).forEach((v) => expect(v).toBeCloseTo(1, 5));
+    Array.from(rows.dataSync()).forEach((v) => {
+      expect(v).toBeCloseTo(1, 5);
+    });
     tf.dispose([a, rows, x, y]);
     d.dispose();
   });
