@@ -46,7 +46,7 @@ describe.each(BACKENDS)('STKD training loop on %s', (backend) => {
         student.trainableVariables,
       );
       losses.push(loss!.dataSync()[0]!);
-      tf.dispose([loss, t, m]);
+      tf.dispose([loss!, t, m]);
     }
     // no tensor growth per step (optimizer slots are created on the first step only)
     const after = tf.memory().numTensors;
