@@ -49,3 +49,13 @@ export function seededNormal(shape: number[], seed: number, scale = 1): tf.Tenso
   }
   return tf.tensor(out, shape, 'float32');
 }
+
+/**
+ * Runs `fn`, disposes what it returns and asserts the live tensor count is unchanged. Unlike
+ * `expectNoLeak` from @relkd/testing it does not swallow an exception: a call that throws fails.
+ */
+export function expectNoLeakStrict(fn: () => unknown): void {
+  const before = tf.memory().numTensors;
+  tf.dispose(fn() as tf.TensorContainer);
+  expect(tf.memory().numTensors, 'live tensors after the call').toBe(before);
+}

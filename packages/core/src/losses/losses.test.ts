@@ -1,14 +1,7 @@
-import {
-  BACKENDS,
-  expectClose,
-  expectNoLeak,
-  fdDirectional,
-  loadFixture,
-  useTestBackend,
-} from '@relkd/testing';
+import { BACKENDS, expectClose, fdDirectional, loadFixture, useTestBackend } from '@relkd/testing';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { expectEarlyError, gradDot, seededNormal } from '../testUtils';
+import { expectEarlyError, expectNoLeakStrict, gradDot, seededNormal } from '../testUtils';
 import { crossEntropy } from './crossEntropy';
 import { kdLoss } from './kdLoss';
 import { klDivergence } from './klDivergence';
@@ -256,7 +249,7 @@ describe.each(BACKENDS)('losses on %s', (backend) => {
       ['kdLoss gradient', () => tf.grad((x: tf.Tensor) => kdLoss(x, t))(s)],
       ['crossEntropy gradient', () => tf.grad((x: tf.Tensor) => crossEntropy(x, y))(s)],
     ])('%s leaks no tensor', (_, fn) => {
-      expectNoLeak(fn);
+      expectNoLeakStrict(fn);
     });
   });
 

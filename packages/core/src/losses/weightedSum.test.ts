@@ -1,13 +1,7 @@
-import {
-  BACKENDS,
-  expectClose,
-  expectNoLeak,
-  expectRelkdError,
-  useTestBackend,
-} from '@relkd/testing';
+import { BACKENDS, expectClose, expectRelkdError, useTestBackend } from '@relkd/testing';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { seededNormal } from '../testUtils';
+import { expectNoLeakStrict, seededNormal } from '../testUtils';
 import { crossEntropy } from './crossEntropy';
 import { kdLoss } from './kdLoss';
 import { weightedSum } from './weightedSum';
@@ -53,7 +47,7 @@ describe.each(BACKENDS)('weightedSum on %s', (backend) => {
   });
 
   it('allocates only the total', () => {
-    expectNoLeak(() => weightedSum({ a: pre.a!, b: pre.b! }, { a: 3 }).total);
+    expectNoLeakStrict(() => weightedSum({ a: pre.a!, b: pre.b! }, { a: 3 }).total);
   });
 
   it.each<[string, () => unknown, 'INVALID_OPTION' | 'DTYPE_MISMATCH']>([

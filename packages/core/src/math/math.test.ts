@@ -1,14 +1,13 @@
-import {
-  BACKENDS,
-  expectClose,
-  expectNoLeak,
-  fdDirectional,
-  loadFixture,
-  useTestBackend,
-} from '@relkd/testing';
+import { BACKENDS, expectClose, fdDirectional, loadFixture, useTestBackend } from '@relkd/testing';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { allFinite, expectEarlyError, gradDot, seededNormal } from '../testUtils';
+import {
+  allFinite,
+  expectEarlyError,
+  expectNoLeakStrict,
+  gradDot,
+  seededNormal,
+} from '../testUtils';
 import { classGram } from './classGram';
 import { cosineSimilarityMatrix } from './cosineSimilarityMatrix';
 import { globalAveragePool } from './globalAveragePool';
@@ -226,7 +225,7 @@ describe.each(BACKENDS)('tensor helpers on %s', (backend) => {
         () => tf.grad((a: tf.Tensor) => tf.sum(pairwiseSquaredDistances(a)))(x),
       ],
     ])('%s leaks no tensor', (_, fn) => {
-      expectNoLeak(fn);
+      expectNoLeakStrict(fn);
     });
   });
 
