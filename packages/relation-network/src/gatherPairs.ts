@@ -34,7 +34,8 @@ export interface FeaturePairs {
  * `tf.gather`, so the gradient to the features is a plain `matMul` and exists on every backend
  * (gather's gradient needs `UnsortedSegmentSum`). The kernel count does not depend on B or N.
  * Indices are data, never read back; an index outside `[0, N)` selects an all-zero row
- * (tfjs `oneHot` semantics), so keep them in range (as {@link tripletIndices} does).
+ * (tfjs `oneHot` semantics), so keep them in range (as {@link tripletIndices} does). Features
+ * must be finite: a non-finite value in any row spreads NaN to every pair (`0 · ∞`).
  *
  * @param features float32 NHWC `[N, H, W, C]` stage features of the batch (gradients flow back).
  * @param indices int32 `[B]` `anchor`, `positive`, `negative`.
@@ -78,7 +79,10 @@ export function gatherPairs(
     const b = a.shape[0];
     const flat = tf.reshape(f, [rows, h * w * c]) as tf.Tensor2D;
     // one matMul selects all three index sets: [3B, N] · [N, HWC]
-    const select = tf.cast(tf.oneHot(tf.concat([a, p, n]), rows), 'float32') as tf.Tensor2D;
+    const all = tf.concat([a, p, n]);
+    // tf.oneHot needs depth >= 2; with a single row the selector is the column `idx == 0`
+    const hot = rows === 1 ? tf.expandDims(tf.equal(all, 0), 1) : tf.oneHot(all, rows);
+    const select = tf.cast(hot, 'float32') as tf.Tensor2D;
     const picked = tf.reshape(tf.matMul(select, flat), [3, b, h, w, c]);
     const [anchor, pos, neg] = tf.unstack(picked) as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D];
     return {
