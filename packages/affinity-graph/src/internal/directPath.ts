@@ -1,0 +1,37 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { GraphLoss } from './gramPath';
+import { noGrad2 } from './noGrad';
+import { unitDifferences } from './unitDifferences';
+
+/**
+ * Per-graph VRM loss from materialised edges (`[V, V, D]` for student and teacher):
+ * `Σ_k w_k Σ_c M_kc (E^s_k[c] − E^t_k[c])² / max(Σ_k w_k, 1)` with `w = valid^s · valid^t · keep`
+ * and `M` the elementwise clip mask (`|E^s − E^t| <= delta`) or 1.
+ */
+export function directGraphLoss(
+  s: tf.Tensor2D,
+  t: tf.Tensor2D,
+  keep: tf.Tensor2D,
+  epsilon: number,
+  clipDelta: number | undefined,
+): GraphLoss {
+  const es = unitDifferences(s, epsilon);
+  const et = unitDifferences(t, epsilon);
+  const w = tf.mul(tf.mul(es.valid, et.valid), keep);
+  const sqDiff = tf.square(tf.sub(es.edges, et.edges));
+  const masked =
+    clipDelta === undefined
+      ? sqDiff
+      : tf.mul(
+          sqDiff,
+          noGrad2(
+            (a, b) => tf.cast(tf.lessEqual(tf.abs(tf.sub(a, b)), clipDelta), 'float32'),
+            es.edges,
+            et.edges,
+          ),
+        );
+  const perEdge = tf.sum(masked, -1);
+  const count = tf.sum(w) as tf.Scalar;
+  const total = tf.sum(tf.mul(perEdge, w));
+  return { loss: tf.div(total, tf.maximum(count, 1)) as tf.Scalar, count };
+}
