@@ -1,4 +1,3 @@
-import * as tf from '@tensorflow/tfjs-core';
 import { kdLoss } from '@relkd/core';
 import {
   BACKENDS,
@@ -9,6 +8,7 @@ import {
   loadFixture,
   useTestBackend,
 } from '@relkd/testing';
+import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { crossStageReviewLoss, type ReviewPairs } from './index';
 import { expectDirectional, T } from './testUtils';
@@ -142,8 +142,11 @@ describe.each(BACKENDS)('crossStageReviewLoss on %s', (backend) => {
 
     it('dispatches the same number of kernels for any B or C', async () => {
       const count = async (b: number, c: number) =>
-        (await tf.profile(() => crossStageReviewLoss([tf.ones([b, c]), tf.zeros([b, c]), tf.ones([b, c])])))
-          .kernels.length;
+        (
+          await tf.profile(() =>
+            crossStageReviewLoss([tf.ones([b, c]), tf.zeros([b, c]), tf.ones([b, c])]),
+          )
+        ).kernels.length;
       expect(await count(2, 3)).toBe(await count(8, 10));
     });
   });

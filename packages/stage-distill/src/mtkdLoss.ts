@@ -68,8 +68,11 @@ export interface MtkdLossOptions {
   validate?: ValidateMode;
 }
 
-/** The parts of {@link mtkdLoss}: every part unweighted, `total` the weighted sum. */
-export interface MtkdLossResult {
+/**
+ * The parts of {@link mtkdLoss}: every part unweighted, `total` the weighted sum.
+ * (A type alias, so `tf.dispose(result)` accepts it.)
+ */
+export type MtkdLossResult = {
   total: tf.Scalar;
   /** Cross-entropy of the student's final logits (the last entry of `studentStageLogits`). */
   ce: tf.Scalar;
@@ -81,7 +84,7 @@ export interface MtkdLossResult {
   srd: tf.Scalar;
   /** Cross-stage review distillation ({@link crossStageReviewLoss}). */
   crd: tf.Scalar;
-}
+};
 
 /**
  * The full MTKD-SSR objective,

@@ -1,4 +1,3 @@
-import * as tf from '@tensorflow/tfjs-core';
 import { kdLoss } from '@relkd/core';
 import {
   BACKENDS,
@@ -9,6 +8,7 @@ import {
   loadFixture,
   useTestBackend,
 } from '@relkd/testing';
+import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { stageResponseLoss } from './index';
 import { expectDirectional, T } from './testUtils';
@@ -17,7 +17,12 @@ interface SrdFixture {
   student: number[][][];
   teacher: number[][][];
   cases: { temperature: number; weights: number[]; value: number; grads: number[][][] }[];
-  mappingCase: { teacher: number[][][]; mapping: [number, number][]; value: number; grads: number[][][] };
+  mappingCase: {
+    teacher: number[][][];
+    mapping: [number, number][];
+    value: number;
+    grads: number[][][];
+  };
 }
 
 const fx = loadFixture<SrdFixture>(import.meta.url, 'srd');
@@ -133,7 +138,10 @@ describe.each(BACKENDS)('stageResponseLoss on %s', (backend) => {
       const count = async (b: number, c: number) =>
         (
           await tf.profile(() =>
-            stageResponseLoss([tf.ones([b, c]), tf.ones([b, c])], [tf.zeros([b, c]), tf.zeros([b, c])]),
+            stageResponseLoss(
+              [tf.ones([b, c]), tf.ones([b, c])],
+              [tf.zeros([b, c]), tf.zeros([b, c])],
+            ),
           )
         ).kernels.length;
       expect(await count(2, 3)).toBe(await count(8, 10));
@@ -183,7 +191,10 @@ describe.each(BACKENDS)('stageResponseLoss on %s', (backend) => {
     it('bad options', () => {
       const a = [z(2, 3)];
       expectRelkdError(() => stageResponseLoss(a, a, { temperature: 0 }), 'INVALID_OPTION');
-      expectRelkdError(() => stageResponseLoss(a, a, { temperature: Number.POSITIVE_INFINITY }), 'INVALID_OPTION');
+      expectRelkdError(
+        () => stageResponseLoss(a, a, { temperature: Number.POSITIVE_INFINITY }),
+        'INVALID_OPTION',
+      );
       expectRelkdError(() => stageResponseLoss(a, a, { weights: [] }), 'INVALID_OPTION');
       expectRelkdError(() => stageResponseLoss(a, a, { mapping: [[1, 0]] }), 'INVALID_OPTION');
     });
