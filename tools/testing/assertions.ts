@@ -7,9 +7,13 @@ type Nested = number | Nested[];
 function flatten(x: tf.Tensor | Nested | ArrayLike<number>): number[] {
   if (x instanceof tf.Tensor) return Array.from(x.dataSync());
   if (typeof x === 'number') return [x];
-  return (Array.from(x as ArrayLike<Nested>) as Nested[]).flat(
-    Number.POSITIVE_INFINITY,
-  ) as number[];
+  const out: number[] = [];
+  const walk = (v: unknown): void => {
+    if (typeof v === 'number') out.push(v);
+    else for (const item of Array.from(v as ArrayLike<unknown>)) walk(item);
+  };
+  walk(x);
+  return out;
 }
 
 /**
