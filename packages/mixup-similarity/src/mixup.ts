@@ -1,6 +1,7 @@
 import {
   assertNonEmpty,
   assertNumber,
+  assertOneOf,
   checkFinite,
   RelkdError,
   Rng,
@@ -79,6 +80,8 @@ export function mixup<R extends tf.Rank>(
   const { numClasses, alpha = 1, seed, perSample = false, validate } = options;
   assertNumber(numClasses, 'options.numClasses', { min: 1, integer: true });
   assertNumber(alpha, 'options.alpha', { min: 0 });
+  if (validate !== undefined)
+    assertOneOf(validate, ['shapes', 'full'] as const, 'options.validate');
   if (!(seed instanceof Rng)) {
     if (seed === undefined) {
       throw new RelkdError(

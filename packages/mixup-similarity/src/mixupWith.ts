@@ -1,6 +1,7 @@
 import {
   assertNonEmpty,
   assertNumber,
+  assertOneOf,
   checkFinite,
   RelkdError,
   type TensorInput,
@@ -80,6 +81,8 @@ export function mixupWith<R extends tf.Rank>(
   }
   const { numClasses, validate } = options;
   assertNumber(numClasses, 'options.numClasses', { min: 1, integer: true });
+  if (validate !== undefined)
+    assertOneOf(validate, ['shapes', 'full'] as const, 'options.validate');
   return tf.tidy(() => {
     const x = toTensor(inputs, 'inputs', 'float');
     assertNonEmpty(x, 'inputs');
