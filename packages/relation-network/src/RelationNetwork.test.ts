@@ -3,6 +3,7 @@ import {
   expectClose,
   expectNoLeak,
   expectRelkdError,
+  loadFixture,
   useTestBackend,
 } from '@relkd/testing';
 import * as tf from '@tensorflow/tfjs-core';
@@ -24,6 +25,35 @@ const tiny = () =>
     numClasses: 3,
     seed: 5,
   });
+
+interface NetworkCase {
+  name: string;
+  options: {
+    inChannels: number;
+    numBlocks: number;
+    embeddingWidth: number;
+    hiddenUnits: number;
+    numClasses: number;
+  };
+  x: number[][][][];
+  weights: Record<string, number[] | number[][] | number[][][][]>;
+  ws: number[][];
+  wl: number[][];
+  train: { score: number[][]; logits: number[][] };
+  running: Record<string, number[]>;
+  infer: { score: number[][]; logits: number[][] };
+  gradX: number[][][][];
+}
+const networkFixture = loadFixture<{ cases: NetworkCase[] }>(import.meta.url, 'relationNetwork');
+
+/** Assigns the fixture's weights by module path. */
+function loadCase(net: RelationNetwork, c: NetworkCase): void {
+  const named = net.namedVariables();
+  expect(named.map((v) => v.path).sort()).toEqual(Object.keys(c.weights).sort());
+  tf.tidy(() => {
+    for (const v of named) v.variable.assign(tf.tensor(c.weights[v.path]!, v.variable.shape));
+  });
+}
 
 const UNIT_WEIGHTS = {
   kdWeight: 1,
@@ -173,6 +203,49 @@ describe.each(BACKENDS)('relation networks on %s', (backend) => {
         });
       });
       for (const n of [...a, ...b, ...c]) n.dispose();
+    });
+  });
+
+  describe('golden values vs the float64 reference (= the released RN2 / RN4 in PyTorch)', () => {
+    it.each(networkFixture.cases.map((c) => [c.name, c] as const))('%s', (_, c) => {
+      const net = new RelationNetwork({ ...c.options, seed: 1 });
+      loadCase(net, c);
+      tf.tidy(() => {
+        const x = tf.tensor4d(c.x);
+        const train = net.apply(x, { training: true });
+        expectClose(train.score, c.train.score, { rtol: 1e-5, atol: 1e-6, label: 'train score' });
+        expectClose(train.logits, c.train.logits, {
+          rtol: 1e-5,
+          atol: 1e-5,
+          label: 'train logits',
+        });
+        const vars = Object.fromEntries(net.namedVariables().map((v) => [v.path, v.variable]));
+        for (const [path, values] of Object.entries(c.running)) {
+          expectClose(vars[path]!, values, { rtol: 1e-5, atol: 1e-6, label: path });
+        }
+        const infer = net.apply(x);
+        expectClose(infer.score, c.infer.score, {
+          rtol: 1e-5,
+          atol: 1e-6,
+          label: 'inference score',
+        });
+        expectClose(infer.logits, c.infer.logits, {
+          rtol: 1e-5,
+          atol: 1e-5,
+          label: 'inference logits',
+        });
+      });
+      loadCase(net, c);
+      tf.tidy(() => {
+        const ws = tf.tensor2d(c.ws);
+        const wl = tf.tensor2d(c.wl);
+        const g = tf.grad((x: tf.Tensor) => {
+          const o = net.apply(x, { training: true });
+          return tf.add(tf.sum(tf.mul(o.score, ws)), tf.sum(tf.mul(o.logits, wl))) as tf.Scalar;
+        })(tf.tensor4d(c.x));
+        expectClose(g, c.gradX, { rtol: 1e-3, atol: 1e-5, label: 'd/dx' });
+      });
+      net.dispose();
     });
   });
 
