@@ -1,0 +1,90 @@
+#!/usr/bin/env node
+// End-to-end test of the browser page: builds it with Vite, serves the build with `vite preview`,
+// opens it in Debian's Chromium through Playwright, starts a short KD run on wasm and waits until
+// the student's test accuracy is above chance. Fails on any console error or unhandled rejection.
+// Saves a screenshot to .screenshots/ (git-ignored). Usage: npm run e2e -w @relkd/example-browser
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright';
+import { build, preview } from 'vite';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '..');
+const repo = join(root, '..', '..');
+const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+if (!existsSync(executablePath)) {
+  console.error(
+    `Chromium not found at ${executablePath}: apt-get install -y chromium (or set CHROMIUM_PATH)`,
+  );
+  process.exit(1);
+}
+const METHOD = process.env.E2E_METHOD ?? 'kd';
+const STEPS = Number(process.env.E2E_STEPS ?? 150);
+
+execFileSync('node', [join(here, 'make-data.mjs')], { stdio: 'inherit' });
+await build({ root, configFile: join(root, 'vite.config.ts'), logLevel: 'warn' });
+const server = await preview({
+  root,
+  configFile: join(root, 'vite.config.ts'),
+  preview: { port: 4179, strictPort: false, host: '127.0.0.1' },
+});
+const url = server.resolvedUrls.local[0];
+const browser = await chromium.launch({
+  executablePath,
+  headless: true,
+  args: [
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-dev-shm-usage',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+    '--no-first-run',
+    '--disable-quic',
+  ],
+});
+const problems = [];
+let passed = false;
+try {
+  const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') problems.push(`console error: ${msg.text()}`);
+  });
+  page.on('pageerror', (err) => problems.push(`page error / unhandled rejection: ${err.message}`));
+  await page.goto(`${url}?backend=wasm&method=${METHOD}&steps=${STEPS}&autostart=1`);
+  // Poll until the run is done, the page reports an error, or a problem was logged (fail fast).
+  const deadline = Date.now() + 240_000;
+  for (;;) {
+    const state = await page.evaluate(() => {
+      const el = document.getElementById('status');
+      return {
+        done: el?.dataset.done === 'true',
+        error: el?.textContent?.startsWith('Error') ?? false,
+      };
+    });
+    if (state.done || state.error || problems.length > 0) break;
+    if (Date.now() > deadline)
+      throw new Error('timed out after 240 s waiting for the run to finish');
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  const statusText = await page.locator('#status').textContent();
+  const acc = Number(await page.locator('#status').getAttribute('data-accuracy'));
+  mkdirSync(join(repo, '.screenshots'), { recursive: true });
+  await page.screenshot({
+    path: join(repo, '.screenshots', `browser-e2e-${METHOD}.png`),
+    fullPage: true,
+  });
+  console.log(`status: ${statusText}`);
+  if (!(acc > 0.3)) problems.push(`student accuracy ${acc} is not above chance (0.1) by a margin`);
+  passed = problems.length === 0;
+} catch (e) {
+  problems.push(String(e));
+} finally {
+  await browser.close();
+  await new Promise((r) => server.httpServer.close(r));
+}
+for (const p of problems) console.error(p);
+console.log(`e2e: ${passed ? 1 : 0} passed, ${passed ? 0 : 1} failed`);
+process.exit(passed ? 0 : 1);
