@@ -10,7 +10,7 @@ import {
 } from '@relkd/testing';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type MixedTeacher, mixupWith, type StkdLossOptions, stkdLoss } from './index';
+import { type MixedTeacher, mixup, mixupWith, type StkdLossOptions, stkdLoss } from './index';
 
 interface StkdCase {
   name: string;
@@ -51,6 +51,24 @@ function teacherOf(c: StkdCase, asTensors: boolean): tf.Tensor2D | MixedTeacher 
     lambda: Array.isArray(lambda) ? tf.tensor1d(lambda) : lambda,
     permutation: tf.tensor1d(permutation, 'int32'),
   };
+}
+
+/** Counts the kernels `fn` dispatches (patches `engine.runKernel`, restores it after). */
+function countKernels(fn: () => unknown): number {
+  const engine = tf.engine() as unknown as { runKernel: (...args: unknown[]) => unknown };
+  const proto = Object.getPrototypeOf(engine) as typeof engine;
+  if (Object.hasOwn(engine, 'runKernel')) throw new Error('engine.runKernel is already patched');
+  let n = 0;
+  engine.runKernel = function (this: unknown, ...args: unknown[]) {
+    n++;
+    return proto.runKernel.apply(engine, args);
+  };
+  try {
+    tf.dispose(fn() as tf.TensorContainer);
+  } finally {
+    delete (engine as Partial<typeof engine>).runKernel;
+  }
+  return n;
 }
 
 /** Row-wise log-softmax in float32 tfjs (for the property tests). */
@@ -359,12 +377,11 @@ describe.each(BACKENDS)('stkdLoss on %s', (backend) => {
     });
   });
 
-  it('the number of kernels does not grow with B (no JS loops over rows)', () => {
-    const count = (b: number, mode: 'teacherOnMixed' | 'mixedTeacherSoft'): number => {
-      let kernels = 0;
+  it('the number of kernels does not grow with B or C (no JS loops over rows or classes)', () => {
+    const count = (b: number, c: number, mode: 'teacherOnMixed' | 'mixedTeacherSoft'): number =>
       tf.tidy(() => {
-        const s = tf.randomNormal([b, 4], 0, 1, 'float32', 1) as tf.Tensor2D;
-        const y = tf.softmax(tf.randomNormal([b, 4], 0, 1, 'float32', 2)) as tf.Tensor2D;
+        const s = tf.randomNormal([b, c], 0, 1, 'float32', 1) as tf.Tensor2D;
+        const y = tf.softmax(tf.randomNormal([b, c], 0, 1, 'float32', 2)) as tf.Tensor2D;
         const teacher =
           mode === 'teacherOnMixed'
             ? s
@@ -373,25 +390,48 @@ describe.each(BACKENDS)('stkdLoss on %s', (backend) => {
                 lambda: tf.fill([b], 0.5) as tf.Tensor1D,
                 permutation: tf.range(0, b, 1, 'int32') as tf.Tensor1D,
               };
-        const profile = { n: 0 };
-        const orig = tf.engine().runKernel.bind(tf.engine());
-        (tf.engine() as unknown as { runKernel: typeof orig }).runKernel = (
-          ...args: Parameters<typeof orig>
-        ) => {
-          profile.n++;
-          return orig(...args);
-        };
-        try {
-          stkdLoss({ student: s, teacher, targets: y }, { targetMode: mode });
-        } finally {
-          (tf.engine() as unknown as { runKernel: typeof orig }).runKernel = orig;
-        }
-        kernels = profile.n;
+        return countKernels(() =>
+          stkdLoss({ student: s, teacher, targets: y }, { targetMode: mode }),
+        );
       });
-      return kernels;
-    };
     for (const mode of ['teacherOnMixed', 'mixedTeacherSoft'] as const) {
-      expect(count(8, mode)).toBe(count(2, mode));
+      const base = count(2, 3, mode);
+      expect(base).toBeGreaterThan(5);
+      expect(count(8, 3, mode)).toBe(base);
+      expect(count(2, 10, mode)).toBe(base);
+      // the gradient pass too
+      const gradCount = (b: number, c: number): number =>
+        tf.tidy(() => {
+          const s = tf.randomNormal([b, c], 0, 1, 'float32', 1) as tf.Tensor2D;
+          const y = tf.softmax(tf.randomNormal([b, c], 0, 1, 'float32', 2)) as tf.Tensor2D;
+          const teacher =
+            mode === 'teacherOnMixed'
+              ? s
+              : { clean: s, lambda: 0.3, permutation: tf.range(0, b, 1, 'int32') as tf.Tensor1D };
+          return countKernels(() =>
+            tf.grad(
+              (x: tf.Tensor) =>
+                stkdLoss({ student: x, teacher, targets: y }, { targetMode: mode }).total,
+            )(s),
+          );
+        });
+      expect(gradCount(8, 10)).toBe(gradCount(2, 3));
+    }
+  });
+
+  it('mixup dispatches a fixed number of kernels (no JS loops over rows)', () => {
+    const count = (b: number, perSample: boolean): number =>
+      tf.tidy(() => {
+        const x = tf.randomNormal([b, 2, 3], 0, 1, 'float32', 1);
+        const labels = tf.tensor1d(
+          Array.from({ length: b }, (_, i) => i % 3),
+          'int32',
+        );
+        return countKernels(() => mixup(x, labels, { numClasses: 3, seed: 1, perSample }));
+      });
+    for (const perSample of [false, true]) {
+      expect(count(2, perSample)).toBeGreaterThan(3);
+      expect(count(8, perSample)).toBe(count(2, perSample));
     }
   });
 

@@ -38,9 +38,16 @@ export function toLambda(
   name: string,
   validate: ValidateMode | undefined,
 ): number | tf.Tensor1D {
-  if (typeof lambda === 'number' || lambda === undefined || lambda === null) {
+  if (typeof lambda === 'number') {
     assertNumber(lambda, name, { min: 0, max: 1 });
     return lambda;
+  }
+  if (lambda === undefined || lambda === null) {
+    throw new RelkdError(
+      'INVALID_OPTION',
+      `\`${name}\` is required: a number in [0, 1] or a [B] array/tensor of them.`,
+      { name },
+    );
   }
   if (lambda instanceof tf.Tensor) {
     if (lambda.isDisposed) {
