@@ -1,3 +1,4 @@
+import { SepConv } from '@relkd/core';
 import {
   BACKENDS,
   expectClose,
@@ -40,6 +41,8 @@ describe('stage pairing and the downsample rule (no tensors)', () => {
     expect(downsampleFor([28, 14], [7, 7])).toBe(2);
     expect(downsampleFor([4, 4], [8, 8])).toBe(0);
     expect(downsampleFor([9, 9], [1, 1])).toBe(4);
+    expect(downsampleFor([5, 5], [2, 2])).toBe(2); // 5 -> 3 -> 2 (ceil, as stride 2 pad 1 does)
+    expect(downsampleFor([2, 9], [2, 1])).toBe(4);
   });
 
   it('linearStageMapping pairs the deepest stages and is the identity for equal counts', () => {
@@ -66,6 +69,38 @@ describe('stage pairing and the downsample rule (no tensors)', () => {
 describe.each(BACKENDS)('buildStageModules on %s', (backend) => {
   beforeAll(async () => {
     await useTestBackend(backend);
+  });
+
+  it('the rule matches what core SepConv blocks actually do to H×W', () => {
+    for (const [h, w, hd, wd] of [
+      [7, 7, 4, 4],
+      [9, 5, 2, 2],
+      [16, 8, 4, 2],
+      [5, 5, 2, 2],
+    ] as const) {
+      const d = downsampleFor([h, w], [hd, wd]);
+      const blocks = Array.from(
+        { length: d },
+        () => new SepConv({ inChannels: 1, outChannels: 1 }),
+      );
+      const x = tf.zeros([1, h, w, 1]);
+      const shapes = [x.shape];
+      let y: tf.Tensor = x;
+      for (const b of blocks) {
+        const next = b.apply(y);
+        if (y !== x) y.dispose();
+        y = next;
+        shapes.push(y.shape);
+      }
+      const [, ho, wo] = shapes[shapes.length - 1]!;
+      expect(ho! <= hd && wo! <= wd, `${h}x${w} -> ${ho}x${wo} with ${d} blocks`).toBe(true);
+      if (d > 0) {
+        const [, hp, wp] = shapes[shapes.length - 2]!;
+        expect(hp! <= hd && wp! <= wd).toBe(false); // one block fewer is not enough
+      }
+      tf.dispose([x, y]);
+      for (const b of blocks) b.dispose();
+    }
   });
 
   it('builds one adapter per pair and heads that reach the deepest resolution', () => {
