@@ -215,6 +215,18 @@ describe.each(BACKENDS)('mixupWith on %s', (backend) => {
         'INVALID_OPTION',
       );
     });
+    it('missing λ or permutation -> INVALID_OPTION', () => {
+      const { lambda: _l, ...noLambda } = ok;
+      const { permutation: _p, ...noPerm } = ok;
+      expectRelkdError(
+        () => mixupWith(x(), [0, 1, 2], noLambda as unknown as typeof ok),
+        'INVALID_OPTION',
+      );
+      expectRelkdError(
+        () => mixupWith(x(), [0, 1, 2], noPerm as unknown as typeof ok),
+        'INVALID_OPTION',
+      );
+    });
     it('per-sample λ of the wrong length or dtype', () => {
       expectRelkdError(
         () => mixupWith(x(), [0, 1, 2], { ...ok, lambda: [0.5, 0.5] }),
@@ -476,6 +488,13 @@ describe.each(BACKENDS)('mixup on %s', (backend) => {
             seed: 1,
             perSample: 'yes' as unknown as boolean,
           }),
+        'INVALID_OPTION',
+      );
+    });
+    it('unknown validate mode -> INVALID_OPTION', () => {
+      expectRelkdError(
+        () =>
+          mixup(images(), labels, { numClasses: 5, seed: 1, validate: 'all' as unknown as 'full' }),
         'INVALID_OPTION',
       );
     });
