@@ -77,6 +77,8 @@ try {
     fullPage: true,
   });
   console.log(`status: ${statusText}`);
+  const leaked = Number(await page.locator('#status').getAttribute('data-leaked'));
+  if (leaked !== 0) problems.push(`the run leaked ${leaked} tensors`);
   if (!(acc > 0.3)) problems.push(`student accuracy ${acc} is not above chance (0.1) by a margin`);
   passed = problems.length === 0;
 } catch (e) {

@@ -60,7 +60,10 @@ export class LineChart {
       ctx.strokeStyle = c;
       ctx.lineWidth = 1.5;
       ctx.beginPath();
-      s.forEach(([x, y], j) => (j === 0 ? ctx.moveTo(px(x), py(y)) : ctx.lineTo(px(x), py(y))));
+      s.forEach(([x, y], j) => {
+        if (j === 0) ctx.moveTo(px(x), py(y));
+        else ctx.lineTo(px(x), py(y));
+      });
       ctx.stroke();
       ctx.fillStyle = c;
       ctx.fillRect(W - m.r + 8, m.t + 6 + i * 15, 10, 3);

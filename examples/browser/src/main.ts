@@ -112,6 +112,7 @@ async function run(): Promise<void> {
     await prepare();
     if (!data || !teacher) return;
     const methodName = ui.method.value;
+    const tensorsBefore = tf.memory().numTensors;
     const method = makeMethod(methodName);
     const student = new Mlp([32, 16], 11);
     const varList = [
@@ -140,9 +141,13 @@ async function run(): Promise<void> {
       );
       if (step % 10 === 0 || step === steps) {
         const names = Object.keys(parts);
-        const values = await tf.stack([cost!, ...names.map((n) => parts[n]!)]).data();
+        const stacked = tf.stack([cost!, ...names.map((n) => parts[n]!)]);
+        const values = await stacked.data(); // one read-back per logged step
+        stacked.dispose();
         lossChart.push('total', step, values[0]!);
-        names.forEach((n, i) => lossChart.push(n, step, values[i + 1]!));
+        names.forEach((n, i) => {
+          lossChart.push(n, step, values[i + 1]!);
+        });
         lossChart.draw();
       }
       tf.dispose([x, y, cost!, ...Object.values(parts)]);
@@ -161,13 +166,15 @@ async function run(): Promise<void> {
       }
       if (step % 5 === 0) await tf.nextFrame();
     }
-    log(
-      `${methodName}: ${stopRequested ? 'stopped' : 'done'}; live tensors ${tf.memory().numTensors}`,
-    );
-    ui.status.dataset.done = 'true';
     method.dispose();
     student.dispose();
     opt.dispose();
+    const leaked = tf.memory().numTensors - tensorsBefore;
+    log(
+      `${methodName}: ${stopRequested ? 'stopped' : 'done'}; tensors leaked by the run: ${leaked}`,
+    );
+    ui.status.dataset.leaked = String(leaked);
+    ui.status.dataset.done = 'true';
   } catch (e) {
     status(`Error: ${(e as Error).message}`);
     log(String((e as Error).stack ?? e));
