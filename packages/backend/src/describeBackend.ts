@@ -3,7 +3,7 @@ import { type BackendInfo, getBackendInfo } from './useBackend';
 
 /**
  * A one-line description of the active backend for logs and benchmark reports, e.g.
- * `"wasm (cpu, SIMD, 1 thread, float32; tfjs-core 4.22.0; skipped: gpu …, node …)"`.
+ * `"wasm (cpu, SIMD, 1 thread, float32, tfjs-core 4.22.0, skipped: gpu (@tensorflow/tfjs-node-gpu), node (@tensorflow/tfjs-node))"`.
  * Uses the {@link BackendInfo} of the last {@link useBackend} call when it is still the active
  * backend (or `info` when given), otherwise what tfjs reports.
  *
