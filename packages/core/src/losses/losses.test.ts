@@ -228,6 +228,31 @@ describe.each(BACKENDS)('losses on %s', (backend) => {
     });
   });
 
+  it('the number of kernels does not grow with B or C (vectorised, no per-row loops)', async () => {
+    const count = async (b: number, c: number): Promise<number[]> => {
+      const s = seededNormal([b, c], 71);
+      const t = seededNormal([b, c], 72);
+      const q = tf.softmax(t);
+      const y = tf.tensor1d(
+        Array.from({ length: b }, (_, i) => i % c),
+        'int32',
+      );
+      const counts: number[] = [];
+      for (const f of [
+        () => crossEntropy(s, y),
+        () => softCrossEntropy(s, q, { temperature: 2 }),
+        () => klDivergence(s, t, { temperature: 2 }),
+        () => kdLoss(s, t),
+        () => tf.grad((x: tf.Tensor) => kdLoss(x, t))(s),
+      ]) {
+        counts.push((await tf.profile(() => f())).kernels.length);
+      }
+      tf.dispose([s, t, q, y]);
+      return counts;
+    };
+    expect(await count(8, 10)).toEqual(await count(2, 3));
+  });
+
   describe('leaks', () => {
     let s: tf.Tensor;
     let t: tf.Tensor;

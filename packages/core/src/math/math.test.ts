@@ -150,6 +150,9 @@ describe.each(BACKENDS)('tensor helpers on %s', (backend) => {
       const d = pairwiseSquaredDistances(a);
       const diag = tf.mul(d, tf.eye(5));
       expectClose(diag, tf.zeros([5, 5]), { atol: 0 });
+      // long rows: the expansion alone leaves ~1e-4 on the diagonal, which must be zeroed
+      const wide = pairwiseSquaredDistances(seededNormal([8, 100], 37, 3));
+      expectClose(tf.mul(wide, tf.eye(8)), tf.zeros([8, 8]), { atol: 0 });
       expectClose(d, tf.transpose(d), { atol: 0 });
       const explicit = tf.sum(tf.square(tf.sub(tf.expandDims(a, 1), tf.expandDims(a, 0))), 2);
       expectClose(d, explicit, { rtol: 1e-5, atol: 1e-6 });

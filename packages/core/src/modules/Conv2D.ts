@@ -120,7 +120,11 @@ function dilateFilter(w: tf.Tensor4D, d: number): tf.Tensor4D {
     [0, 0],
     [0, 0],
   ]);
-  return tf.slice(tf.reshape(f, [size, k * d, cin, cout]), [0, 0, 0, 0], [size, size, cin, cout]) as tf.Tensor4D;
+  return tf.slice(
+    tf.reshape(f, [size, k * d, cin, cout]),
+    [0, 0, 0, 0],
+    [size, size, cin, cout],
+  ) as tf.Tensor4D;
 }
 
 /**

@@ -33,7 +33,7 @@ export function toTensor(x: TensorInput, name: string, kind: 'float' | 'int' = '
     if (kind === 'float' && x.dtype !== 'float32') {
       throw new RelkdError(
         'DTYPE_MISMATCH',
-        `\`${name}\` must be float32, got ${x.dtype}. Cast it with \`x.toFloat()\` / \`tf.cast(x, 'float32')\`.`,
+        `\`${name}\` must be float32, got ${x.dtype}. Cast it with \`tf.cast(x, 'float32')\`.`,
         { name, expected: 'float32', actual: x.dtype },
       );
     }
