@@ -415,8 +415,8 @@ describe.each(BACKENDS)('Distiller on %s', (backend) => {
   });
 });
 
-describe('Distiller with conv models (cpu)', () => {
-  beforeAll(() => useTestBackend('cpu'));
+describe.each(BACKENDS)('Distiller with conv models on %s', (backend) => {
+  beforeAll(() => useTestBackend(backend));
   it('keeps a conv teacher frozen and trains a conv student', async () => {
     const teacher = convModel(1);
     const student = convModel(2);
