@@ -89,7 +89,7 @@ export interface VirtualViewOptions {
  * strength `magnitude` (see {@link VirtualViewOp} for every op and its magnitude mapping). The
  * draws come from core's seeded `Rng` on the CPU (they are data, not tensor reads), so a seed
  * gives the same views on every backend; per-image parameters are passed as tensors (one
- * `tf.image.transform` with per-image matrices per slot, masks for photometric ops), so the
+ * gather-based affine warp with per-image matrices per slot, masks for photometric ops), so the
  * number of kernels does not depend on B. No gradient is needed (inputs are data).
  * Output: same shape, float32, values in `valueRange`. Feed the SAME virtual batch to teacher and
  * student.
@@ -181,13 +181,7 @@ export function virtualView(images: TensorInput, options: VirtualViewOptions = {
         for (let i = 0; i < b; i++) {
           m.set(geometricMatrix(c[i]!, s[i]!, level, w, h, cx, cy), i * 8);
         }
-        const next = tf.image.transform(
-          x,
-          tf.tensor2d(m, [b, 8]),
-          interpolation,
-          'constant',
-          fillValue,
-        ) as tf.Tensor4D;
+        const next = warp(x, tf.tensor2d(m, [b, 8]), interpolation, fillValue);
         x = next;
       }
       if (photometric.length > 0) {
@@ -211,7 +205,54 @@ export function virtualView(images: TensorInput, options: VirtualViewOptions = {
   });
 }
 
-/** Output-to-input affine map `[a0, a1, a2, b0, b1, b2, 0, 0]` of `tf.image.transform`. */
+/**
+ * Per-image affine warp with the semantics of `tf.image.transform` (output pixel `(x, y)` reads
+ * input `(a0 x + a1 y + a2, b0 x + b1 y + b2)`, constant fill outside), written with gathers so
+ * it is the same on every backend. (tfjs-backend-cpu 4.22's `Transform` kernel returns after the
+ * first image of a batch, so `tf.image.transform` cannot be used for B > 1.)
+ */
+function warp(
+  x: tf.Tensor4D,
+  m: tf.Tensor2D,
+  interpolation: 'bilinear' | 'nearest',
+  fill: number,
+): tf.Tensor4D {
+  const [b, h, w, ch] = x.shape;
+  const col = (i: number) => tf.reshape(tf.slice(m, [0, i], [b, 1]), [b, 1, 1]);
+  const gx = tf.reshape(tf.range(0, w), [1, 1, w]);
+  const gy = tf.reshape(tf.range(0, h), [1, h, 1]);
+  const inX = tf.add(tf.add(tf.mul(col(0), gx), tf.mul(col(1), gy)), col(2));
+  const inY = tf.add(tf.add(tf.mul(col(3), gx), tf.mul(col(4), gy)), col(5));
+  const flat = tf.reshape(x, [b * h * w, ch]);
+  const base = tf.reshape(tf.range(0, b * h * w, h * w, 'int32'), [b, 1, 1]);
+  const sample = (iy: tf.Tensor, ix: tf.Tensor): tf.Tensor => {
+    const inside = tf.cast(
+      tf.logicalAnd(
+        tf.logicalAnd(tf.greaterEqual(ix, 0), tf.lessEqual(ix, w - 1)),
+        tf.logicalAnd(tf.greaterEqual(iy, 0), tf.lessEqual(iy, h - 1)),
+      ),
+      'float32',
+    );
+    const cx = tf.cast(tf.clipByValue(ix, 0, w - 1), 'int32');
+    const cy = tf.cast(tf.clipByValue(iy, 0, h - 1), 'int32');
+    const idx = tf.add(tf.add(base, tf.mul(cy, tf.scalar(w, 'int32'))), cx);
+    const v = tf.reshape(tf.gather(flat, tf.reshape(idx, [-1])), [b, h, w, ch]);
+    const ins = tf.expandDims(inside, -1);
+    return tf.add(tf.mul(v, ins), tf.mul(tf.sub(1, ins), fill));
+  };
+  if (interpolation === 'nearest') return sample(tf.round(inY), tf.round(inX)) as tf.Tensor4D;
+  const x0 = tf.floor(inX);
+  const y0 = tf.floor(inY);
+  const x1 = tf.add(x0, 1);
+  const y1 = tf.add(y0, 1);
+  const wx = tf.expandDims(tf.sub(inX, x0), -1);
+  const wy = tf.expandDims(tf.sub(inY, y0), -1);
+  const top = tf.add(tf.mul(sample(y0, x0), tf.sub(1, wx)), tf.mul(sample(y0, x1), wx));
+  const bottom = tf.add(tf.mul(sample(y1, x0), tf.sub(1, wx)), tf.mul(sample(y1, x1), wx));
+  return tf.add(tf.mul(top, tf.sub(1, wy)), tf.mul(bottom, wy)) as tf.Tensor4D;
+}
+
+/** Output-to-input affine map `[a0, a1, a2, b0, b1, b2, 0, 0]` (the `tf.image.transform` layout). */
 function geometricMatrix(
   op: VirtualViewOp,
   sign: number,

@@ -1,0 +1,209 @@
+import {
+  BACKENDS,
+  expectClose,
+  expectNoLeak,
+  expectRelkdError,
+  useTestBackend,
+} from '@relkd/testing';
+import * as tf from '@tensorflow/tfjs-core';
+import fc from 'fast-check';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { RANDAUGMENT_OPS, type VirtualViewOp, virtualView } from './index';
+
+const images = (b: number, h = 8, w = 8, ch = 1, seed = 1) =>
+  tf.randomUniform([b, h, w, ch], 0, 1, 'float32', seed) as tf.Tensor4D;
+
+/** A bright 2x2 square at rows 2-3, columns 2-3 of an 8x8 image. */
+function square(): tf.Tensor4D {
+  const d = new Float32Array(64);
+  for (const [r, c] of [
+    [2, 2],
+    [2, 3],
+    [3, 2],
+    [3, 3],
+  ] as const)
+    d[r * 8 + c] = 1;
+  return tf.tensor4d(d, [1, 8, 8, 1]);
+}
+
+describe.each(BACKENDS)('virtualView on %s', (backend) => {
+  beforeAll(async () => {
+    await useTestBackend(backend);
+  });
+
+  it('is deterministic per seed and differs across seeds', () => {
+    tf.tidy(() => {
+      const x = images(4, 8, 8, 3);
+      const a = virtualView(x, { seed: 5 });
+      const b = virtualView(x, { seed: 5 });
+      const c = virtualView(x, { seed: 6 });
+      expectClose(a, b, { rtol: 0, atol: 0 });
+      expect(tf.max(tf.abs(tf.sub(a, c))).dataSync()[0]).toBeGreaterThan(1e-3);
+    });
+  });
+
+  it('preserves shape, dtype and the value range', () => {
+    tf.tidy(() => {
+      for (const [range, ch] of [
+        [[0, 1], 1],
+        [[-1, 1], 3],
+        [[0, 255], 3],
+      ] as const) {
+        const [lo, hi] = range;
+        const x = tf.add(tf.mul(images(3, 7, 9, ch, 2), hi - lo), lo) as tf.Tensor4D;
+        for (const seed of [1, 2, 3]) {
+          const v = virtualView(x, { seed, valueRange: range, magnitude: 10, numOps: 3 });
+          expect(v.shape).toEqual(x.shape);
+          expect(v.dtype).toBe('float32');
+          expect(tf.min(v).dataSync()[0]).toBeGreaterThanOrEqual(lo);
+          expect(tf.max(v).dataSync()[0]).toBeLessThanOrEqual(hi);
+        }
+      }
+    });
+  });
+
+  it("the 'identity' op, magnitude 0 and numOps 0 return the input", () => {
+    tf.tidy(() => {
+      const x = images(3, 6, 6, 3);
+      expectClose(virtualView(x, { ops: ['identity'], seed: 1 }), x, { rtol: 0, atol: 0 });
+      expectClose(virtualView(x, { numOps: 0, seed: 1 }), x, { rtol: 0, atol: 0 });
+      const noFlip = RANDAUGMENT_OPS.filter((o) => o !== 'posterize');
+      expectClose(virtualView(x, { magnitude: 0, seed: 3, ops: noFlip }), x, { atol: 1e-6 });
+    });
+  });
+
+  it('each op does what its documentation says', () => {
+    tf.tidy(() => {
+      const one = (op: VirtualViewOp, x: tf.Tensor4D, magnitude = 10, seed = 1) =>
+        virtualView(x, { ops: [op], numOps: 1, magnitude, seed, interpolation: 'nearest' });
+      const sq = square();
+      // translateX at level 1 on W = 8: |shift| = round(0.3 * 8) = 2.4 -> nearest: the square moves by ~2 columns
+      const tx = one('translateX', sq);
+      const colMass = tf.sum(tx, [0, 1, 3]).arraySync() as number[];
+      const centre = colMass.reduce((s, m, i) => s + m * i, 0) / colMass.reduce((s, m) => s + m, 0);
+      expect(Math.abs(Math.abs(centre - 2.5) - 2.4)).toBeLessThan(0.8);
+      expectClose(tf.sum(one('translateY', sq, 10, 2)), 4, { atol: 1e-6 });
+      // flips mirror exactly
+      expectClose(one('flipLeftRight', sq), tf.reverse(sq, 2), { atol: 0 });
+      // solarize at level 1 inverts every pixel above lo
+      const x = images(2, 4, 4, 1, 9);
+      expectClose(one('solarize', x), tf.sub(1, x), { atol: 1e-6 });
+      // brightness: lo + f (x − lo), f = 1 ± 0.9 -> ratio 0.1 or 1.9 (clipped)
+      const y = tf.mul(x, 0.5) as tf.Tensor4D;
+      const br = one('brightness', y);
+      const ratio = tf.div(tf.sum(br), tf.sum(y)).dataSync()[0]!;
+      expect(Math.abs(ratio - 0.1) < 1e-4 || Math.abs(ratio - 1.9) < 1e-4).toBe(true);
+      // contrast keeps the per-image mean when nothing clips
+      const z = tf.add(tf.mul(x, 0.02), 0.5) as tf.Tensor4D;
+      expectClose(tf.mean(one('contrast', z), [1, 2, 3]), tf.mean(z, [1, 2, 3]), { atol: 1e-5 });
+      // posterize at level 1 keeps 4 bits: 16 levels, multiples of 16/255
+      const p = tf.mul(one('posterize', x), 255 / 16);
+      expectClose(p, tf.round(p), { atol: 1e-3 });
+      // rotate and shear keep a centred symmetric blob roughly in place
+      for (const op of ['rotate', 'shearX', 'shearY'] as const) {
+        const r = one(op, sq, 5);
+        expect(tf.sum(r).dataSync()[0]).toBeGreaterThan(0);
+      }
+    });
+  });
+
+  it('each image draws its own ops (per-sample parameters)', () => {
+    tf.tidy(() => {
+      const x = tf.tile(images(1, 6, 6, 1, 4), [8, 1, 1, 1]) as tf.Tensor4D;
+      const v = virtualView(x, { seed: 11, magnitude: 10 });
+      const first = tf.slice(v, [0, 0, 0, 0], [1, 6, 6, 1]);
+      const diffs = tf.max(tf.abs(tf.sub(v, first)), [1, 2, 3]).arraySync() as number[];
+      expect(diffs.filter((d) => d > 1e-3).length).toBeGreaterThan(0);
+    });
+  });
+
+  it('geometric ops match tf.image.transform semantics for a single image', () => {
+    tf.tidy(() => {
+      const x = images(1, 7, 6, 2, 31);
+      for (const op of ['rotate', 'shearX', 'translateY'] as const) {
+        for (const interpolation of ['bilinear', 'nearest'] as const) {
+          const v = virtualView(x, { ops: [op], numOps: 1, seed: 4, magnitude: 6, interpolation });
+          // recover the sign drawn for this seed by trying both and comparing
+          const candidates = [-1, 1].map((sign) => {
+            const level = 0.6;
+            const [cx, cy] = [2.5, 3];
+            let m: number[];
+            if (op === 'rotate') {
+              const a = (sign * 30 * level * Math.PI) / 180;
+              const [c, s] = [Math.cos(a), Math.sin(a)];
+              m = [c, -s, cx - c * cx + s * cy, s, c, cy - s * cx - c * cy, 0, 0];
+            } else if (op === 'shearX') {
+              const f = sign * 0.3 * level;
+              m = [1, f, -f * cy, 0, 1, 0, 0, 0];
+            } else {
+              m = [1, 0, 0, 0, 1, -sign * 0.3 * level * 7, 0, 0];
+            }
+            return tf.image.transform(x, tf.tensor2d([m]), interpolation, 'constant', 0);
+          });
+          const err = Math.min(
+            ...candidates.map((c) => tf.max(tf.abs(tf.sub(c, v))).dataSync()[0]!),
+          );
+          expect(err, `${op} ${interpolation}`).toBeLessThan(1e-5);
+        }
+      }
+    });
+  });
+
+  it('kernel count does not depend on B', async () => {
+    const count = async (b: number) => {
+      const x = images(b, 6, 6, 3);
+      const info = await tf.profile(() => virtualView(x, { seed: 1 }));
+      x.dispose();
+      return info.kernels.length;
+    };
+    expect(await count(7)).toBe(await count(2));
+  });
+
+  it('leaks no tensor and rejects bad input', () => {
+    const x = images(2);
+    expectNoLeak(() => virtualView(x, { seed: 1, ops: [...RANDAUGMENT_OPS, 'flipLeftRight'] }));
+    const [r3, e4, i4] = [
+      tf.zeros([2, 8, 8]),
+      tf.zeros([0, 8, 8, 1]),
+      tf.zeros([1, 2, 2, 1], 'int32'),
+    ];
+    expectRelkdError(() => virtualView(r3, { seed: 1 }), 'RANK_MISMATCH');
+    expectRelkdError(() => virtualView(e4, { seed: 1 }), 'EMPTY_BATCH');
+    expectRelkdError(() => virtualView(i4, { seed: 1 }), 'DTYPE_MISMATCH');
+    tf.dispose([r3, e4, i4]);
+    expectRelkdError(() => virtualView(x, { magnitude: 11 }), 'INVALID_OPTION');
+    expectRelkdError(() => virtualView(x, { numOps: 1.5 }), 'INVALID_OPTION');
+    expectRelkdError(() => virtualView(x, { ops: [] }), 'INVALID_OPTION');
+    expectRelkdError(() => virtualView(x, { ops: ['cutout' as VirtualViewOp] }), 'INVALID_OPTION');
+    expectRelkdError(() => virtualView(x, { valueRange: [1, 0] }), 'INVALID_OPTION');
+    expectRelkdError(() => virtualView(x, { seed: Number.NaN }), 'INVALID_OPTION');
+    x.dispose();
+  });
+
+  it('property: any seed and magnitude keeps shape and range and gives finite values', () => {
+    const x = images(3, 5, 5, 3, 21);
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 2 ** 31 }),
+        fc.double({ min: 0, max: 10, noNaN: true }),
+        fc.integer({ min: 0, max: 3 }),
+        (seed, magnitude, numOps) => {
+          tf.tidy(() => {
+            const v = virtualView(x, {
+              seed,
+              magnitude,
+              numOps,
+              ops: [...RANDAUGMENT_OPS, 'flipLeftRight'],
+            });
+            expect(v.shape).toEqual(x.shape);
+            expect(tf.all(tf.isFinite(v)).dataSync()[0]).toBe(1);
+            expect(tf.min(v).dataSync()[0]).toBeGreaterThanOrEqual(0);
+            expect(tf.max(v).dataSync()[0]).toBeLessThanOrEqual(1);
+          });
+        },
+      ),
+      { numRuns: 20, seed: 3 },
+    );
+    x.dispose();
+  });
+});
