@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
 import { afterEach, describe, expect, it } from 'vitest';
 import { describeBackend } from './describeBackend';
-import type { ModuleLoader } from './environment';
+import { locateWasmDirectory, type ModuleLoader } from './environment';
 import { type BackendName, type UseBackendOptions, useBackend } from './useBackend';
 
 const GPU = '@tensorflow/tfjs-node-gpu';
@@ -254,5 +254,35 @@ describe('useBackend: optional native packages (simulated with an injected loade
       },
     });
     expect(info.name).toBe('wasm');
+  });
+});
+
+describe('helpers', () => {
+  it('locateWasmDirectory finds the installed binaries (Node)', async () => {
+    const { existsSync } = await import('node:fs');
+    const dir = await locateWasmDirectory(import.meta.url);
+    expect(dir).toMatch(/tfjs-backend-wasm[\\/]dist[\\/]$/);
+    for (const f of [
+      'tfjs-backend-wasm.wasm',
+      'tfjs-backend-wasm-simd.wasm',
+      'tfjs-backend-wasm-threaded-simd.wasm',
+    ]) {
+      expect(existsSync(`${dir}${f}`)).toBe(true);
+    }
+  });
+
+  it('describeBackend reports a backend selected outside useBackend as such', async () => {
+    await useBackend('wasm');
+    await tf.setBackend('cpu');
+    expect(describeBackend()).toBe('cpu (selected outside @relkd/backend; tfjs-core 4.22.0)');
+    expect(
+      describeBackend({
+        name: 'webgl',
+        device: 'gpu',
+        float32: false,
+        gradients: true,
+        tried: ['webgpu (x): y'],
+      }),
+    ).toBe('webgl (gpu, float16 only, tfjs-core 4.22.0, skipped: webgpu (x))');
   });
 });
