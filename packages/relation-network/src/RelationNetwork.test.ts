@@ -365,7 +365,7 @@ describe.each(BACKENDS)('relation networks on %s', (backend) => {
       expect(losses.every(Number.isFinite)).toBe(true);
       expect(losses[7]!).toBeLessThan(losses[0]! * 0.8);
       opt.dispose();
-      tf.dispose([...feats, t as unknown as tf.TensorContainer]);
+      tf.dispose([...feats, t]);
       for (const n of nets) n.dispose();
     });
   });
@@ -502,13 +502,7 @@ describe.each(BACKENDS)('relation networks on %s', (backend) => {
         () => nets[0]!.applyPairs({ positive: x as tf.Tensor4D, negative: f1 as tf.Tensor4D }),
         'SHAPE_MISMATCH',
       );
-      tf.dispose([
-        x,
-        f1,
-        f2,
-        pairs as unknown as tf.TensorContainer,
-        t as unknown as tf.TensorContainer,
-      ]);
+      tf.dispose([x, f1, f2, pairs, t]);
       for (const n of nets) n.dispose();
       expect(tf.memory().numTensors).toBe(before);
     });

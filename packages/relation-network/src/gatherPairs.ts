@@ -19,10 +19,10 @@ export interface PairIndices {
 }
 
 /** Relation-network inputs: NHWC `[B, H, W, 2C]`, anchor channels first. */
-export interface FeaturePairs {
+export type FeaturePairs = {
   positive: tf.Tensor4D;
   negative: tf.Tensor4D;
-}
+};
 
 /**
  * Builds the relation-network inputs of one stage: for each triplet `b`,

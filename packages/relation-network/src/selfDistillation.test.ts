@@ -1,13 +1,4 @@
-import {
-  BatchNorm,
-  Conv2D,
-  crossEntropy,
-  Dense,
-  type Module,
-  ReLU,
-  Rng,
-  Sequential,
-} from '@relkd/core';
+import { BatchNorm, Conv2D, crossEntropy, Dense, ReLU, Rng, Sequential } from '@relkd/core';
 import { BACKENDS, useTestBackend } from '@relkd/testing';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -45,7 +36,7 @@ describe.each(BACKENDS)('CORSD self distillation end to end on %s', (backend) =>
       numClasses: 3,
       seed: 5,
     });
-    const modules: Module[] = [...stages, head, ...nets];
+    const modules = [...stages, head, ...nets];
     const vars = modules.flatMap((m) => m.trainableVariables);
     const optimizer = tf.train.momentum(0.05, 0.9);
 
@@ -83,7 +74,7 @@ describe.each(BACKENDS)('CORSD self distillation end to end on %s', (backend) =>
         true,
         vars,
       )!;
-      tf.dispose(t as unknown as tf.TensorContainer);
+      tf.dispose(t);
       const v = cost.dataSync()[0]!;
       cost.dispose();
       return v;

@@ -13,7 +13,7 @@ function read(t: ReturnType<typeof tripletIndices>) {
     negativeLabels: Array.from(t.negativeLabels.dataSync()),
     dtypes: [t.anchor.dtype, t.positive.dtype, t.negative.dtype, t.negativeLabels.dtype],
   };
-  tf.dispose(t as unknown as tf.TensorContainer);
+  tf.dispose(t);
   return out;
 }
 

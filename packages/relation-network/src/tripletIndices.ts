@@ -15,7 +15,7 @@ export interface TripletIndicesOptions {
 }
 
 /** The triplet arrangement of a batch: int32 `[B]` index tensors and the negatives' labels. */
-export interface TripletIndices {
+export type TripletIndices = {
   /** `[0, 1, …, B − 1]`: every sample is an anchor once. */
   anchor: tf.Tensor1D;
   /** A sample of the anchor's class (another one when the class has two or more samples). */
@@ -24,7 +24,7 @@ export interface TripletIndices {
   negative: tf.Tensor1D;
   /** `labels[negative]`: the class of each negative (the second half of CORSD's soft target). */
   negativeLabels: tf.Tensor1D;
-}
+};
 
 /**
  * Arranges a labelled batch into CORSD triplets (anchor, positive, negative).
