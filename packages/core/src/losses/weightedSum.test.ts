@@ -7,7 +7,7 @@ import { kdLoss } from './kdLoss';
 import { weightedSum } from './weightedSum';
 
 describe.each(BACKENDS)('weightedSum on %s', (backend) => {
-  const pre: Record<string, tf.Tensor> = {};
+  const pre: Record<string, tf.Scalar> = {};
   beforeAll(async () => {
     await useTestBackend(backend);
     const gone = tf.scalar(1);
@@ -16,7 +16,7 @@ describe.each(BACKENDS)('weightedSum on %s', (backend) => {
       a: tf.scalar(2),
       b: tf.scalar(-3),
       c: tf.scalar(0.5),
-      v: tf.tensor1d([1, 2]),
+      v: tf.tensor1d([1, 2]) as unknown as tf.Scalar,
       i: tf.scalar(1, 'int32'),
       gone,
     });
@@ -61,15 +61,15 @@ describe.each(BACKENDS)('weightedSum on %s', (backend) => {
     ['NaN weight', () => weightedSum({ a: pre.a! }, { a: Number.NaN }), 'INVALID_OPTION'],
     ['Infinity weight', () => weightedSum({ a: pre.a! }, { a: Infinity }), 'INVALID_OPTION'],
     ['string weight', () => weightedSum({ a: pre.a! }, { a: '1' as never }), 'INVALID_OPTION'],
-    ['non-scalar part', () => weightedSum({ a: pre.v! as tf.Scalar }), 'INVALID_OPTION'],
+    ['non-scalar part', () => weightedSum({ a: pre.v! }), 'INVALID_OPTION'],
     ['number part', () => weightedSum({ a: 1 as never }), 'INVALID_OPTION'],
-    ['disposed part', () => weightedSum({ a: pre.gone! as tf.Scalar }), 'INVALID_OPTION'],
+    ['disposed part', () => weightedSum({ a: pre.gone! }), 'INVALID_OPTION'],
     [
       'part named total',
       () => weightedSum({ total: pre.a!, b: pre.b! } as never),
       'INVALID_OPTION',
     ],
-    ['int32 part', () => weightedSum({ a: pre.i! as tf.Scalar }), 'DTYPE_MISMATCH'],
+    ['int32 part', () => weightedSum({ a: pre.i! }), 'DTYPE_MISMATCH'],
   ])('%s throws a RelkdError and leaks nothing', (_, fn, code) => {
     expectRelkdError(fn, code);
   });
