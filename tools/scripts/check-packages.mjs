@@ -91,7 +91,7 @@ if (!args.has('--skip-install')) {
       { cwd: app },
     ),
   );
-  for (const f of ['smoke.mjs', 'smoke.cjs'])
+  for (const f of ['smoke.mjs', 'smoke.cjs', 'smoke-common.cjs'])
     copyFileSync(join(root, 'tools', 'smoke', f), join(app, f));
   step('one copy of tfjs-core in the app', () =>
     run('npm', ['ls', '@tensorflow/tfjs-core'], { cwd: app }),

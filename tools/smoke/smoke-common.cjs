@@ -1,18 +1,139 @@
 // Shared body of the plain-node smoke tests of the PACKED packages (see check-packages.mjs).
 // smoke.mjs (ESM `import`) and smoke.cjs (CJS `require`) load the modules their own way and
-// hand them here, so both resolution paths are exercised.
+// hand them here, so both resolution paths are exercised. Every package's main entry point runs
+// with a gradient on cpu and on wasm, and the two backends must agree.
 'use strict';
 
 function close(a, b, tol, what) {
   if (!(Math.abs(a - b) <= tol * (1 + Math.abs(b)))) throw new Error(`${what}: ${a} != ${b}`);
 }
 
+/** Each check returns [value, gradient norm] of one loss (finite, compared across backends). */
+function checks(m) {
+  const { tf } = m;
+  const logits = (b, c, seed) => tf.mul(tf.randomNormal([b, c], 0, 1, 'float32', seed), 2);
+  const valueGrads = (f, xs) => {
+    const g = tf.valueAndGrads(f)(xs);
+    const norm = tf.addN(g.grads.map((t) => tf.sum(tf.square(t)))).dataSync()[0];
+    return { value: g.value.dataSync()[0], grads: norm };
+  };
+  const run = (f, xs) => {
+    const r = valueGrads(f, xs);
+    return [r.value, r.grads];
+  };
+  return {
+    core: () =>
+      run(([s]) => m.core.kdLoss(s, logits(4, 5, 2), { temperature: 2 }), [logits(4, 5, 1)]),
+    'affinity-graph': () =>
+      run(
+        ([sr, sv]) =>
+          m.affinity.vrmLoss({
+            student: { real: sr, virtual: sv },
+            teacher: { real: logits(4, 5, 3), virtual: logits(4, 5, 4) },
+          }).total,
+        [logits(4, 5, 1), logits(4, 5, 2)],
+      ),
+    'mixup-similarity': () => {
+      const y = tf.tensor1d([0, 1, 2, 1], 'int32');
+      const mixed = m.mixup.mixup(logits(4, 6, 5), y, { numClasses: 3, alpha: 1, seed: 7 });
+      return run(
+        ([s]) =>
+          m.mixup.stkdLoss({ student: s, teacher: logits(4, 3, 6), targets: mixed.targets }).total,
+        [logits(4, 3, 1)],
+      );
+    },
+    'class-correlation': () =>
+      run(
+        ([s]) =>
+          m.icc.iccStudentLoss({
+            student: s,
+            teacher: logits(4, 5, 2),
+            labels: tf.tensor1d([0, 1, 4, 1], 'int32'),
+          }).total,
+        [logits(4, 5, 1)],
+      ),
+    'stage-distill': () => {
+      const feats = (seed) => [
+        tf.randomNormal([4, 4, 4, 3], 0, 1, 'float32', seed),
+        tf.randomNormal([4, 2, 2, 5], 0, 1, 'float32', seed + 1),
+      ];
+      const teacherFeatures = feats(10);
+      const teacherStageLogits = [logits(4, 5, 20), logits(4, 5, 21)];
+      return run(
+        ([f1, f2, z1, z2]) =>
+          m.stage.mtkdLoss({
+            studentFeatures: [f1, f2],
+            teacherFeatures,
+            studentStageLogits: [z1, z2],
+            teacherStageLogits,
+            labels: tf.tensor1d([0, 1, 2, 3], 'int32'),
+          }).total,
+        [...feats(30), logits(4, 5, 40), logits(4, 5, 41)],
+      );
+    },
+    'relation-network': () => {
+      // Trains through SepConv blocks: on wasm this needs @relkd/backend's filled depthwise gradients.
+      const nets = m.relation.buildRelationNetworks({
+        stageShapes: [
+          [4, 4, 2],
+          [2, 2, 4],
+        ],
+        numClasses: 3,
+        seed: 1,
+      });
+      const y = tf.tensor1d([0, 1, 2, 0], 'int32');
+      const t = m.relation.tripletIndices([0, 1, 2, 0], { seed: 3 });
+      const features = [
+        tf.randomNormal([4, 4, 4, 2], 0, 1, 'float32', 5),
+        tf.randomNormal([4, 2, 2, 4], 0, 1, 'float32', 6),
+      ];
+      const vars = nets.flatMap((n) => n.trainableVariables);
+      const { value, grads } = tf.variableGrads(() => {
+        const stages = m.relation.relationStages(nets, features, t, { training: true });
+        return m.relation.corsdLoss({ stages, anchorLabels: y, negativeLabels: t.negativeLabels })
+          .total;
+      }, vars);
+      const norm = tf.addN(Object.values(grads).map((g) => tf.sum(tf.square(g)))).dataSync()[0];
+      const out = [value.dataSync()[0], norm];
+      for (const n of nets) n.dispose();
+      return out;
+    },
+    layers: () => {
+      const tfl = m.tfl;
+      const model = tfl.sequential({
+        layers: [
+          tfl.layers.dense({
+            inputShape: [6],
+            units: 4,
+            activation: 'relu',
+            name: 'hidden',
+            kernelInitializer: tfl.initializers.glorotUniform({ seed: 1 }),
+          }),
+          tfl.layers.dense({
+            units: 3,
+            name: 'out',
+            kernelInitializer: tfl.initializers.glorotUniform({ seed: 2 }),
+          }),
+        ],
+      });
+      const tapped = m.layers.tap(model, { features: ['hidden'] });
+      const out = tapped(tf.ones([2, 6]));
+      const r = [tf.sum(out.logits).dataSync()[0], tf.sum(out.features.hidden).dataSync()[0]];
+      model.dispose();
+      return r;
+    },
+  };
+}
+
 async function runSmoke(mods, label) {
-  const { tf, backend, core } = mods;
+  const { tf, backend } = mods;
+  const results = {};
   for (const name of ['cpu', 'wasm']) {
     const info = await backend.useBackend(name);
     if (tf.getBackend() !== name || info.gradients !== true)
       throw new Error(`useBackend(${name}) failed`);
+    const before = tf.memory().numTensors;
+    // kdLoss = T^2 * batchmean KL(softmax(t/T) || softmax(s/T)); value checked against float64 numpy.
     const s = tf.tensor2d([
       [1, 2, 3],
       [0, -1, 2],
@@ -21,15 +142,31 @@ async function runSmoke(mods, label) {
       [3, 2, 1],
       [1, 1, 1],
     ]);
-    // kdLoss = T^2 * batchmean KL(softmax(t/T) || softmax(s/T)); value checked against float64 numpy.
-    const value = core.kdLoss(s, t, { temperature: 2 }).dataSync()[0];
-    close(value, 1.0384929932, 1e-5, `${label}/${name} kdLoss`);
-    const g = tf.grad((x) => core.kdLoss(x, t, { temperature: 2 }))(s);
-    const rowSums = tf.sum(g, 1).dataSync();
-    close(rowSums[0], 0, 1e-5, `${label}/${name} grad row sum`);
-    for (const check of mods.extraChecks ?? []) await check(tf, name);
-    console.log(`${label} ${name}: ok (kdLoss ${value.toFixed(6)})`);
+    close(
+      mods.core.kdLoss(s, t, { temperature: 2 }).dataSync()[0],
+      1.0384929932,
+      1e-5,
+      `${label}/${name} kdLoss golden`,
+    );
+    for (const [pkg, check] of Object.entries(checks(mods))) {
+      const [value, gradNorm] = tf.tidy(() => check());
+      if (!Number.isFinite(value) || !Number.isFinite(gradNorm))
+        throw new Error(`${label}/${name} ${pkg}: non-finite ${value} / ${gradNorm}`);
+      results[`${pkg}/${name}`] = [value, gradNorm];
+      if (name === 'wasm') {
+        const [cv, cg] = results[`${pkg}/cpu`];
+        close(value, cv, 1e-4, `${label} ${pkg}: wasm vs cpu value`);
+        close(gradNorm, cg, 1e-3, `${label} ${pkg}: wasm vs cpu gradient norm`);
+      }
+      console.log(
+        `${label} ${name} ${pkg}: value ${value.toFixed(6)}, |grad|² ${gradNorm.toFixed(6)}`,
+      );
+    }
+    tf.disposeVariables();
+    if (tf.memory().numTensors > before + 2)
+      throw new Error(`${label}/${name}: ${tf.memory().numTensors - before} tensors leaked`);
   }
+  console.log(`${label}: all packages ok on cpu and wasm`);
 }
 
 module.exports = { runSmoke, close };

@@ -1,10 +1,19 @@
 // Plain-node CJS smoke of the packed packages (run by tools/scripts/check-packages.mjs).
 const tf = require('@tensorflow/tfjs-core');
+const tfl = require('@tensorflow/tfjs-layers');
 const backend = require('@relkd/backend');
 const core = require('@relkd/core');
+const affinity = require('@relkd/affinity-graph');
+const mixup = require('@relkd/mixup-similarity');
+const icc = require('@relkd/class-correlation');
+const stage = require('@relkd/stage-distill');
+const relation = require('@relkd/relation-network');
+const layers = require('@relkd/layers');
 const { runSmoke } = require('./smoke-common.cjs');
 
-runSmoke({ tf, backend, core }, 'cjs').catch((e) => {
-  console.error(e);
-  process.exit(1);
-});
+runSmoke({ tf, tfl, backend, core, affinity, mixup, icc, stage, relation, layers }, 'cjs').catch(
+  (e) => {
+    console.error(e);
+    process.exit(1);
+  },
+);

@@ -1,8 +1,17 @@
 // Plain-node ESM smoke of the packed packages (run by tools/scripts/check-packages.mjs).
-
+import * as affinity from '@relkd/affinity-graph';
 import * as backend from '@relkd/backend';
+import * as icc from '@relkd/class-correlation';
 import * as core from '@relkd/core';
+import * as layers from '@relkd/layers';
+import * as mixup from '@relkd/mixup-similarity';
+import * as relation from '@relkd/relation-network';
+import * as stage from '@relkd/stage-distill';
 import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
 import common from './smoke-common.cjs';
 
-await common.runSmoke({ tf, backend, core }, 'esm');
+await common.runSmoke(
+  { tf, tfl, backend, core, affinity, mixup, icc, stage, relation, layers },
+  'esm',
+);
