@@ -12,6 +12,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type CorsdLossOptions, type CorsdStageInput, corsdLoss } from './corsdLoss';
+import { gatherPairs } from './gatherPairs';
 import { negativePairTargets } from './negativePairTargets';
 
 interface Case {
@@ -90,6 +91,24 @@ function totalFn(r: Raw, options: CorsdLossOptions = {}, part: (typeof PARTS)[nu
       { stages: stagesOf(up, un, sp, sn), anchorLabels: r.ya, negativeLabels: r.yn },
       options,
     )[part];
+}
+
+/** Counts the kernels `fn` dispatches (patches `engine.runKernel`, restores it after). */
+function countKernels(fn: () => unknown): number {
+  const engine = tf.engine() as unknown as { runKernel: (...args: unknown[]) => unknown };
+  const proto = Object.getPrototypeOf(engine) as typeof engine;
+  if (Object.hasOwn(engine, 'runKernel')) throw new Error('engine.runKernel is already patched');
+  let n = 0;
+  engine.runKernel = (...args: unknown[]) => {
+    n++;
+    return proto.runKernel.apply(engine, args);
+  };
+  try {
+    tf.dispose(fn() as tf.TensorContainer);
+  } finally {
+    delete (engine as Partial<typeof engine>).runKernel;
+  }
+  return n;
 }
 
 type Fn4 = (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor, d: tf.Tensor) => tf.Scalar;
@@ -175,6 +194,35 @@ describe.each(BACKENDS)('corsdLoss on %s', (backend) => {
         });
       }
     });
+  });
+
+  it('the number of kernels does not grow with B or C (values and gradients)', () => {
+    const count = (b: number, c: number, grad: boolean): number =>
+      tf.tidy(() => {
+        const r = randomRaw(20, 3, b, c);
+        const f = totalFn(r);
+        return countKernels(() =>
+          grad
+            ? tf.grads((a, bb, s, t) => f(a!, bb!, s!, t!))([r.up, r.un, r.sp, r.sn])
+            : lossOf(r),
+        );
+      });
+    for (const grad of [false, true]) {
+      const base = count(2, 3, grad);
+      expect(base).toBeGreaterThan(10);
+      expect(count(7, 3, grad)).toBe(base);
+      expect(count(2, 9, grad)).toBe(base);
+    }
+  });
+
+  it('gatherPairs dispatches a fixed number of kernels (no JS loop over rows)', () => {
+    const count = (n: number): number =>
+      tf.tidy(() => {
+        const f = tf.randomNormal([n, 2, 2, 3]) as tf.Tensor4D;
+        const idx = tf.range(0, n, 1, 'int32') as tf.Tensor1D;
+        return countKernels(() => gatherPairs(f, { anchor: idx, positive: idx, negative: idx }));
+      });
+    expect(count(3)).toBe(count(8));
   });
 
   describe('spec properties', () => {
