@@ -333,8 +333,9 @@ export function checkFinite(t: tf.Tensor, name: string, validate: ValidateMode |
  * gradient functions registered (tfjs-core alone registers none). Cheap: one registry lookup.
  */
 export function ensureGradients(): void {
-  const state = (tf.engine() as unknown as { state?: { activeTape?: unknown } }).state;
-  if (state?.activeTape != null && tf.getGradient('Multiply') === undefined) {
+  // `gradientDepth` > 0 exactly while a tape records (`activeTape` stays `[]` after a failed tf.grad).
+  const state = (tf.engine() as unknown as { state?: { gradientDepth?: number } }).state;
+  if ((state?.gradientDepth ?? 0) > 0 && tf.getGradient('Multiply') === undefined) {
     throw new RelkdError(
       'GRADIENTS_NOT_REGISTERED',
       'A gradient is being computed but no tfjs gradients are registered. ' +
