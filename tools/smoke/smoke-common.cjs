@@ -13,7 +13,7 @@ function checks(m) {
   const { tf } = m;
   const logits = (b, c, seed) => tf.mul(tf.randomNormal([b, c], 0, 1, 'float32', seed), 2);
   const valueGrads = (f, xs) => {
-    const g = tf.valueAndGrads(f)(xs);
+    const g = tf.valueAndGrads((...args) => f(args))(xs);
     const norm = tf.addN(g.grads.map((t) => tf.sum(tf.square(t)))).dataSync()[0];
     return { value: g.value.dataSync()[0], grads: norm };
   };
@@ -134,20 +134,18 @@ async function runSmoke(mods, label) {
       throw new Error(`useBackend(${name}) failed`);
     const before = tf.memory().numTensors;
     // kdLoss = T^2 * batchmean KL(softmax(t/T) || softmax(s/T)); value checked against float64 numpy.
-    const s = tf.tensor2d([
-      [1, 2, 3],
-      [0, -1, 2],
-    ]);
-    const t = tf.tensor2d([
-      [3, 2, 1],
-      [1, 1, 1],
-    ]);
-    close(
-      mods.core.kdLoss(s, t, { temperature: 2 }).dataSync()[0],
-      1.0384929932,
-      1e-5,
-      `${label}/${name} kdLoss golden`,
-    );
+    const golden = tf.tidy(() => {
+      const s = tf.tensor2d([
+        [1, 2, 3],
+        [0, -1, 2],
+      ]);
+      const t = tf.tensor2d([
+        [3, 2, 1],
+        [1, 1, 1],
+      ]);
+      return mods.core.kdLoss(s, t, { temperature: 2 }).dataSync()[0];
+    });
+    close(golden, 1.0384929932, 1e-5, `${label}/${name} kdLoss golden`);
     for (const [pkg, check] of Object.entries(checks(mods))) {
       const [value, gradNorm] = tf.tidy(() => check());
       if (!Number.isFinite(value) || !Number.isFinite(gradNorm))
@@ -163,7 +161,7 @@ async function runSmoke(mods, label) {
       );
     }
     tf.disposeVariables();
-    if (tf.memory().numTensors > before + 2)
+    if (tf.memory().numTensors !== before)
       throw new Error(`${label}/${name}: ${tf.memory().numTensors - before} tensors leaked`);
   }
   console.log(`${label}: all packages ok on cpu and wasm`);
