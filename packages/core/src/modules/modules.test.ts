@@ -523,6 +523,11 @@ describe.each(BACKENDS)('Module building blocks on %s', (backend) => {
       expectRelkdError(() => bn.apply(pre.bn3), 'RANK_MISMATCH');
       expectRelkdError(() => bn.apply(pre.d4, { training: true }), 'SHAPE_MISMATCH');
       expectRelkdError(() => new GlobalAveragePool().apply(pre.d3), 'RANK_MISMATCH');
+      expectRelkdError(() => conv.apply([[[[1, 2, 3]]]] as never), 'INVALID_OPTION');
+      expectRelkdError(() => dense.apply(null as never), 'INVALID_OPTION');
+      const gone = tf.zeros([1, 4]);
+      gone.dispose();
+      expectRelkdError(() => dense.apply(gone), 'INVALID_OPTION');
       tf.dispose(Object.values(pre));
       for (const m of [conv, dw, dense, bn]) m.dispose();
     });

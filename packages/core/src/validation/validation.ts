@@ -117,8 +117,20 @@ export function assertAxis(
   assertNumber(axis, name, { integer: true, min: -rank, max: rank - 1 });
 }
 
-/** @throws RelkdError `RANK_MISMATCH` when `t.rank !== rank`. */
+/** @throws RelkdError `RANK_MISMATCH` when `t.rank !== rank`; `INVALID_OPTION` when `t` is not a live tensor. */
 export function assertRank(t: tf.Tensor, rank: number, name: string, layout?: string): void {
+  if (!(t instanceof tf.Tensor)) {
+    throw new RelkdError(
+      'INVALID_OPTION',
+      `\`${name}\` must be a tf.Tensor, got ${t === null ? 'null' : typeof t}.`,
+      {
+        name,
+      },
+    );
+  }
+  if (t.isDisposed) {
+    throw new RelkdError('INVALID_OPTION', `\`${name}\` is a disposed tensor.`, { name });
+  }
   if (t.rank !== rank) {
     throw new RelkdError(
       'RANK_MISMATCH',
