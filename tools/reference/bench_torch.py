@@ -1,15 +1,26 @@
 """PyTorch CPU peer for `npm run bench`: times the same losses at the same shapes.
 
 Run with Debian's PyTorch:  /usr/bin/python3 tools/reference/bench_torch.py [--threads N] [--quick]
-Writes tools/reference/bench_torch.json; when present, the benchmark report shows tfjs/torch
-ratios. Forward + backward w.r.t. the student inputs, median over repeats after warm-up, float32,
-torch.set_num_threads matched to the tfjs run (default: 1, as tfjs-backend-wasm without threads).
-The loss definitions follow ../shared/specs (same formulas as the relkd packages), written
-independently here in PyTorch.
+Writes tools/reference/bench_torch.json; when present, the benchmark report (packages/bench) shows
+tfjs/torch ratios next to each case.
+
+- Same cases as packages/bench/src/cases.ts: kd, vrm, stkd, icc, scd, srd, crd, mtkd, corsd at the
+  CIFAR-100-like (B = 64, C = 100, resnet8x4 stage features NHWC [B,32,32,64], [B,16,16,128],
+  [B,8,8,256]) and ImageNet-like (B = 256, C = 1000) shapes.
+- The loss definitions follow the specs (../shared/specs, the formulas the relkd packages
+  implement, with their default options), written independently here in plain PyTorch the way a
+  PyTorch user would (vectorised; VRM through Gram matrices like the package's default path).
+  Features are NCHW-agnostic here: GAP is a mean over the two spatial axes of NHWC tensors.
+- Forward is timed under torch.no_grad() (tfjs records no tape outside tf.grads either);
+  forward + backward is the loss with autograd plus .backward() w.r.t. every student input.
+- float32, median over repeats after warm-up; torch.set_num_threads matched to the tfjs run
+  (default 1: tfjs-backend-wasm in Node runs single-threaded, and so does the cpu backend).
 """
 import argparse
+import datetime
 import json
 import os
+import platform
 import statistics
 import time
 
@@ -17,10 +28,17 @@ import torch
 import torch.nn.functional as F
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+STAGES = [(32, 32, 64), (16, 16, 128), (8, 8, 256)]
 
 
 def kd(s, t, T=4.0):
-    return F.kl_div(F.log_softmax(s / T, 1), F.softmax(t.detach() / T, 1), reduction='batchmean') * T * T
+    """core kdLoss: T^2 * batchmean KL(softmax(t/T) || softmax(s/T)), teacher detached."""
+    return F.kl_div(F.log_softmax(s / T, 1), F.log_softmax(t.detach() / T, 1),
+                    reduction='batchmean', log_target=True) * T * T
+
+
+def ce(s, y):
+    return F.cross_entropy(s, y)
 
 
 def zscore(x):
@@ -29,45 +47,72 @@ def zscore(x):
     return (x - m) / (sd + 1e-7)
 
 
+def _edge_loss(ds2, dt2, dot, na, nb, keep, eps=1e-8, tol=1e-5):
+    """Mean over kept valid edges of 2 - 2 cos(d_s, d_t) from squared norms and dot products.
+    Valid: squared norm > max(eps^2, tol * (|a|^2 + |b|^2)) in both networks (the package's
+    Gram-path rule with its default gramTolerance)."""
+    valid = (ds2 > torch.clamp(tol * na, min=eps * eps)) & (dt2 > torch.clamp(tol * nb, min=eps * eps))
+    if keep is not None:
+        valid = valid & keep
+    valid = valid.float()
+    cos = dot / (ds2.clamp_min(1e-30).sqrt() * dt2.clamp_min(1e-30).sqrt())
+    return ((2 - 2 * cos) * valid).sum() / valid.sum().clamp_min(1)
+
+
 def vrm(ss, sv, ts, tv):
-    """VRM default options (zsNorm, cross IS edges, no UEP) through the Gram form."""
+    """affinity-graph vrmLoss defaults: zsNorm, IS cross-view block (i, B+j), IC c < d, no UEP."""
+    B = ss.shape[0]
     ys = zscore(torch.cat([ss, sv]))
     yt = zscore(torch.cat([ts, tv])).detach()
-    B = ss.shape[0]
-
-    def graph_loss(A, Bt, keep):
-        # edges between rows of A (and of Bt): d = a_m - a_n; loss 2 - 2 cos(d_s, d_t) over kept valid edges
-        ga, gb, gx = A @ A.T, Bt @ Bt.T, A @ Bt.T
-        na, nb, nx = ga.diag(), gb.diag(), gx.diag()
-        ds2 = (na[:, None] + na[None, :] - 2 * ga).clamp_min(0)
-        dt2 = (nb[:, None] + nb[None, :] - 2 * gb).clamp_min(0)
-        dot = gx.diag()[:, None] + gx.diag()[None, :] - gx - gx.T
-        valid = ((ds2 > 1e-16) & (dt2 > 1e-16) & keep).float()
-        cos = dot / (ds2.clamp_min(1e-30).sqrt() * dt2.clamp_min(1e-30).sqrt())
-        return ((2 - 2 * cos) * valid).sum() / valid.sum().clamp_min(1)
-
-    n = 2 * B
-    keep_is = torch.zeros(n, n, dtype=torch.bool)
-    keep_is[:B, B:] = True
+    # IS graph, cross block: rows i of the real view against rows j of the virtual view
+    ar, av, br, bv = ys[:B], ys[B:], yt[:B], yt[B:]
+    nar, nav = (ar * ar).sum(1), (av * av).sum(1)
+    nbr, nbv = (br * br).sum(1), (bv * bv).sum(1)
+    ds2 = (nar[:, None] + nav[None, :] - 2 * ar @ av.T).clamp_min(0)
+    dt2 = (nbr[:, None] + nbv[None, :] - 2 * br @ bv.T).clamp_min(0)
+    # (a_i - v_j).(b_i - w_j) = a_i.b_i + v_j.w_j - a_i.w_j - v_j.b_i
+    dot = (ar * br).sum(1)[:, None] + (av * bv).sum(1)[None, :] - ar @ bv.T - (br @ av.T)
+    l_is = _edge_loss(ds2, dt2, dot, nar[:, None] + nav[None, :], nbr[:, None] + nbv[None, :], None)
+    # IC graph: columns of Y, edges c < d
+    ws, wt = ys.T, yt.T
+    ga, gb, gx = ws @ ws.T, wt @ wt.T, ws @ wt.T
+    na, nb, nx = ga.diagonal(), gb.diagonal(), gx.diagonal()
+    ds2 = (na[:, None] + na[None, :] - 2 * ga).clamp_min(0)
+    dt2 = (nb[:, None] + nb[None, :] - 2 * gb).clamp_min(0)
+    dot = nx[:, None] + nx[None, :] - gx - gx.T
     C = ys.shape[1]
-    keep_ic = torch.ones(C, C).triu(1).bool()
-    return graph_loss(ys, yt, keep_is) + graph_loss(ys.T.contiguous(), yt.T.contiguous(), keep_ic)
+    keep = torch.ones(C, C, dtype=torch.bool).triu(1)
+    l_ic = _edge_loss(ds2, dt2, dot, na[:, None] + na[None, :], nb[:, None] + nb[None, :], keep)
+    return l_is + l_ic
 
 
 def stkd(s, t, targets, T=4.0):
-    ce = -(targets * F.log_softmax(s, 1)).sum(1).mean()
-    return 0.1 * ce + 0.9 * kd(s, t, T)
+    """mixup-similarity stkdLoss, 'teacherOnMixed': 0.1 CE(mixed labels) + 0.9 KD(T = 4)."""
+    l_ce = -(targets * F.log_softmax(s, 1)).sum(1).mean()
+    return 0.1 * l_ce + 0.9 * kd(s, t, T)
 
 
 def icc(s, t, y, T=4.0):
+    """class-correlation iccStudentLoss: CE + KD(T = 4) + Frobenius-normalised ICC (tau = 1)."""
     def corr(z):
         p = F.softmax(z, 1)
         g = p.T @ p
         return g / g.norm()
-    return F.cross_entropy(s, y) + kd(s, t, T) + ((corr(t.detach()) - corr(s)) ** 2).sum()
+    return ce(s, y) + kd(s, t, T) + ((corr(t.detach()) - corr(s)) ** 2).sum()
+
+
+def scd(fs, ft):
+    """stage-distill channelDistillationLoss: sum_k mean_{b,c} (GAP(F^T_k) - GAP(F^S_k))^2 (NHWC)."""
+    return sum(((t.detach().mean((1, 2)) - s.mean((1, 2))) ** 2).mean() for s, t in zip(fs, ft))
+
+
+def srd(zs, zt, T=4.0):
+    """stage-distill stageResponseLoss: sum_k KD(z^S_k, z^T_k)."""
+    return sum(kd(s, t, T) for s, t in zip(zs, zt))
 
 
 def crd(zs, T=4.0):
+    """stage-distill crossStageReviewLoss ('allPrevious'): sum_{k>=2} sum_{j<k} KD(z_j, sg(z_k))."""
     total = 0
     for k in range(1, len(zs)):
         for j in range(k):
@@ -75,17 +120,25 @@ def crd(zs, T=4.0):
     return total
 
 
+def mtkd(fs, ft, zs, zt, y):
+    """stage-distill mtkdLoss defaults: CE(final) + auxCE + SCD + SRD + CRD (all weights 1)."""
+    aux = sum(ce(z, y) for z in zs[:-1])
+    return ce(zs[-1], y) + aux + scd(fs, ft) + srd(zs, zt) + crd(zs)
+
+
 def corsd(stages, ya, yn, T=3.0):
+    """relation-network corsdLoss, released-code weights, detachDeepest."""
     C = stages[0][1].shape[1]
     q = 0.5 * (F.one_hot(ya, C) + F.one_hot(yn, C)).float()
 
     def D(u, v):
-        return F.kl_div(F.log_softmax(u / T, 1), F.softmax(v.detach() / T, 1), reduction='batchmean')
+        return F.kl_div(F.log_softmax(u / T, 1), F.log_softmax(v.detach() / T, 1),
+                        reduction='batchmean', log_target=True)
 
     sK_p, uK_p, sK_n, uK_n = stages[-1]
     total = 0
     for k, (sp, up, sn, un) in enumerate(stages):
-        total = total + 0.16 * D(up, uK_p) + 0.04 * F.cross_entropy(up, ya) + 0.04 * D(un, uK_n)
+        total = total + 0.16 * D(up, uK_p) + 0.04 * ce(up, ya) + 0.04 * D(un, uK_n)
         total = total + 0.01 * (-(q * F.log_softmax(un / T, 1)).sum(1).mean())
         total = total + 0.01 * (sp - sn + 1).clamp_min(0).mean()
         if k < len(stages) - 1:
@@ -96,6 +149,7 @@ def corsd(stages, ya, yn, T=3.0):
 def make(loss, B, C, g):
     r = lambda *s: (torch.randn(*s, generator=g) * 3).requires_grad_(True)
     c = lambda *s: torch.randn(*s, generator=g) * 3
+    feat = lambda grad: [torch.relu(torch.randn(B, *s, generator=g)).requires_grad_(grad) for s in STAGES]
     y = torch.randint(0, C, (B,), generator=g)
     if loss == 'kd':
         s, t = r(B, C), c(B, C)
@@ -105,56 +159,96 @@ def make(loss, B, C, g):
         return [ss, sv], lambda: vrm(ss, sv, ts, tv)
     if loss == 'stkd':
         s, t = r(B, C), c(B, C)
-        tg = F.one_hot(y, C).float() * 0.7 + F.one_hot(y.roll(1), C).float() * 0.3
+        tg = F.one_hot(y, C).float() * 0.7 + F.one_hot(y.roll(-1), C).float() * 0.3
         return [s], lambda: stkd(s, t, tg)
     if loss == 'icc':
         s, t = r(B, C), c(B, C)
         return [s], lambda: icc(s, t, y)
+    if loss == 'scd':
+        fs, ft = feat(True), feat(False)
+        return fs, lambda: scd(fs, ft)
+    if loss == 'srd':
+        zs, zt = [r(B, C) for _ in range(3)], [c(B, C) for _ in range(3)]
+        return zs, lambda: srd(zs, zt)
     if loss == 'crd':
         zs = [r(B, C) for _ in range(3)]
         return zs, lambda: crd(zs)
+    if loss == 'mtkd':
+        fs, ft = feat(True), feat(False)
+        zs, zt = [r(B, C) for _ in range(3)], [c(B, C) for _ in range(3)]
+        return fs + zs, lambda: mtkd(fs, ft, zs, zt, y)
     if loss == 'corsd':
-        stages = [(torch.rand(B, 1, generator=g).requires_grad_(True), r(B, C), torch.rand(B, 1, generator=g).requires_grad_(True), r(B, C)) for _ in range(3)]
+        sc = lambda: torch.sigmoid(torch.randn(B, 1, generator=g)).requires_grad_(True)
+        stages = [(sc(), r(B, C), sc(), r(B, C)) for _ in range(3)]
         yn = (y + 1) % C
         leaves = [x for st in stages for x in st]
         return leaves, lambda: corsd(stages, y, yn)
     raise ValueError(loss)
 
 
-def bench(fn, leaves, warmup, repeats):
-    def once():
+LOSSES = ['kd', 'vrm', 'stkd', 'icc', 'scd', 'srd', 'crd', 'mtkd', 'corsd']
+
+
+def timed(f, warmup, repeats, max_s):
+    for _ in range(warmup):
+        f()
+    ts = []
+    t_start = time.perf_counter()
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        f()
+        ts.append((time.perf_counter() - t0) * 1000)
+        if time.perf_counter() - t_start > max_s and len(ts) >= 3:
+            break
+    ts.sort()
+    return statistics.median(ts), ts[int(0.1 * (len(ts) - 1))], ts[int(round(0.9 * (len(ts) - 1)))]
+
+
+def bench(fn, leaves, warmup, repeats, max_s):
+    def forward():
+        with torch.no_grad():
+            fn()
+
+    def backward():
         for x in leaves:
             x.grad = None
         fn().backward()
-    for _ in range(warmup):
-        once()
-    ts = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        once()
-        ts.append((time.perf_counter() - t0) * 1000)
-    return statistics.median(ts)
+    fwd = timed(forward, warmup, repeats, max_s)
+    bwd = timed(backward, warmup, repeats, max_s)
+    return fwd, bwd
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--threads', type=int, default=1)
     ap.add_argument('--quick', action='store_true')
+    ap.add_argument('--out', default=os.path.join(HERE, 'bench_torch.json'))
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
-    g = torch.Generator().manual_seed(0)
+    torch.set_num_interop_threads(a.threads)
     shapes = [(64, 100)] if a.quick else [(64, 100), (256, 1000)]
+    load_start = os.getloadavg()
     results = []
     for B, C in shapes:
-        for loss in ['kd', 'vrm', 'stkd', 'icc', 'crd', 'corsd']:
+        for loss in LOSSES:
+            g = torch.Generator().manual_seed(0)
             leaves, fn = make(loss, B, C, g)
-            ms = bench(fn, leaves, 3, 5 if a.quick else 20)
-            results.append({'loss': loss, 'B': B, 'C': C, 'backwardMs': ms})
-            print(f'{loss:6s} B={B:4d} C={C:5d}: fwd+bwd {ms:.3f} ms')
-    out = {'version': torch.__version__, 'threads': a.threads, 'results': results}
-    with open(os.path.join(HERE, 'bench_torch.json'), 'w') as fh:
+            (f, f10, f90), (b, b10, b90) = bench(fn, leaves, 2 if a.quick else 3, 5 if a.quick else 30, 1 if a.quick else 4)
+            results.append({'loss': loss, 'B': B, 'C': C, 'forwardMs': f, 'forwardP10Ms': f10,
+                            'forwardP90Ms': f90, 'backwardMs': b, 'backwardP10Ms': b10, 'backwardP90Ms': b90})
+            print(f'{loss:6s} B={B:4d} C={C:5d}: fwd {f:.3f} ms, fwd+bwd {b:.3f} ms')
+    out = {
+        'version': torch.__version__,
+        'threads': torch.get_num_threads(),
+        'date': datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds'),
+        'machine': f'{platform.processor() or platform.machine()} x{os.cpu_count()}',
+        'loadavg': [round(x, 2) for x in load_start],
+        'results': results,
+    }
+    with open(a.out, 'w') as fh:
         json.dump(out, fh, indent=1)
-    print('wrote tools/reference/bench_torch.json')
+        fh.write('\n')
+    print(f'wrote {os.path.relpath(a.out)}')
 
 
 if __name__ == '__main__':

@@ -1,23 +1,35 @@
 /**
  * relkd benchmark: `npm run bench [-- options]` from the repo root.
  *
- *   --quick              CI smoke: wasm only, small shapes, few repeats; writes to .cache/bench
- *   --backends=cpu,wasm  backends to measure (default: cpu,wasm, plus gpu when the adapter finds one)
- *   --losses=kd,vrm      subset of losses (default: all)
- *   --out=DIR            output folder (default docs/benchmarks; .cache/bench with --quick)
+ *   --quick               CI smoke: wasm only, small shapes, few repeats; writes to .cache/bench
+ *   --backends=cpu,wasm   backends to measure (default: cpu,wasm, plus gpu when the adapter finds one)
+ *   --losses=kd,vrm       subset of losses (default: all)
+ *   --sweep-losses=kd,vrm losses of the B/C sweeps (default: all selected losses)
+ *   --no-sweeps           skip the B/C sweeps
+ *   --no-overhead         skip the training-step overhead
+ *   --out=DIR             output folder (default docs/benchmarks; .cache/bench with --quick)
  *
- * Writes performance.json, performance.md and performance-sweeps.svg. Numbers only: no test here
+ * Writes performance.json, performance.md and the sweep SVG charts. Numbers only: no test here
  * asserts a time.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describeBackend, useBackend } from '@relkd/backend';
 import * as tf from '@tensorflow/tfjs-core';
 import { measure } from './measure';
 import { type OverheadRow, trainingStepOverhead } from './overhead';
 import { CASES } from './registry';
-import { fmtBytes, markdownTable, type Row, svgChart } from './report';
+import {
+  fmtBytes,
+  type KernelConstancy,
+  type Meta,
+  type Row,
+  readTorch,
+  renderMarkdown,
+  type SweepPoint,
+  svgChart,
+} from './report';
 
 const argv = process.argv.slice(2);
 const flag = (name: string): boolean => argv.includes(`--${name}`);
@@ -38,31 +50,29 @@ const REFERENCE_SHAPES = quick
     ];
 const SWEEP_B = quick ? [32, 64] : [32, 64, 128, 256, 512];
 const SWEEP_C = quick ? [10, 100] : [10, 100, 1000];
-const SWEEP_LOSSES = ['kd', 'vrm', 'stkd', 'icc', 'crd', 'corsd'].filter((n) =>
-  lossNames.includes(n),
-);
+const SWEEP_LOSSES = flag('no-sweeps')
+  ? []
+  : (opt('sweep-losses')?.split(',') ?? lossNames).filter((n) => lossNames.includes(n));
 const REPEATS = quick
-  ? { warmup: 1, repeats: 3, maxMs: 1500 }
-  : { warmup: 3, repeats: 15, maxMs: 6000 };
+  ? { warmup: 1, repeats: 3, maxMs: 1000 }
+  : { warmup: 2, repeats: 15, maxMs: 5000 };
+const SWEEP_REPEATS = quick
+  ? { warmup: 1, repeats: 3, maxMs: 500 }
+  : { warmup: 1, repeats: 7, maxMs: 2500 };
 
 function log(msg: string): void {
   process.stderr.write(`${msg}\n`);
 }
 
 async function main(): Promise<void> {
+  const started = Date.now();
+  const loadStart = loadavg();
   mkdirSync(outDir, { recursive: true });
   const rows: Row[] = [];
-  const sweeps: Array<{
-    backend: string;
-    loss: string;
-    axis: 'B' | 'C';
-    value: number;
-    ms: number;
-    peakBytes: number;
-    kernels: number;
-  }> = [];
+  const sweeps: SweepPoint[] = [];
   const overhead: OverheadRow[] = [];
   const backendsRun: string[] = [];
+  const backendInfo: Record<string, unknown> = {};
   for (const name of requested) {
     let info: unknown;
     try {
@@ -73,6 +83,7 @@ async function main(): Promise<void> {
     }
     const label = name === 'gpu' ? `gpu (${tf.getBackend()})` : tf.getBackend();
     backendsRun.push(label);
+    backendInfo[label] = info;
     log(`backend ${label}: ${JSON.stringify(info)}`);
     for (const ref of REFERENCE_SHAPES) {
       for (const loss of lossNames) {
@@ -83,14 +94,14 @@ async function main(): Promise<void> {
           rows.push({
             backend: label,
             loss,
-            shape: `${ref.shape} (B=${ref.B}, C=${ref.C})`,
+            shape: ref.shape,
             B: ref.B,
             C: ref.C,
             forward,
             backward,
           });
           log(
-            `  ${loss} ${ref.shape}: fwd ${forward.medianMs.toFixed(2)} ms, fwd+bwd ${backward.medianMs.toFixed(2)} ms, peak ${fmtBytes(backward.peakBytes)}, kernels ${forward.kernels}/${backward.kernels}`,
+            `  ${loss} ${ref.shape}: fwd ${forward.medianMs.toFixed(2)} ms, fwd+bwd ${backward.medianMs.toFixed(2)} ms, peak ${fmtBytes(backward.peakBytes)}, kernels ${forward.kernels}/${backward.kernels}, leaked ${forward.leakedTensors + backward.leakedTensors}`,
           );
         } finally {
           c.dispose();
@@ -105,60 +116,68 @@ async function main(): Promise<void> {
         for (const value of values) {
           const B = axis === 'B' ? value : 64;
           const C = axis === 'C' ? value : 100;
-          const c = CASES[loss]!(B, C, `sweep`);
+          const c = CASES[loss]!(B, C, 'sweep');
           try {
-            const m = await measure(c.backward, {
-              ...REPEATS,
-              repeats: Math.min(REPEATS.repeats, 7),
-            });
+            const m = await measure(c.backward, SWEEP_REPEATS);
             sweeps.push({
               backend: label,
               loss,
               axis,
               value,
+              B,
+              C,
               ms: m.medianMs,
+              p10Ms: m.p10Ms,
+              p90Ms: m.p90Ms,
               peakBytes: m.peakBytes,
               kernels: m.kernels,
+              leakedTensors: m.leakedTensors,
             });
           } finally {
             c.dispose();
           }
         }
       }
-      log(`  sweep ${loss} done`);
+      const ks = sweeps.filter((s) => s.loss === loss && s.backend === label).map((s) => s.kernels);
+      log(`  sweep ${loss} done (kernels ${[...new Set(ks)].join(', ')})`);
     }
-    overhead.push(...(await trainingStepOverhead(label, quick)));
+    if (!flag('no-overhead')) overhead.push(...(await trainingStepOverhead(label, quick, log)));
   }
 
-  const torchFile = join(repoRoot, 'tools', 'reference', 'bench_torch.json');
-  const torch = existsSync(torchFile)
-    ? (JSON.parse(readFileSync(torchFile, 'utf8')) as {
-        results: Array<{ loss: string; B: number; C: number; backwardMs: number }>;
-        threads: number;
-        version: string;
-      })
-    : null;
+  const torch = readTorch(join(repoRoot, 'tools', 'reference', 'bench_torch.json'));
   if (torch) {
     for (const r of rows) {
       const t = torch.results.find((x) => x.loss === r.loss && x.B === r.B && x.C === r.C);
-      if (t) r.torchRatio = r.backward.medianMs / t.backwardMs;
+      if (t) {
+        r.torchBackwardRatio = r.backward.medianMs / t.backwardMs;
+        r.torchForwardRatio = r.forward.medianMs / t.forwardMs;
+      }
     }
   }
 
-  const kernelConstancy = SWEEP_LOSSES.flatMap((loss) =>
+  const kernelConstancy: KernelConstancy[] = SWEEP_LOSSES.flatMap((loss) =>
     backendsRun.map((backend) => {
-      const ks = new Set(
-        sweeps.filter((s) => s.loss === loss && s.backend === backend).map((s) => s.kernels),
-      );
-      return { loss, backend, constant: ks.size === 1, kernels: [...ks] };
+      const pts = sweeps.filter((s) => s.loss === loss && s.backend === backend);
+      const ks = [...new Set(pts.map((s) => s.kernels))];
+      return {
+        loss,
+        backend,
+        constant: ks.length === 1,
+        kernels: ks,
+        byPoint: pts.map((s) => `${s.axis}=${s.value}: ${s.kernels}`),
+      };
     }),
   );
-  const meta = {
+  const meta: Meta = {
     date: new Date().toISOString(),
     machine: `${cpus()[0]?.model ?? 'unknown cpu'} x${cpus().length}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB`,
+    loadStart: loadStart.map((l) => Number(l.toFixed(2))),
+    loadEnd: loadavg().map((l) => Number(l.toFixed(2))),
+    minutes: Number(((Date.now() - started) / 60000).toFixed(1)),
     node: process.version,
     tfjs: tf.version_core,
     backends: backendsRun,
+    backendInfo,
     describe: describeBackend(),
     quick,
   };
@@ -166,88 +185,43 @@ async function main(): Promise<void> {
     join(outDir, 'performance.json'),
     `${JSON.stringify({ meta, rows, sweeps, kernelConstancy, overhead, torch }, null, 1)}\n`,
   );
-  const charts = (['B', 'C'] as const).map((axis) =>
-    svgChart(
-      `fwd+bwd time vs ${axis} (${backendsRun.at(-1) ?? ''})`,
-      axis === 'B' ? 'batch size B (C = 100)' : 'classes C (B = 64)',
-      'ms per call',
-      SWEEP_LOSSES.map((loss) => ({
-        name: loss,
-        points: sweeps
-          .filter((s) => s.loss === loss && s.axis === axis && s.backend === backendsRun.at(-1))
-          .map((s) => [s.value, s.ms] as [number, number]),
-      })),
-    ),
-  );
-  writeFileSync(join(outDir, 'performance-sweep-B.svg'), charts[0]!);
-  writeFileSync(join(outDir, 'performance-sweep-C.svg'), charts[1]!);
+  // Charts of the last backend measured (wasm in the default run: the targets are about WASM).
+  const chartBackend = backendsRun.includes('wasm') ? 'wasm' : (backendsRun.at(-1) ?? '');
+  const charts: Array<[string, string]> = [];
+  for (const axis of ['B', 'C'] as const) {
+    for (const what of ['time', 'memory'] as const) {
+      const file = `performance-sweep-${axis}-${what}.svg`;
+      charts.push([
+        file,
+        svgChart(
+          `${what === 'time' ? 'fwd+bwd time' : 'peak memory'} vs ${axis} (${chartBackend})`,
+          axis === 'B' ? 'batch size B (C = 100)' : 'classes C (B = 64)',
+          what === 'time' ? 'ms per call' : 'peak bytes per call',
+          SWEEP_LOSSES.map((loss) => ({
+            name: loss,
+            points: sweeps
+              .filter((s) => s.loss === loss && s.axis === axis && s.backend === chartBackend)
+              .map((s) => [s.value, what === 'time' ? s.ms : s.peakBytes] as [number, number]),
+          })),
+          what === 'memory' ? fmtBytes : undefined,
+        ),
+      ]);
+    }
+  }
+  for (const [file, svg] of charts) writeFileSync(join(outDir, file), svg);
   writeFileSync(
     join(outDir, 'performance.md'),
-    renderMarkdown(meta, rows, sweeps, kernelConstancy, overhead, torch !== null),
+    renderMarkdown({
+      meta,
+      rows,
+      sweeps,
+      kernelConstancy,
+      overhead,
+      torch,
+      charts: charts.map(([f]) => f),
+    }),
   );
-  log(`wrote ${join(outDir, 'performance.md')}`);
-}
-
-function renderMarkdown(
-  meta: Record<string, unknown>,
-  rows: Row[],
-  sweeps: Array<{
-    backend: string;
-    loss: string;
-    axis: string;
-    value: number;
-    ms: number;
-    peakBytes: number;
-    kernels: number;
-  }>,
-  kernelConstancy: Array<{ loss: string; backend: string; constant: boolean; kernels: number[] }>,
-  overhead: OverheadRow[],
-  withTorch: boolean,
-): string {
-  const sweepTable = [
-    '| backend | loss | axis | value | fwd+bwd ms | peak | kernels |',
-    '| --- | --- | --- | --- | --- | --- | --- |',
-    ...sweeps.map(
-      (s) =>
-        `| ${s.backend} | ${s.loss} | ${s.axis} | ${s.value} | ${s.ms.toFixed(2)} | ${fmtBytes(s.peakBytes)} | ${s.kernels} |`,
-    ),
-  ].join('\n');
-  const vrm = rows.filter((r) => r.loss === 'vrm' && r.B === 256 && r.C === 1000);
-  return `# Performance
-
-Generated by \`npm run bench\` (packages/bench) on ${meta.date}.
-Machine: ${meta.machine}; Node ${meta.node}; tfjs-core ${meta.tfjs}; backends: ${(meta.backends as string[]).join(', ')}.${meta.quick ? ' **Quick mode (CI smoke): small shapes, few repeats.**' : ''}
-
-Times are the median over repeats after warm-up, with the 10th–90th percentile spread; kernels and
-peak bytes come from \`tf.profile\` of one call; "leaked" counts tensors alive after a call (must be 0).
-
-## Reference shapes
-
-${markdownTable(rows, withTorch)}
-
-## VRM at ImageNet scale (C = 1000, B = 256, two views)
-
-Target: forward + backward peak under 64 MiB on cpu/wasm (Gram path, no C·C·2B tensor).
-
-${vrm.length ? vrm.map((r) => `- ${r.backend}: peak ${fmtBytes(r.backward.peakBytes)}, ${r.backward.medianMs.toFixed(1)} ms (${r.backward.peakBytes < 64 * 2 ** 20 ? 'meets' : 'misses'} the target)`).join('\n') : '- not measured in this run'}
-
-## Kernel count across B and C (must be constant)
-
-${kernelConstancy.map((k) => `- ${k.backend} ${k.loss}: ${k.constant ? `constant (${k.kernels[0]} kernels)` : `VARIES: ${k.kernels.join(', ')}`}`).join('\n')}
-
-## Scaling sweeps
-
-![fwd+bwd vs B](performance-sweep-B.svg) ![fwd+bwd vs C](performance-sweep-C.svg)
-
-${sweepTable}
-
-## Overhead on a real training step
-
-The MNIST student's \`optimizer.minimize\` step with CE only vs with each method's terms (same batch,
-same backend, interleaved A/B runs). Target: logit-based terms (KD, STKD, ICC, VRM) add at most 10% on WASM.
-
-${overhead.length ? ['| backend | method | CE step ms | with term ms | ratio |', '| --- | --- | --- | --- | --- |', ...overhead.map((o) => `| ${o.backend} | ${o.method} | ${o.baseMs.toFixed(2)} | ${o.withMs.toFixed(2)} | ${o.ratio.toFixed(3)} |`)].join('\n') : 'not measured in this run'}
-`;
+  log(`wrote ${join(outDir, 'performance.md')} in ${meta.minutes} min`);
 }
 
 main().catch((e) => {

@@ -10,8 +10,14 @@ export interface Measurement {
   repeats: number;
   /** Kernels dispatched by one call (tf.profile). */
   kernels: number;
-  /** Peak bytes allocated during one call (tf.profile, relative to the start). */
+  /**
+   * Peak bytes allocated during one call above what was alive before it (tf.profile's
+   * `peakBytes` is the engine's absolute total, which includes the inputs: we subtract the
+   * bytes alive at the start, so this is the call's working memory, outputs included).
+   */
   peakBytes: number;
+  /** Bytes alive before the profiled call (inputs and anything else alive). */
+  baseBytes: number;
   /** Tensors left alive by one call (must be 0). */
   leakedTensors: number;
 }
@@ -36,7 +42,13 @@ export async function measure(
 ): Promise<Measurement> {
   const runOnce = async (): Promise<void> => {
     const out = fn();
-    await Promise.all(collect(out).map((t) => t.data()));
+    // cpu and wasm run kernels synchronously; reading the small outputs (the loss scalars)
+    // back also waits for asynchronous backends without copying large gradients.
+    await Promise.all(
+      collect(out)
+        .filter((t) => t.size <= 65536)
+        .map((t) => t.data()),
+    );
     tf.dispose(out);
   };
   for (let i = 0; i < warmup; i++) await runOnce();
@@ -50,6 +62,7 @@ export async function measure(
   }
   times.sort((a, b) => a - b);
   const before = tf.memory().numTensors;
+  const baseBytes = tf.memory().numBytes;
   const info = await tf.profile(() => {
     const out = fn();
     tf.dispose(out);
@@ -62,7 +75,8 @@ export async function measure(
     p90Ms: quantile(times, 0.9),
     repeats: times.length,
     kernels: info.kernels.length,
-    peakBytes: info.peakBytes,
+    peakBytes: Math.max(0, info.peakBytes - baseBytes),
+    baseBytes,
     leakedTensors,
   };
 }

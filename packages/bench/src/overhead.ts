@@ -1,74 +1,244 @@
-import '@tensorflow/tfjs-backend-cpu';
-import { crossEntropy, kdLoss } from '@relkd/core';
+import { virtualView, vrmLoss } from '@relkd/affinity-graph';
+import { iccStudentLoss } from '@relkd/class-correlation';
+import { crossEntropy, kdLoss, Rng } from '@relkd/core';
+import { mixupWith, stkdLoss } from '@relkd/mixup-similarity';
+import {
+  buildRelationNetworks,
+  corsdLoss,
+  relationStages,
+  tripletIndices,
+} from '@relkd/relation-network';
+import { buildStageModules, mtkdLoss } from '@relkd/stage-distill';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { labels, logits } from './cases';
+// The student of the MNIST example (imported, not copied: the benchmark times that very model).
+import { buildStudent } from '../../../examples/mnist/src/models';
+import { logits } from './cases';
 
 /** One A/B comparison of a training step. */
 export interface OverheadRow {
   backend: string;
   method: string;
+  /** What B adds to A, in words. */
+  note: string;
+  /** Median ms of the baseline step (A). */
   baseMs: number;
+  /** Median ms of the step with the method (B). */
   withMs: number;
+  /** Median over rounds of B/A, each round timing A and B back to back (order alternating). */
   ratio: number;
+  /** 10th and 90th percentile of the per-round ratio. */
+  ratioP10: number;
+  ratioP90: number;
+  rounds: number;
 }
 
-/** The MNIST student of examples/mnist: a small CNN on 28x28x1 digits, 10 logits. */
-export function mnistStudent(seed = 1): tfl.LayersModel {
-  const init = (s: number) => tfl.initializers.glorotUniform({ seed: seed * 100 + s });
-  return tfl.sequential({
-    layers: [
-      tfl.layers.conv2d({
-        inputShape: [28, 28, 1],
-        filters: 8,
-        kernelSize: 3,
-        activation: 'relu',
-        kernelInitializer: init(1),
-      }),
-      tfl.layers.maxPooling2d({ poolSize: 2 }),
-      tfl.layers.conv2d({
-        filters: 16,
-        kernelSize: 3,
-        activation: 'relu',
-        kernelInitializer: init(2),
-      }),
-      tfl.layers.maxPooling2d({ poolSize: 2 }),
-      tfl.layers.flatten(),
-      tfl.layers.dense({ units: 64, activation: 'relu', kernelInitializer: init(3) }),
-      tfl.layers.dense({ units: 10, kernelInitializer: init(4) }),
-    ],
-  });
+/** The student's stage outputs and logits: `[pool1 [B,14,14,8], pool2 [B,7,7,16], logits [B,10]]`. */
+type StudentOut = [tf.Tensor4D, tf.Tensor4D, tf.Tensor2D];
+
+/** What one step computes on top of the student's outputs; returns the loss to minimise. */
+type StepLoss = (out: () => StudentOut) => tf.Scalar;
+
+interface Variant {
+  method: string;
+  note: string;
+  /** Baseline loss A. */
+  base: StepLoss;
+  /** Loss B (baseline + the method's terms). */
+  with: StepLoss;
+  /** Extra trainable variables of B (adapters, heads, relation networks). */
+  extraVars?: tf.Variable[];
 }
 
-type Term = (s: tf.Tensor2D, t: tf.Tensor2D, y: tf.Tensor1D) => tf.Scalar;
-
-/** Method terms added to CE in the A/B comparison (logit-based; each uses the teacher logits). */
-export const TERMS: Record<string, Term> = {
-  kd: (s, t) => kdLoss(s, t),
+const median = (v: number[]): number => {
+  const s = [...v].sort((p, q) => p - q);
+  return s[Math.floor(s.length / 2)]!;
+};
+const quantile = (v: number[], q: number): number => {
+  const s = [...v].sort((p, q2) => p - q2);
+  return s[Math.min(s.length - 1, Math.max(0, Math.round(q * (s.length - 1))))]!;
 };
 
 /**
- * Times the student's `optimizer.minimize` step with CE only (A) vs CE + a method term (B),
- * interleaved A/B/A/B on the same batch, and reports the median ratio.
+ * Times the MNIST student's `optimizer.minimize` step (examples/mnist `buildStudent`, batch 64,
+ * SGD) with CE only (A) vs CE + a method's terms (B), interleaved A/B, B/A, ... on the same batch
+ * and backend, and reports the median ratio B/A. Teacher outputs (logits, stage features) are
+ * precomputed constants: the teacher's forward pass is the same for every teacher-based method
+ * and is not a cost of the loss. Methods that need extra student forwards (VRM: the virtual
+ * view; STKD: the mixed batch replaces the clean one) pay for them inside B.
  */
 export async function trainingStepOverhead(
   backend: string,
   quick: boolean,
+  log: (msg: string) => void = () => {},
 ): Promise<OverheadRow[]> {
   const B = 64;
-  const model = mnistStudent();
-  const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
+  const C = 10;
+  const net = buildStudent(1);
+  const student = tfl.model({
+    inputs: net.model.inputs,
+    outputs: [
+      ...net.stages.map((name) => net.model.getLayer(name).output as tfl.SymbolicTensor),
+      net.model.outputs[0]!,
+    ],
+  });
+  const studentVars = student.trainableWeights.map((w) => w.read() as tf.Variable);
   const opt = tf.train.sgd(0.01);
-  const x = tf.randomNormal([B, 28, 28, 1], 0, 1, 'float32', 3);
-  const y = labels(B, 10, 4);
-  const t = logits(B, 10, 5);
-  const step = (term?: Term): number => {
+  const rng = new Rng(4);
+  const yArray = Array.from({ length: B }, () => rng.int(C));
+  const y = tf.tensor1d(yArray, 'int32');
+  const x = tf.tidy(() => tf.sigmoid(tf.randomNormal([B, 28, 28, 1], 0, 2, 'float32', 3)));
+  const xv = virtualView(x, { seed: 5, magnitude: 5 });
+  const t = logits(B, C, 5);
+  const tv = logits(B, C, 6);
+  const tMixed = logits(B, C, 7);
+  const teacherFeatures = [
+    tf.tidy(() => tf.relu(tf.randomNormal([B, 14, 14, 16], 0, 1, 'float32', 8))),
+    tf.tidy(() => tf.relu(tf.randomNormal([B, 7, 7, 32], 0, 1, 'float32', 9))),
+  ];
+  const teacherStageLogits = [logits(B, C, 10), t];
+  const perm = Array.from({ length: B }, (_, i) => (i + 1) % B);
+  const stage = buildStageModules({
+    studentStages: [
+      [14, 14, 8],
+      [7, 7, 16],
+    ],
+    teacherStages: [
+      [14, 14, 16],
+      [7, 7, 32],
+    ],
+    numClasses: C,
+    seed: 1,
+  });
+  const nets = buildRelationNetworks({
+    stageShapes: [
+      [14, 14, 8],
+      [7, 7, 16],
+    ],
+    numClasses: C,
+    seed: 1,
+  });
+  const apply = (input: tf.Tensor): StudentOut =>
+    student.apply(input, { training: true }) as unknown as StudentOut;
+  const ce: StepLoss = (out) => crossEntropy(out()[2], y);
+
+  const variants: Variant[] = [
+    {
+      method: 'kd',
+      note: 'CE + kdLoss (T = 4)',
+      base: ce,
+      with: (out) => {
+        const s = out()[2];
+        return tf.add(crossEntropy(s, y), kdLoss(s, t)) as tf.Scalar;
+      },
+    },
+    {
+      method: 'stkd',
+      note: 'mixupWith (λ = 0.7) + stkdLoss total (its mixed-label CE replaces CE)',
+      base: ce,
+      with: () => {
+        const m = mixupWith(x, y, { numClasses: C, lambda: 0.7, permutation: perm });
+        const s = apply(m.inputs)[2];
+        const r = stkdLoss({ student: s, teacher: tMixed, targets: m.targets });
+        return r.total;
+      },
+    },
+    {
+      method: 'icc',
+      note: 'iccStudentLoss total (CE + KD + ICC)',
+      base: ce,
+      with: (out) => iccStudentLoss({ student: out()[2], teacher: t, labels: y }).total,
+    },
+    {
+      method: 'vrm',
+      note: 'student on real + virtual view (2B rows), CE on the real view + vrmLoss (virtual view precomputed)',
+      base: ce,
+      with: () => {
+        const s = apply(tf.concat([x, xv]))[2];
+        const [sr, sv] = tf.split(s, 2);
+        return tf.add(
+          crossEntropy(sr!, y),
+          vrmLoss({ student: { real: sr!, virtual: sv! }, teacher: { real: t, virtual: tv } })
+            .total,
+        ) as tf.Scalar;
+      },
+    },
+    {
+      method: 'vrm (term only)',
+      note: 'A = student on both views + CE on the real view; B = A + vrmLoss: the loss term alone',
+      base: () => {
+        const s = apply(tf.concat([x, xv]))[2];
+        return crossEntropy(tf.slice(s, [0, 0], [B, C]), y);
+      },
+      with: () => {
+        const s = apply(tf.concat([x, xv]))[2];
+        const [sr, sv] = tf.split(s, 2);
+        return tf.add(
+          crossEntropy(sr!, y),
+          vrmLoss({ student: { real: sr!, virtual: sv! }, teacher: { real: t, virtual: tv } })
+            .total,
+        ) as tf.Scalar;
+      },
+    },
+    {
+      method: 'vrm (+ virtualView)',
+      note: 'as vrm, plus virtualView (RandAugment, 2 ops, magnitude 5) of the batch every step',
+      base: ce,
+      with: () => {
+        const v = virtualView(x, { seed: 5, magnitude: 5 });
+        const s = apply(tf.concat([x, v]))[2];
+        const [sr, sv] = tf.split(s, 2);
+        return tf.add(
+          crossEntropy(sr!, y),
+          vrmLoss({ student: { real: sr!, virtual: sv! }, teacher: { real: t, virtual: tv } })
+            .total,
+        ) as tf.Scalar;
+      },
+    },
+    {
+      method: 'mtkd',
+      note: 'ChannelAdapters + StageHead on the student stages + mtkdLoss total (CE + auxCE + SCD + SRD + CRD)',
+      base: ce,
+      with: (out) => {
+        const [f1, f2, s] = out();
+        const m = stage.student.apply([f1, f2], { training: true });
+        return mtkdLoss(
+          {
+            studentFeatures: m.features,
+            teacherFeatures,
+            studentStageLogits: [...m.logits, s],
+            teacherStageLogits,
+            labels: y,
+          },
+          { mapping: stage.mapping },
+        ).total;
+      },
+      extraVars: stage.student.trainableVariables,
+    },
+    {
+      method: 'corsd',
+      note: 'CE + tripletIndices (JS labels) + 2 relation networks on the stage pairs + corsdLoss',
+      base: ce,
+      with: (out) => {
+        const [f1, f2, s] = out();
+        const idx = tripletIndices(yArray, { seed: 3 });
+        const stages = relationStages(nets, [f1, f2], idx, { training: true });
+        const r = corsdLoss({ stages, anchorLabels: y, negativeLabels: idx.negativeLabels });
+        return tf.add(crossEntropy(s, y), r.total) as tf.Scalar;
+      },
+      extraVars: nets.flatMap((n) => n.trainableVariables),
+    },
+  ];
+
+  const step = (loss: StepLoss, vars: tf.Variable[]): number => {
     const t0 = performance.now();
     const cost = opt.minimize(
       () => {
-        const s = model.apply(x, { training: true }) as tf.Tensor2D;
-        const ce = crossEntropy(s, y);
-        return term ? (tf.add(ce, term(s, t, y)) as tf.Scalar) : ce;
+        let cached: StudentOut | null = null;
+        return loss(() => {
+          cached ??= apply(x);
+          return cached;
+        });
       },
       true,
       vars,
@@ -77,28 +247,55 @@ export async function trainingStepOverhead(
     cost?.dispose();
     return performance.now() - t0;
   };
+
   const rounds = quick ? 5 : 25;
   const rows: OverheadRow[] = [];
-  for (const [method, term] of Object.entries(TERMS)) {
+  const before = tf.memory().numTensors;
+  for (const v of quick ? variants.filter((w) => w.method === 'kd') : variants) {
+    const varsB = [...studentVars, ...(v.extraVars ?? [])];
     for (let i = 0; i < 3; i++) {
-      step();
-      step(term);
+      step(v.base, studentVars);
+      step(v.with, varsB);
     }
-    const ratios: number[] = [];
     const a: number[] = [];
     const b: number[] = [];
+    const ratios: number[] = [];
     for (let i = 0; i < rounds; i++) {
-      const ta = step();
-      const tb = step(term);
+      let ta: number;
+      let tb: number;
+      if (i % 2 === 0) {
+        ta = step(v.base, studentVars);
+        tb = step(v.with, varsB);
+      } else {
+        tb = step(v.with, varsB);
+        ta = step(v.base, studentVars);
+      }
       a.push(ta);
       b.push(tb);
       ratios.push(tb / ta);
     }
-    const med = (v: number[]): number => [...v].sort((p, q) => p - q)[Math.floor(v.length / 2)]!;
-    rows.push({ backend, method, baseMs: med(a), withMs: med(b), ratio: med(ratios) });
+    const row: OverheadRow = {
+      backend,
+      method: v.method,
+      note: v.note,
+      baseMs: median(a),
+      withMs: median(b),
+      ratio: median(ratios),
+      ratioP10: quantile(ratios, 0.1),
+      ratioP90: quantile(ratios, 0.9),
+      rounds,
+    };
+    log(
+      `  step ${v.method}: CE ${row.baseMs.toFixed(2)} ms, with ${row.withMs.toFixed(2)} ms, ratio ${row.ratio.toFixed(3)}`,
+    );
+    rows.push(row);
   }
-  tf.dispose([x, y, t]);
-  model.dispose();
+  const leaked = tf.memory().numTensors - before;
+  if (leaked !== 0) log(`  WARNING: training steps leaked ${leaked} tensors`);
+  tf.dispose([x, xv, y, t, tv, tMixed, ...teacherFeatures, teacherStageLogits[0]!]);
+  stage.dispose();
+  for (const n of nets) n.dispose();
+  student.dispose();
   opt.dispose();
   return rows;
 }

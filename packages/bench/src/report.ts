@@ -1,6 +1,8 @@
+import { existsSync, readFileSync } from 'node:fs';
 import type { Measurement } from './measure';
+import type { OverheadRow } from './overhead';
 
-/** One row of the benchmark report. */
+/** One row of the benchmark report (a loss at a reference shape on one backend). */
 export interface Row {
   backend: string;
   loss: string;
@@ -10,31 +12,93 @@ export interface Row {
   forward: Measurement;
   backward: Measurement;
   /** tfjs/torch ratio of the forward + backward median, when a torch peer result exists. */
-  torchRatio?: number;
+  torchBackwardRatio?: number;
+  /** tfjs/torch ratio of the forward median. */
+  torchForwardRatio?: number;
+}
+
+/** One point of a B or C sweep (forward + backward). */
+export interface SweepPoint {
+  backend: string;
+  loss: string;
+  axis: 'B' | 'C';
+  value: number;
+  B: number;
+  C: number;
+  ms: number;
+  p10Ms: number;
+  p90Ms: number;
+  peakBytes: number;
+  kernels: number;
+  leakedTensors: number;
+}
+
+/** Whether a loss dispatched the same number of kernels at every sweep point. */
+export interface KernelConstancy {
+  loss: string;
+  backend: string;
+  constant: boolean;
+  kernels: number[];
+  byPoint: string[];
+}
+
+/** Report header data. */
+export interface Meta {
+  date: string;
+  machine: string;
+  loadStart: number[];
+  loadEnd: number[];
+  minutes: number;
+  node: string;
+  tfjs: string;
+  backends: string[];
+  backendInfo: Record<string, unknown>;
+  describe: unknown;
+  quick: boolean;
+}
+
+/** tools/reference/bench_torch.json. */
+export interface TorchResults {
+  version: string;
+  threads: number;
+  date?: string;
+  machine?: string;
+  loadavg?: number[];
+  results: Array<{ loss: string; B: number; C: number; forwardMs: number; backwardMs: number }>;
+}
+
+/** Reads the PyTorch peer's JSON when present. */
+export function readTorch(file: string): TorchResults | null {
+  if (!existsSync(file)) return null;
+  const t = JSON.parse(readFileSync(file, 'utf8')) as TorchResults;
+  return Array.isArray(t.results) ? t : null;
 }
 
 /** Formats bytes as KiB/MiB. */
 export function fmtBytes(n: number): string {
+  if (n >= 1024 * 1024 * 1024) return `${(n / (1024 * 1024 * 1024)).toFixed(2)} GiB`;
   if (n >= 1024 * 1024) return `${(n / (1024 * 1024)).toFixed(1)} MiB`;
   if (n >= 1024) return `${(n / 1024).toFixed(1)} KiB`;
   return `${n} B`;
 }
 
-const fmtMs = (m: Measurement): string =>
-  `${m.medianMs.toFixed(2)} (${m.p10Ms.toFixed(2)}–${m.p90Ms.toFixed(2)})`;
+const fmt = (x: number): string =>
+  x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2);
+const fmtMs = (m: Measurement): string => `${fmt(m.medianMs)} (${fmt(m.p10Ms)}–${fmt(m.p90Ms)})`;
+const ratio = (r: number | undefined): string => (r === undefined ? '—' : `${r.toFixed(2)}x`);
 
 /** Markdown table of rows. */
 export function markdownTable(rows: readonly Row[], withTorch: boolean): string {
   const head = [
     'backend',
     'loss',
-    'shape',
+    'shape (B, C)',
     'fwd ms (p10–p90)',
     'fwd+bwd ms (p10–p90)',
     'kernels fwd / fwd+bwd',
-    'peak fwd+bwd',
+    'peak fwd / fwd+bwd',
     'leaked',
-    ...(withTorch ? ['tfjs / torch'] : []),
+    ...(withTorch ? ['tfjs/torch fwd', 'tfjs/torch fwd+bwd'] : []),
   ];
   const lines = [`| ${head.join(' | ')} |`, `| ${head.map(() => '---').join(' | ')} |`];
   for (const r of rows) {
@@ -42,13 +106,13 @@ export function markdownTable(rows: readonly Row[], withTorch: boolean): string 
       `| ${[
         r.backend,
         r.loss,
-        r.shape,
+        `${r.shape} (${r.B}, ${r.C})`,
         fmtMs(r.forward),
         fmtMs(r.backward),
         `${r.forward.kernels} / ${r.backward.kernels}`,
-        fmtBytes(r.backward.peakBytes),
+        `${fmtBytes(r.forward.peakBytes)} / ${fmtBytes(r.backward.peakBytes)}`,
         String(r.forward.leakedTensors + r.backward.leakedTensors),
-        ...(withTorch ? [r.torchRatio === undefined ? '—' : `${r.torchRatio.toFixed(2)}x`] : []),
+        ...(withTorch ? [ratio(r.torchForwardRatio), ratio(r.torchBackwardRatio)] : []),
       ].join(' | ')} |`,
     );
   }
@@ -61,6 +125,7 @@ export function svgChart(
   xLabel: string,
   yLabel: string,
   series: { name: string; points: Array<[number, number]> }[],
+  yFormat?: (y: number) => string,
 ): string {
   const W = 640;
   const H = 360;
@@ -97,7 +162,8 @@ export function svgChart(
   for (let e = y0; e <= y1; e++) {
     const y = py(10 ** e);
     parts.push(`<line x1="${m.l}" x2="${W - m.r}" y1="${y}" y2="${y}" stroke="#ddd"/>`);
-    parts.push(`<text x="${m.l - 8}" y="${y + 4}" text-anchor="end">1e${e}</text>`);
+    const tick = yFormat ? yFormat(10 ** e) : `1e${e}`;
+    parts.push(`<text x="${m.l - 8}" y="${y + 4}" text-anchor="end">${tick}</text>`);
   }
   for (const x of [...new Set(xs)].sort((a, b) => a - b)) {
     parts.push(`<text x="${px(x)}" y="${H - m.b + 16}" text-anchor="middle">${x}</text>`);
@@ -123,4 +189,174 @@ export function svgChart(
   });
   parts.push('</svg>');
   return parts.join('\n');
+}
+
+/** Everything the Markdown report shows. */
+export interface ReportData {
+  meta: Meta;
+  rows: Row[];
+  sweeps: SweepPoint[];
+  kernelConstancy: KernelConstancy[];
+  overhead: OverheadRow[];
+  torch: TorchResults | null;
+  charts: string[];
+}
+
+const LOGIT_TERMS = ['kd', 'stkd', 'icc', 'vrm'];
+const MiB64 = 64 * 2 ** 20;
+const yes = (ok: boolean): string => (ok ? '**met**' : '**missed**');
+
+/** The target summary: one line per target of issue #9 with the measured numbers. */
+function targets(d: ReportData): string {
+  const out: string[] = [];
+  const wasmOverhead = d.overhead.filter(
+    (o) => o.backend === 'wasm' && LOGIT_TERMS.includes(o.method),
+  );
+  if (wasmOverhead.length) {
+    const worst = Math.max(...wasmOverhead.map((o) => o.ratio));
+    out.push(
+      `| Logit-based terms (KD, STKD, ICC, VRM) add ≤ 10% to the MNIST student's step on WASM | ${wasmOverhead.map((o) => `${o.method} +${((o.ratio - 1) * 100).toFixed(0)}%`).join(', ')} | ${yes(worst <= 1.1)}${
+        worst <= 1.1
+          ? ''
+          : ` (${wasmOverhead
+              .filter((o) => o.ratio > 1.1)
+              .map((o) => o.method)
+              .join(', ')} over)`
+      } |`,
+    );
+  }
+  const vrm = d.rows.filter((r) => r.loss === 'vrm' && r.B === 256 && r.C === 1000);
+  if (vrm.length) {
+    out.push(
+      `| VRM, C = 1000, B = 256 (two views): fwd+bwd peak < 64 MiB | ${vrm.map((r) => `${r.backend} ${fmtBytes(r.backward.peakBytes)}`).join(', ')} | ${yes(vrm.every((r) => r.backward.peakBytes < MiB64))} |`,
+    );
+  }
+  const cifarWasm = d.rows.filter(
+    (r) => r.backend === 'wasm' && r.shape === 'cifar100' && r.torchBackwardRatio !== undefined,
+  );
+  if (cifarWasm.length) {
+    const over = cifarWasm.filter((r) => r.torchBackwardRatio! > 2);
+    out.push(
+      `| Each loss within 2x of PyTorch CPU (${d.torch?.threads} thread${d.torch?.threads === 1 ? '' : 's'}) on the CIFAR-100-like shapes, WASM, fwd+bwd | ${cifarWasm.map((r) => `${r.loss} ${r.torchBackwardRatio!.toFixed(2)}x`).join(', ')} | ${over.length === 0 ? '**met**' : `**missed** by ${over.map((r) => r.loss).join(', ')}`} |`,
+    );
+  }
+  const leaks =
+    d.rows.reduce((a, r) => a + r.forward.leakedTensors + r.backward.leakedTensors, 0) +
+    d.sweeps.reduce((a, s) => a + s.leakedTensors, 0);
+  out.push(
+    `| Zero leaked tensors (every case and sweep point) | ${leaks} leaked | ${yes(leaks === 0)} |`,
+  );
+  const varying = d.kernelConstancy.filter((k) => !k.constant);
+  if (d.kernelConstancy.length) {
+    out.push(
+      `| Kernel count constant across B and C | ${varying.length === 0 ? 'constant for every loss and backend' : varying.map((k) => `${k.backend} ${k.loss}: ${k.kernels.join('/')}`).join('; ')} | ${yes(varying.length === 0)} |`,
+    );
+  }
+  out.push(
+    '| No `dataSync`/`arraySync`/`.data()` in the loss packages | enforced by `packages/bench/src/noSync.test.ts` (vitest project `bench`) | see test |',
+  );
+  return ['| target | measured | |', '| --- | --- | --- |', ...out].join('\n');
+}
+
+/** The Markdown report (docs/benchmarks/performance.md). */
+export function renderMarkdown(d: ReportData): string {
+  const { meta } = d;
+  const sweepTable = [
+    '| backend | loss | axis | B | C | fwd+bwd ms (p10–p90) | peak | kernels | leaked |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    ...d.sweeps.map(
+      (s) =>
+        `| ${s.backend} | ${s.loss} | ${s.axis} | ${s.B} | ${s.C} | ${fmt(s.ms)} (${fmt(s.p10Ms)}–${fmt(s.p90Ms)}) | ${fmtBytes(s.peakBytes)} | ${s.kernels} | ${s.leakedTensors} |`,
+    ),
+  ].join('\n');
+  const torchLine = d.torch
+    ? `PyTorch peer: torch ${d.torch.version}, ${d.torch.threads} thread(s)${d.torch.date ? `, run ${d.torch.date}` : ''}${d.torch.loadavg ? ` (load average ${d.torch.loadavg.join(' / ')})` : ''} — \`/usr/bin/python3 tools/reference/bench_torch.py\`.`
+    : 'PyTorch peer: no tools/reference/bench_torch.json (run `/usr/bin/python3 tools/reference/bench_torch.py`).';
+  const overheadTable = d.overhead.length
+    ? [
+        '| backend | method | CE step ms (A) | with method ms (B) | B/A median (p10–p90) | B adds |',
+        '| --- | --- | --- | --- | --- | --- |',
+        ...d.overhead.map(
+          (o) =>
+            `| ${o.backend} | ${o.method} | ${fmt(o.baseMs)} | ${fmt(o.withMs)} | ${o.ratio.toFixed(3)} (${o.ratioP10.toFixed(2)}–${o.ratioP90.toFixed(2)}) | ${o.note} |`,
+        ),
+      ].join('\n')
+    : 'not measured in this run';
+  const vrm = d.rows.filter((r) => r.loss === 'vrm' && r.B === 256 && r.C === 1000);
+  return `# Performance
+
+Generated by \`npm run bench\` (packages/bench) on ${meta.date} in ${meta.minutes} min.${meta.quick ? ' **Quick mode (CI smoke): small shapes, few repeats.**' : ''}
+
+- Machine: ${meta.machine}; Node ${meta.node}; tfjs-core ${meta.tfjs}; backends: ${meta.backends.join(', ')}
+  (${Object.entries(meta.backendInfo)
+    .map(([k, v]) => `${k}: ${JSON.stringify(v)}`)
+    .join('; ')}).
+- **Load:** the machine is shared; load average (1/5/15 min) ${meta.loadStart.join(' / ')} at the start and
+  ${meta.loadEnd.join(' / ')} at the end, on ${meta.machine.split(' x')[1]?.split(',')[0] ?? '?'} cores. Absolute times are
+  inflated and noisy by roughly that factor; ratios measured back to back (A/B steps, tfjs vs torch
+  on the same machine) are more robust than absolute times.
+- ${torchLine}
+
+Times are the median over repeats after warm-up, with the 10th–90th percentile spread. Kernels and
+peak bytes come from \`tf.profile\` of one call; "peak" is the largest number of bytes alive during the
+call *above what was alive before it* (inputs excluded, outputs and gradients included). "Leaked" counts
+tensors alive after a call and its disposal (must be 0).
+
+## Targets (issue #9)
+
+${targets(d)}
+
+## Reference shapes
+
+CIFAR-100-like: B = 64, C = 100, stage features of a resnet8x4-sized student NHWC
+[B,32,32,64], [B,16,16,128], [B,8,8,256] (its resnet32x4 teacher has the same widths, so no adapter
+is in the SCD case). ImageNet-like: B = 256, C = 1000, same stage feature shapes. What each case
+calls (public API, default options):
+
+| case | call | differentiated inputs |
+| --- | --- | --- |
+| kd | \`kdLoss(s, t)\` (T = 4) | s |
+| vrm | \`vrmLoss({ student: { real, virtual }, teacher: { real, virtual } })\` (Gram path) | both student views |
+| stkd | \`stkdLoss({ student, teacher, targets })\` (teacher on the mixed batch, λ = 0.7 targets) | s |
+| icc | \`iccStudentLoss({ student, teacher, labels })\` (CE + KD + ICC) | s |
+| scd | \`channelDistillationLoss(studentFeatures, teacherFeatures)\` (3 stages) | 3 feature maps |
+| srd | \`stageResponseLoss(studentStageLogits, teacherStageLogits)\` (K = 3) | 3 stage logits |
+| crd | \`crossStageReviewLoss(studentStageLogits)\` (K = 3, all previous) | 3 stage logits |
+| mtkd | \`mtkdLoss({ studentFeatures, teacherFeatures, studentStageLogits, teacherStageLogits, labels })\` | 3 feature maps + 3 stage logits |
+| corsd | \`corsdLoss({ stages, anchorLabels, negativeLabels })\` (K = 3 stages of scores and logits) | 12 score/logit tensors |
+
+${markdownTable(d.rows, d.torch !== null)}
+
+## VRM at ImageNet scale (C = 1000, B = 256, two views)
+
+Target: forward + backward peak under 64 MiB on cpu/wasm (Gram path, no C·C·2B tensor; the direct
+path's IC edge tensor alone would be C·C·2B·4 bytes = 1.9 GiB).
+
+${vrm.length ? vrm.map((r) => `- ${r.backend}: fwd+bwd peak ${fmtBytes(r.backward.peakBytes)} (fwd ${fmtBytes(r.forward.peakBytes)}), ${fmt(r.backward.medianMs)} ms fwd+bwd, ${r.backward.kernels} kernels — ${r.backward.peakBytes < MiB64 ? 'meets' : 'misses'} the target`).join('\n') : '- not measured in this run'}
+
+## Kernel count across B and C (must be constant)
+
+${d.kernelConstancy.length ? ['| backend | loss | kernels per fwd+bwd call | constant |', '| --- | --- | --- | --- |', ...d.kernelConstancy.map((k) => `| ${k.backend} | ${k.loss} | ${k.constant ? k.kernels[0] : k.byPoint.join(', ')} | ${k.constant ? 'yes' : '**no**'} |`)].join('\n') : 'not measured in this run'}
+
+## Scaling sweeps
+
+Forward + backward per call; B sweep at C = 100, C sweep at B = 64 (feature losses: the resnet8x4
+stage shapes at every B). Log-log axes: a slope of 1 is linear growth, 2 quadratic.
+
+${d.charts.map((c) => `![${c}](${c})`).join('\n')}
+
+${sweepTable}
+
+## Overhead on a real training step
+
+The MNIST example's student (\`buildStudent\` imported from examples/mnist/src/models.ts: conv 3x3x8 →
+pool → conv 3x3x16 → pool → dense 10, 'same' padding), batch 64, \`tf.train.sgd\`:
+\`optimizer.minimize\` with CE only (A) vs with each method's terms (B), same batch and backend, A and
+B run back to back in alternating order, 25 rounds after 3 warm-up pairs; the ratio is the median of
+the per-round B/A. Teacher outputs (logits, stage features) are precomputed constants: the teacher's
+forward pass is common to all teacher-based methods and not a cost of the loss.
+Target: logit-based terms (KD, STKD, ICC, VRM) add at most 10% on WASM.
+
+${overheadTable}
+`;
 }
