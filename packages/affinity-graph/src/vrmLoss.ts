@@ -167,18 +167,17 @@ export function vrmLoss(inputs: VrmInputs, options: VrmLossOptions = {}): VrmLos
       uep.kind === 'jointEntropy'
         ? jointEntropyKeep(ysRaw, b, uep.ratio, isEdges)
         : isEdgeMask(b, isEdges);
-    const icKeep = strictUpper(c);
     const ysT = tf.transpose(ys) as tf.Tensor2D;
     const ytT = tf.transpose(yt) as tf.Tensor2D;
     let isPart: tf.Scalar;
     let icPart: tf.Scalar;
     if (usePath === 'gram') {
       isPart = gramGraphLoss(ys, yt, isKeep, epsilon, gramTolerance).loss;
-      icPart = gramGraphLoss(ysT, ytT, icKeep, epsilon, gramTolerance).loss;
+      icPart = gramGraphLoss(ysT, ytT, 'upper', epsilon, gramTolerance).loss;
     } else {
       const delta = uep.kind === 'clip' ? uep.delta : undefined;
       isPart = directGraphLoss(ys, yt, isKeep, epsilon, delta).loss;
-      icPart = directGraphLoss(ysT, ytT, icKeep, epsilon, delta).loss;
+      icPart = directGraphLoss(ysT, ytT, strictUpper(c), epsilon, delta).loss;
     }
     const total = tf.add(tf.mul(isPart, wIs), tf.mul(icPart, wIc)) as tf.Scalar;
     return { total, is: isPart, ic: icPart };

@@ -1,5 +1,4 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { noGradN } from './noGrad';
 
 /**
  * Smallest product of squared norms fed to `rsqrt`. Only reached by invalid edges (their
@@ -7,73 +6,8 @@ import { noGradN } from './noGrad';
  */
 const TINY = 1e-30;
 
-/**
- * Per-edge sum `Σ_k w_k (2 − 2 cos_k)` with `cos = dot / sqrt(ns2 · nt2)` clipped to [−1, 1],
- * as ONE custom-gradient node: only its four `[V, V]` inputs are kept for the backward pass (the
- * forward temporaries are released at once), which keeps the peak memory of the Gram path low.
- * Gradient (edges with w = 1 and |cos| < 1): `∂/∂dot = −2w / sqrt(ns2·nt2)`,
- * `∂/∂ns2 = w · cos / ns2`, `∂/∂nt2 = w · cos / nt2`; zero elsewhere. `w` gets no gradient.
- */
-const edgeLossSum = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-  const [ns2, nt2, dot, w] = args as tf.Tensor[];
-  const save = args[4] as tf.GradSaveFunc;
-  save([ns2!, nt2!, dot!, w!]);
-  const value = tf.tidy(() => {
-    const cos = cosine(ns2!, nt2!, dot!);
-    return tf.sum(tf.mul(tf.sub(2, tf.mul(cos, 2)), w!));
-  });
-  return {
-    value,
-    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-      const [s2, t2, d, m] = saved as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
-      return tf.tidy(() => {
-        const r = tf.rsqrt(tf.maximum(tf.mul(s2, t2), TINY));
-        const raw = tf.mul(d, r);
-        const inside = tf.cast(tf.logicalAnd(tf.greater(raw, -1), tf.less(raw, 1)), 'float32');
-        const g = tf.mul(tf.mul(m, inside), dy);
-        const cos = tf.clipByValue(raw, -1, 1);
-        const safe = (x: tf.Tensor) => tf.add(tf.mul(x, m), tf.sub(1, m));
-        return [
-          tf.div(tf.mul(g, cos), safe(s2)),
-          tf.div(tf.mul(g, cos), safe(t2)),
-          tf.mul(tf.mul(g, r), -2),
-          tf.zerosLike(m),
-        ];
-      });
-    },
-  };
-});
-
-function cosine(ns2: tf.Tensor, nt2: tf.Tensor, dot: tf.Tensor): tf.Tensor {
-  return tf.clipByValue(tf.mul(dot, tf.rsqrt(tf.maximum(tf.mul(ns2, nt2), TINY))), -1, 1);
-}
-
-/**
- * Squared norms of all pairwise differences of the rows of `v` `[V, D]`, from ONE matmul of
- * augmented matrices: `‖v_m − v_n‖² = [v_m, ‖v_m‖², 1] · [−2 v_n, 1, ‖v_n‖²]`.
- * Returns `[ns2 [V, V], sq [V]]`.
- */
-function pairwiseSq(v: tf.Tensor2D): [tf.Tensor2D, tf.Tensor2D] {
-  const n = v.shape[0];
-  const sq = tf.sum(tf.square(v), 1, true) as tf.Tensor2D;
-  const one = tf.ones([n, 1]);
-  const left = tf.concat([v, sq, one], 1) as tf.Tensor2D;
-  const right = tf.concat([tf.mul(v, -2), one, sq], 1) as tf.Tensor2D;
-  return [tf.matMul(left, right, false, true), sq];
-}
-
-/**
- * `(s_m − s_n) · (t_m − t_n)` for all pairs from ONE matmul:
- * `[s_m, t_m, s_m·t_m, 1] · [−t_n, −s_n, 1, s_n·t_n]`.
- */
-function pairwiseCrossDot(s: tf.Tensor2D, t: tf.Tensor2D): tf.Tensor2D {
-  const n = s.shape[0];
-  const x = tf.sum(tf.mul(s, t), 1, true);
-  const one = tf.ones([n, 1]);
-  const left = tf.concat([s, t, x, one], 1) as tf.Tensor2D;
-  const right = tf.concat([tf.neg(t), tf.neg(s), one, x], 1) as tf.Tensor2D;
-  return tf.matMul(left, right, false, true);
-}
+/** Which edges of the `[V, V]` graph are kept: an explicit 0/1 mask, or the strict upper triangle. */
+export type KeepSpec = tf.Tensor2D | 'upper';
 
 /** Result of one graph loss: the mean over kept valid edges and the number of those edges. */
 export interface GraphLoss {
@@ -81,36 +15,180 @@ export interface GraphLoss {
   count: tf.Scalar;
 }
 
+/** Runs `fn`, then disposes `xs` (sequential evaluation keeps few `[V, V]` tensors alive). */
+function then<T extends tf.Tensor>(fn: () => T, ...xs: tf.Tensor[]): T {
+  const out = fn();
+  tf.dispose(xs);
+  return out;
+}
+
+/** `q [V, 1] = ‖a_m‖²` and `ns2 [V, V] = q_m + q_n − 2 a_m·a_n` (Gram identity). */
+function sqDistances(a: tf.Tensor2D): { q: tf.Tensor2D; ns2: tf.Tensor2D } {
+  const v = a.shape[0];
+  const q = tf.sum(tf.square(a), 1, true) as tf.Tensor2D;
+  const g = tf.matMul(a, a, false, true);
+  const m2 = then(() => tf.mul(g, -2), g);
+  const half = then(() => tf.add(m2, q), m2);
+  const ns2 = then(() => tf.add(half, tf.reshape(q, [1, v])), half) as tf.Tensor2D;
+  return { q, ns2 };
+}
+
+/** `dot [V, V] = (s_m − s_n)·(t_m − t_n) = x_m + x_n − s_m·t_n − s_n·t_m`, `x_m = s_m·t_m`. */
+function crossDots(s: tf.Tensor2D, t: tf.Tensor2D): tf.Tensor2D {
+  const v = s.shape[0];
+  const x = tf.sum(tf.mul(s, t), 1, true);
+  const st = tf.matMul(s, t, false, true);
+  const stT = tf.transpose(st);
+  const both = then(() => tf.add(st, stT), st, stT);
+  const r1 = then(() => tf.sub(x, both), both);
+  return then(() => tf.add(r1, tf.reshape(x, [1, v])), r1, x) as tf.Tensor2D;
+}
+
+/**
+ * Edge weights `w [V, V]` (float 0/1): kept, and valid in both graphs, i.e.
+ * `‖d‖² > max(epsilon², tolerance · (‖a‖² + ‖b‖²))` for student and teacher.
+ */
+function edgeWeights(
+  ns2: tf.Tensor2D,
+  nt2: tf.Tensor2D,
+  qs: tf.Tensor2D,
+  qt: tf.Tensor2D,
+  keep: KeepSpec,
+  eps2: number,
+  tolerance: number,
+): tf.Tensor2D {
+  const v = ns2.shape[0];
+  const validOne = (n2: tf.Tensor2D, q: tf.Tensor2D) =>
+    tf.tidy(() =>
+      tf.greater(n2, tf.maximum(tf.mul(tf.add(q, tf.reshape(q, [1, v])), tolerance), eps2)),
+    );
+  const vs = validOne(ns2, qs);
+  const vt = validOne(nt2, qt);
+  const valid = then(() => tf.logicalAnd(vs, vt), vs, vt);
+  if (keep === 'upper') {
+    const upper = tf.tidy(() =>
+      tf.greater(tf.reshape(tf.range(0, v), [1, v]), tf.reshape(tf.range(0, v), [v, 1])),
+    );
+    const both = then(() => tf.logicalAnd(valid, upper), valid, upper);
+    return then(() => tf.cast(both, 'float32'), both) as tf.Tensor2D;
+  }
+  const f = then(() => tf.cast(valid, 'float32'), valid);
+  return then(() => tf.mul(f, keep), f) as tf.Tensor2D;
+}
+
+interface Stats {
+  ns2: tf.Tensor2D;
+  nt2: tf.Tensor2D;
+  dot: tf.Tensor2D;
+  w: tf.Tensor2D;
+}
+
+function stats(s: tf.Tensor2D, t: tf.Tensor2D, keep: KeepSpec, eps2: number, tol: number): Stats {
+  const { q: qs, ns2 } = sqDistances(s);
+  const { q: qt, nt2 } = (({ q, ns2: n }) => ({ q, nt2: n }))(sqDistances(t));
+  const w = then(() => edgeWeights(ns2, nt2, qs, qt, keep, eps2, tol), qs, qt);
+  const dot = crossDots(s, t);
+  return { ns2, nt2, dot, w };
+}
+
+/** `r = 1 / sqrt(max(ns2 · nt2, TINY))`. */
+function invNorms(ns2: tf.Tensor, nt2: tf.Tensor): tf.Tensor {
+  const p = tf.mul(ns2, nt2);
+  const c = then(() => tf.maximum(p, TINY), p);
+  return then(() => tf.rsqrt(c), c);
+}
+
 /**
  * Exact per-graph VRM loss from Gram matrices, never materialising edges. `s`, `t` are the
- * vertex matrices `[V, D]` of the student and the (stop-gradient) teacher; `keep` `[V, V]` is the
- * REP (and edge-level UEP) mask. An edge is valid when its squared norm exceeds
- * `max(epsilon², tolerance · (‖a‖² + ‖b‖²))` in both graphs (the second term is the float32
- * noise floor of the Gram identity; `tolerance = 0` gives the plain rule).
- * Memory: a handful of `[V, V]` tensors.
+ * vertex matrices `[V, D]` of the student and the (stop-gradient) teacher; `keep` is the REP
+ * (and edge-level UEP) mask or `'upper'` (strict upper triangle, built on the fly). Per kept valid
+ * edge the loss is `2 − 2 cos(d_s, d_t)` with `cos = dot / sqrt(ns2 · nt2)` clipped to [−1, 1].
+ *
+ * Implemented as ONE custom-gradient node over `s` (and `t`): the forward pass keeps only its
+ * inputs, evaluates the `[V, V]` matrices one after the other (disposing as it goes) and
+ * returns `[Σ w (2 − 2cos), Σ w]`; the backward pass recomputes them and returns
+ * `∂L/∂s = 2 (diag(Gs 1) − Gs) s + (diag(Hs 1) − Hs) t` with `G = ∂L/∂ns2 = w cos / ns2`,
+ * `H = ∂L/∂dot = −2 w / sqrt(ns2 nt2)` (0 where |cos| = 1 is clipped or w = 0),
+ * `Gs = G + Gᵀ`, `Hs = H + Hᵀ`. The teacher gets a zero gradient. So the peak memory is a few
+ * `[V, V]` tensors, and never `[V, V, D]`.
  */
 export function gramGraphLoss(
   s: tf.Tensor2D,
   t: tf.Tensor2D,
-  keep: tf.Tensor2D,
+  keep: KeepSpec,
   epsilon: number,
   tolerance: number,
 ): GraphLoss {
-  const [ns2, sqS] = pairwiseSq(s);
-  const [nt2, sqT] = pairwiseSq(t);
-  const dot = pairwiseCrossDot(s, t);
-  const v = s.shape[0];
   const eps2 = epsilon * epsilon;
-  const w = noGradN(
-    (a, b, qa, qb, k) => {
-      const floor = (q: tf.Tensor) =>
-        tf.maximum(tf.mul(tf.add(q, tf.reshape(q, [1, v])), tolerance), eps2);
-      const ok = tf.logicalAnd(tf.greater(a!, floor(qa!)), tf.greater(b!, floor(qb!)));
-      return tf.mul(tf.cast(ok, 'float32'), k!);
-    },
-    [ns2, nt2, sqS, sqT, keep],
-  );
-  const count = tf.sum(w) as tf.Scalar;
-  const total = edgeLossSum(ns2, nt2, dot, w) as tf.Scalar;
-  return { loss: tf.div(total, tf.maximum(count, 1)) as tf.Scalar, count };
+  const keepTensor = keep === 'upper' ? undefined : keep;
+  const node = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const sIn = args[0] as tf.Tensor2D;
+    const tIn = args[1] as tf.Tensor2D;
+    const k: KeepSpec = keepTensor === undefined ? 'upper' : (args[2] as tf.Tensor2D);
+    const save = args[keepTensor === undefined ? 2 : 3] as tf.GradSaveFunc;
+    save(keepTensor === undefined ? [sIn, tIn] : [sIn, tIn, k as tf.Tensor2D]);
+    const { ns2, nt2, dot, w } = stats(sIn, tIn, k, eps2, tolerance);
+    const r = invNorms(ns2, nt2);
+    tf.dispose([ns2, nt2]);
+    const raw = then(() => tf.mul(dot, r), dot, r);
+    const cos = then(() => tf.clipByValue(raw, -1, 1), raw);
+    const wc = then(() => tf.mul(w, cos), cos);
+    const sumCos = then(() => tf.sum(wc), wc);
+    const count = tf.sum(w);
+    w.dispose();
+    const value = tf.tidy(() => tf.stack([tf.sub(tf.mul(count, 2), tf.mul(sumCos, 2)), count]));
+    tf.dispose([sumCos, count]);
+    return {
+      value,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [s0, t0] = saved as [tf.Tensor2D, tf.Tensor2D];
+        const k0: KeepSpec = keepTensor === undefined ? 'upper' : (saved[2] as tf.Tensor2D);
+        const dy0 = tf.slice(dy, [0], [1]);
+        const st = stats(s0, t0, k0, eps2, tolerance);
+        const rr = invNorms(st.ns2, st.nt2);
+        st.nt2.dispose();
+        const rawB = then(() => tf.mul(st.dot, rr), st.dot);
+        const m = tf.tidy(() =>
+          tf.mul(
+            tf.mul(st.w, tf.cast(tf.logicalAnd(tf.greater(rawB, -1), tf.less(rawB, 1)), 'float32')),
+            dy0,
+          ),
+        );
+        st.w.dispose();
+        const safeNs2 = tf.tidy(() => {
+          const valid = tf.cast(tf.notEqual(m, 0), 'float32');
+          return tf.add(tf.mul(st.ns2, valid), tf.sub(1, valid));
+        });
+        st.ns2.dispose();
+        const g = tf.tidy(() => tf.div(tf.mul(m, rawB), safeNs2));
+        tf.dispose([safeNs2, rawB]);
+        const h = tf.tidy(() => tf.mul(tf.mul(m, rr), -2));
+        tf.dispose([m, rr, dy0]);
+        // ∂L/∂s = 2 (diag(Gs 1) − Gs) s + (diag(Hs 1) − Hs) t
+        const apply = (x: tf.Tensor2D, y: tf.Tensor2D, scale: number) => {
+          const sym = tf.tidy(() => tf.add(x, tf.transpose(x)));
+          x.dispose();
+          const out = tf.tidy(() =>
+            tf.mul(tf.sub(tf.mul(tf.sum(sym, 1, true), y), tf.matMul(sym, y)), scale),
+          );
+          sym.dispose();
+          return out;
+        };
+        const gradS = apply(g as tf.Tensor2D, s0, 2);
+        const gradH = apply(h as tf.Tensor2D, t0, 1);
+        const ds = then(() => tf.add(gradS, gradH), gradS, gradH);
+        const grads = [ds, tf.zerosLike(t0)];
+        if (keepTensor !== undefined) grads.push(tf.zerosLike(keepTensor));
+        return grads;
+      },
+    };
+  });
+  const out = keepTensor === undefined ? node(s, t) : node(s, t, keepTensor);
+  const total = tf.slice(out, [0], [1]);
+  // The count is piecewise constant: its gradient path is cut (the node ignores dy[1]).
+  const count = tf.reshape(tf.slice(out, [1], [1]), []) as tf.Scalar;
+  return {
+    loss: tf.reshape(tf.div(total, tf.maximum(count, 1)), []) as tf.Scalar,
+    count,
+  };
 }
