@@ -207,6 +207,27 @@ describe.each(BACKENDS)('tensor helpers on %s', (backend) => {
     });
   });
 
+  it('the number of kernels does not grow with N or D', async () => {
+    const count = async (n: number, d: number): Promise<number[]> => {
+      const a = seededNormal([n, d], 81);
+      const b = seededNormal([n + 1, d], 82);
+      const counts: number[] = [];
+      for (const f of [
+        () => zScore(a),
+        () => l2Normalize(a),
+        () => pairwiseSquaredDistances(a),
+        () => pairwiseSquaredDistances(a, b),
+        () => cosineSimilarityMatrix(a, b),
+        () => tf.grad((x: tf.Tensor) => tf.sum(pairwiseSquaredDistances(x)))(a),
+      ]) {
+        counts.push((await tf.profile(() => f())).kernels.length);
+      }
+      tf.dispose([a, b]);
+      return counts;
+    };
+    expect(await count(8, 10)).toEqual(await count(2, 3));
+  });
+
   describe('leaks', () => {
     let x: tf.Tensor;
     let x4: tf.Tensor;
