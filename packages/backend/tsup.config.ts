@@ -1,13 +1,7 @@
-import { defineConfig } from 'tsup';
+import { packageConfig } from '../../tools/tsup.package';
 
-export default defineConfig({
+export default packageConfig({
   entry: { index: 'src/index.ts', gradients: 'src/gradients.ts' },
-  format: ['esm', 'cjs'],
-  dts: true,
-  clean: true,
-  sourcemap: true,
-  target: 'es2020',
-  treeshake: true,
   // tfjs-core ships its gradient definitions only as extensionless ESM files under dist/, which
   // plain Node can neither import (ESM) nor require; bundle them (and the tfjs-core internals they
   // import relatively). The bundled copy keeps no state of its own: tfjs-core keeps the engine,
