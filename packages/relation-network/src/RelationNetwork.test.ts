@@ -322,6 +322,54 @@ describe.each(BACKENDS)('relation networks on %s', (backend) => {
       for (const n of nets) n.dispose();
     });
 
+    it('with detachDeepest the mimic terms send no gradient to the deepest relation network', () => {
+      const nets = buildRelationNetworks({
+        stageShapes: [
+          [4, 4, 2],
+          [2, 2, 4],
+          [1, 1, 8],
+        ],
+        numClasses: 3,
+        seed: 6,
+      });
+      tf.tidy(() => {
+        const labels = [0, 1, 2, 0, 1, 2];
+        const t = tripletIndices(labels, { seed: 3 });
+        const feats = [
+          tf.randomNormal([6, 4, 4, 2], 0, 1, 'float32', 1),
+          tf.randomNormal([6, 2, 2, 4], 0, 1, 'float32', 2),
+          tf.randomNormal([6, 1, 1, 8], 0, 1, 'float32', 3),
+        ];
+        const mimicOnly = {
+          ceWeight: 0,
+          negCeWeight: 0,
+          tripletWeight: 0,
+          kdWeight: 1,
+          negKdWeight: 1,
+          scoreWeight: 1,
+        };
+        const massOf = (detachDeepest: boolean, k: number): number => {
+          const { grads } = tf.variableGrads(
+            () =>
+              corsdLoss(
+                {
+                  stages: relationStages(nets, feats, t, { training: true }),
+                  anchorLabels: labels,
+                  negativeLabels: t.negativeLabels,
+                },
+                { ...mimicOnly, detachDeepest },
+              ).total,
+            nets[k]!.trainableVariables,
+          );
+          return tf.addN(Object.values(grads).map((g) => tf.sum(tf.abs(g)))).dataSync()[0]!;
+        };
+        expect(massOf(true, 2)).toBe(0);
+        expect(massOf(false, 2)).toBeGreaterThan(1e-6);
+        expect(massOf(true, 0)).toBeGreaterThan(1e-6); // the shallow networks do learn from it
+      });
+      for (const n of nets) n.dispose();
+    });
+
     it('a few SGD steps on corsdLoss reduce the loss', () => {
       const nets = buildRelationNetworks({
         stageShapes: [
