@@ -392,6 +392,30 @@ describe.each(BACKENDS)('vrmLoss on %s', (backend) => {
     }
   });
 
+  it('the Gram path never materialises an edge tensor (largest kernel output is [V, V]-sized)', async () => {
+    const [b, c] = [12, 40];
+    const x = [rand([b, c], 1), rand([b, c], 2), rand([b, c], 3), rand([b, c], 4)] as const;
+    for (const o of [{}, { uep: { kind: 'jointEntropy', ratio: 0.2 } }] as VrmLossOptions[]) {
+      const info = await tf.profile(() =>
+        tf.grads((a: tf.Tensor, bb: tf.Tensor) => loss(a, bb, x[2], x[3], o).total)([x[0], x[1]]),
+      );
+      tf.dispose(info.result as tf.Tensor[]);
+      const largest = Math.max(
+        ...info.kernels.flatMap((k) => k.outputShapes.map((s) => s.reduce((p, d) => p * d, 1))),
+      );
+      expect(largest).toBeLessThanOrEqual(Math.max(c * c, 2 * b * c));
+      expect(largest).toBeGreaterThanOrEqual(c * c); // the [C, C] Gram matrices are seen
+    }
+    // the direct path does build them (sanity check of the measurement)
+    const direct = await tf.profile(() => loss(x[0], x[1], x[2], x[3], { path: 'direct' }).total);
+    tf.dispose(direct.result as tf.Tensor);
+    const largestDirect = Math.max(
+      ...direct.kernels.flatMap((k) => k.outputShapes.map((s) => s.reduce((p, d) => p * d, 1))),
+    );
+    expect(largestDirect).toBeGreaterThanOrEqual(c * c * 2 * b);
+    tf.dispose([...x]);
+  });
+
   it('leaks no tensor (values, gradients, every path and throwing calls)', () => {
     const [ss, sv, ts, tv] = [
       rand([3, 4], 91),
