@@ -14,6 +14,7 @@ import {
   weightedSum,
 } from '@relkd/core';
 import * as tf from '@tensorflow/tfjs-core';
+import { softTargets } from './negativePairTargets';
 
 /** The relation-network outputs for one kind of pair: `score [B, 1]`, `logits [B, C]`. */
 export interface CorsdPairInput {
@@ -235,7 +236,7 @@ export function corsdLoss(
 
     const onehotA = tf.cast(tf.oneHot(ya, c), 'float32');
     const ce = tf.neg(tf.div(tf.sum(tf.mul(onehotA, tf.logSoftmax(uPos))), b)) as tf.Scalar;
-    const q = tf.mul(tf.add(onehotA, tf.cast(tf.oneHot(yn, c), 'float32')), 0.5);
+    const q = softTargets(ya, yn, c);
     const negCe = tf.neg(tf.div(tf.sum(tf.mul(q, tf.logSoftmax(temper(uNeg)))), b)) as tf.Scalar;
 
     const triplet = tf.div(tf.sum(tf.relu(tf.add(tf.sub(sPos, sNeg), margin))), b) as tf.Scalar;

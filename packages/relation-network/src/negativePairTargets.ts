@@ -39,7 +39,12 @@ export function negativePairTargets(
     const b = a.shape[0]!;
     const ya = toLabels(anchorLabels, numClasses, b, 'anchorLabels', validate);
     const yn = toLabels(negativeLabels, numClasses, b, 'negativeLabels', validate);
-    const sum = tf.add(tf.oneHot(ya, numClasses), tf.oneHot(yn, numClasses));
-    return tf.mul(tf.cast(sum, 'float32'), 0.5) as tf.Tensor2D;
+    return softTargets(ya, yn, numClasses);
   });
+}
+
+/** `½(onehot(ya) + onehot(yn))` for validated int32 `[B]` labels (shared with corsdLoss). */
+export function softTargets(ya: tf.Tensor1D, yn: tf.Tensor1D, numClasses: number): tf.Tensor2D {
+  const sum = tf.add(tf.oneHot(ya, numClasses), tf.oneHot(yn, numClasses));
+  return tf.mul(tf.cast(sum, 'float32'), 0.5) as tf.Tensor2D;
 }
