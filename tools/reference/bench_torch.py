@@ -146,44 +146,70 @@ def corsd(stages, ya, yn, T=3.0):
     return total
 
 
-def make(loss, B, C, g):
+def make(loss, B, C, g, stages=STAGES):
+    """Inputs of one case and its loss closure: (student leaves, fn, named inputs)."""
     r = lambda *s: (torch.randn(*s, generator=g) * 3).requires_grad_(True)
     c = lambda *s: torch.randn(*s, generator=g) * 3
-    feat = lambda grad: [torch.relu(torch.randn(B, *s, generator=g)).requires_grad_(grad) for s in STAGES]
+    feat = lambda grad: [torch.relu(torch.randn(B, *s, generator=g)).requires_grad_(grad) for s in stages]
     y = torch.randint(0, C, (B,), generator=g)
     if loss == 'kd':
         s, t = r(B, C), c(B, C)
-        return [s], lambda: kd(s, t)
+        return [s], lambda: kd(s, t), {'s': s, 't': t}
     if loss == 'vrm':
         ss, sv, ts, tv = r(B, C), r(B, C), c(B, C), c(B, C)
-        return [ss, sv], lambda: vrm(ss, sv, ts, tv)
+        return [ss, sv], lambda: vrm(ss, sv, ts, tv), {'ss': ss, 'sv': sv, 'ts': ts, 'tv': tv}
     if loss == 'stkd':
         s, t = r(B, C), c(B, C)
         tg = F.one_hot(y, C).float() * 0.7 + F.one_hot(y.roll(-1), C).float() * 0.3
-        return [s], lambda: stkd(s, t, tg)
+        return [s], lambda: stkd(s, t, tg), {'s': s, 't': t, 'targets': tg}
     if loss == 'icc':
         s, t = r(B, C), c(B, C)
-        return [s], lambda: icc(s, t, y)
+        return [s], lambda: icc(s, t, y), {'s': s, 't': t, 'y': y}
     if loss == 'scd':
         fs, ft = feat(True), feat(False)
-        return fs, lambda: scd(fs, ft)
+        return fs, lambda: scd(fs, ft), {'fs': fs, 'ft': ft}
     if loss == 'srd':
         zs, zt = [r(B, C) for _ in range(3)], [c(B, C) for _ in range(3)]
-        return zs, lambda: srd(zs, zt)
+        return zs, lambda: srd(zs, zt), {'zs': zs, 'zt': zt}
     if loss == 'crd':
         zs = [r(B, C) for _ in range(3)]
-        return zs, lambda: crd(zs)
+        return zs, lambda: crd(zs), {'zs': zs}
     if loss == 'mtkd':
         fs, ft = feat(True), feat(False)
         zs, zt = [r(B, C) for _ in range(3)], [c(B, C) for _ in range(3)]
-        return fs + zs, lambda: mtkd(fs, ft, zs, zt, y)
+        return fs + zs, lambda: mtkd(fs, ft, zs, zt, y), {'fs': fs, 'ft': ft, 'zs': zs, 'zt': zt, 'y': y}
     if loss == 'corsd':
         sc = lambda: torch.sigmoid(torch.randn(B, 1, generator=g)).requires_grad_(True)
-        stages = [(sc(), r(B, C), sc(), r(B, C)) for _ in range(3)]
+        st = [(sc(), r(B, C), sc(), r(B, C)) for _ in range(3)]
         yn = (y + 1) % C
-        leaves = [x for st in stages for x in st]
-        return leaves, lambda: corsd(stages, y, yn)
+        leaves = [x for s4 in st for x in s4]
+        return leaves, lambda: corsd(st, y, yn), {'stages': [list(s4) for s4 in st], 'ya': y, 'yn': yn}
     raise ValueError(loss)
+
+
+def _plain(x):
+    if isinstance(x, torch.Tensor):
+        return x.detach().tolist()
+    if isinstance(x, (list, tuple)):
+        return [_plain(v) for v in x]
+    if isinstance(x, dict):
+        return {k: _plain(v) for k, v in x.items()}
+    return x
+
+
+def write_fixture(path):
+    """Small inputs and this script's loss values, so a relkd test checks that the peer computes
+    exactly the packages' losses (packages/bench/src/torchPeer.test.ts)."""
+    # float32 inputs and arithmetic on both sides: the test compares at rtol 1e-4
+    cases = {}
+    for loss in LOSSES:
+        g = torch.Generator().manual_seed(1)
+        _, fn, named = make(loss, 6, 5, g, stages=[(4, 4, 3), (2, 2, 4), (2, 1, 6)])
+        cases[loss] = {'inputs': _plain(named), 'value': float(fn())}
+    with open(path, 'w') as fh:
+        json.dump({'generatedBy': 'tools/reference/bench_torch.py --fixture', 'cases': cases}, fh)
+        fh.write('\n')
+    print(f'wrote {os.path.relpath(path)}')
 
 
 LOSSES = ['kd', 'vrm', 'stkd', 'icc', 'scd', 'srd', 'crd', 'mtkd', 'corsd']
@@ -223,7 +249,12 @@ def main():
     ap.add_argument('--threads', type=int, default=1)
     ap.add_argument('--quick', action='store_true')
     ap.add_argument('--out', default=os.path.join(HERE, 'bench_torch.json'))
+    ap.add_argument('--fixture', action='store_true',
+                    help='write packages/bench/fixtures/torch_losses.json (peer == packages check) and exit')
     a = ap.parse_args()
+    if a.fixture:
+        write_fixture(os.path.join(HERE, '..', '..', 'packages', 'bench', 'fixtures', 'torch_losses.json'))
+        return
     torch.set_num_threads(a.threads)
     torch.set_num_interop_threads(a.threads)
     shapes = [(64, 100)] if a.quick else [(64, 100), (256, 1000)]
@@ -232,7 +263,7 @@ def main():
     for B, C in shapes:
         for loss in LOSSES:
             g = torch.Generator().manual_seed(0)
-            leaves, fn = make(loss, B, C, g)
+            leaves, fn, _ = make(loss, B, C, g)
             (f, f10, f90), (b, b10, b90) = bench(fn, leaves, 2 if a.quick else 3, 5 if a.quick else 30, 1 if a.quick else 4)
             results.append({'loss': loss, 'B': B, 'C': C, 'forwardMs': f, 'forwardP10Ms': f10,
                             'forwardP90Ms': f90, 'backwardMs': b, 'backwardP10Ms': b10, 'backwardP90Ms': b90})

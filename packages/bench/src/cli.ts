@@ -7,6 +7,7 @@
  *   --sweep-losses=kd,vrm losses of the B/C sweeps (default: all selected losses)
  *   --no-sweeps           skip the B/C sweeps
  *   --no-overhead         skip the training-step overhead
+ *   --overhead-backends=wasm  backends of the training-step overhead (default: wasm, the target's)
  *   --out=DIR             output folder (default docs/benchmarks; .cache/bench with --quick)
  *
  * Writes performance.json, performance.md and the sweep SVG charts. Numbers only: no test here
@@ -58,7 +59,8 @@ const REPEATS = quick
   : { warmup: 2, repeats: 15, maxMs: 5000 };
 const SWEEP_REPEATS = quick
   ? { warmup: 1, repeats: 3, maxMs: 500 }
-  : { warmup: 1, repeats: 7, maxMs: 2500 };
+  : { warmup: 1, repeats: 5, maxMs: 2000 };
+const OVERHEAD_BACKENDS = opt('overhead-backends')?.split(',') ?? ['wasm'];
 
 function log(msg: string): void {
   process.stderr.write(`${msg}\n`);
@@ -73,6 +75,7 @@ async function main(): Promise<void> {
   const overhead: OverheadRow[] = [];
   const backendsRun: string[] = [];
   const backendInfo: Record<string, unknown> = {};
+  const failures: string[] = [];
   for (const name of requested) {
     let info: unknown;
     try {
@@ -87,7 +90,14 @@ async function main(): Promise<void> {
     log(`backend ${label}: ${JSON.stringify(info)}`);
     for (const ref of REFERENCE_SHAPES) {
       for (const loss of lossNames) {
-        const c = CASES[loss]!(ref.B, ref.C, ref.shape);
+        let c: ReturnType<(typeof CASES)[string]>;
+        try {
+          c = CASES[loss]!(ref.B, ref.C, ref.shape);
+        } catch (e) {
+          log(`  ${loss} ${ref.shape}: FAILED to build inputs: ${(e as Error).message}`);
+          failures.push(`${label} ${loss} ${ref.shape}: ${(e as Error).message}`);
+          continue;
+        }
         try {
           const forward = await measure(c.forward, REPEATS);
           const backward = await measure(c.backward, REPEATS);
@@ -103,6 +113,9 @@ async function main(): Promise<void> {
           log(
             `  ${loss} ${ref.shape}: fwd ${forward.medianMs.toFixed(2)} ms, fwd+bwd ${backward.medianMs.toFixed(2)} ms, peak ${fmtBytes(backward.peakBytes)}, kernels ${forward.kernels}/${backward.kernels}, leaked ${forward.leakedTensors + backward.leakedTensors}`,
           );
+        } catch (e) {
+          log(`  ${loss} ${ref.shape}: FAILED: ${(e as Error).message}`);
+          failures.push(`${label} ${loss} ${ref.shape}: ${(e as Error).message}`);
         } finally {
           c.dispose();
         }
@@ -116,8 +129,9 @@ async function main(): Promise<void> {
         for (const value of values) {
           const B = axis === 'B' ? value : 64;
           const C = axis === 'C' ? value : 100;
-          const c = CASES[loss]!(B, C, 'sweep');
+          let c: ReturnType<(typeof CASES)[string]> | null = null;
           try {
+            c = CASES[loss]!(B, C, 'sweep');
             const m = await measure(c.backward, SWEEP_REPEATS);
             sweeps.push({
               backend: label,
@@ -133,15 +147,25 @@ async function main(): Promise<void> {
               kernels: m.kernels,
               leakedTensors: m.leakedTensors,
             });
+          } catch (e) {
+            log(`  sweep ${loss} B=${B} C=${C}: FAILED: ${(e as Error).message}`);
+            failures.push(`${label} sweep ${loss} B=${B} C=${C}: ${(e as Error).message}`);
           } finally {
-            c.dispose();
+            c?.dispose();
           }
         }
       }
       const ks = sweeps.filter((s) => s.loss === loss && s.backend === label).map((s) => s.kernels);
       log(`  sweep ${loss} done (kernels ${[...new Set(ks)].join(', ')})`);
     }
-    if (!flag('no-overhead')) overhead.push(...(await trainingStepOverhead(label, quick, log)));
+    if (!flag('no-overhead') && OVERHEAD_BACKENDS.includes(name)) {
+      try {
+        overhead.push(...(await trainingStepOverhead(label, quick, log)));
+      } catch (e) {
+        log(`  training-step overhead FAILED: ${(e as Error).message}`);
+        failures.push(`${label} training-step overhead: ${(e as Error).message}`);
+      }
+    }
   }
 
   const torch = readTorch(join(repoRoot, 'tools', 'reference', 'bench_torch.json'));
@@ -183,7 +207,7 @@ async function main(): Promise<void> {
   };
   writeFileSync(
     join(outDir, 'performance.json'),
-    `${JSON.stringify({ meta, rows, sweeps, kernelConstancy, overhead, torch }, null, 1)}\n`,
+    `${JSON.stringify({ meta, failures, rows, sweeps, kernelConstancy, overhead, torch }, null, 1)}\n`,
   );
   // Charts of the last backend measured (wasm in the default run: the targets are about WASM).
   const chartBackend = backendsRun.includes('wasm') ? 'wasm' : (backendsRun.at(-1) ?? '');
@@ -218,6 +242,7 @@ async function main(): Promise<void> {
       kernelConstancy,
       overhead,
       torch,
+      failures,
       charts: charts.map(([f]) => f),
     }),
   );

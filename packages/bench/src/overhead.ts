@@ -248,12 +248,12 @@ export async function trainingStepOverhead(
     return performance.now() - t0;
   };
 
-  const rounds = quick ? 5 : 25;
+  const rounds = quick ? 5 : 20;
   const rows: OverheadRow[] = [];
   const before = tf.memory().numTensors;
   for (const v of quick ? variants.filter((w) => w.method === 'kd') : variants) {
     const varsB = [...studentVars, ...(v.extraVars ?? [])];
-    for (let i = 0; i < 3; i++) {
+    for (let i = 0; i < 2; i++) {
       step(v.base, studentVars);
       step(v.with, varsB);
     }

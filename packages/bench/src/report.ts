@@ -199,6 +199,7 @@ export interface ReportData {
   kernelConstancy: KernelConstancy[];
   overhead: OverheadRow[];
   torch: TorchResults | null;
+  failures: string[];
   charts: string[];
 }
 
@@ -302,7 +303,7 @@ peak bytes come from \`tf.profile\` of one call; "peak" is the largest number of
 call *above what was alive before it* (inputs excluded, outputs and gradients included). "Leaked" counts
 tensors alive after a call and its disposal (must be 0).
 
-## Targets (issue #9)
+${d.failures.length ? `**Failures in this run:**\n\n${d.failures.map((f) => `- ${f}`).join('\n')}\n\n` : ''}## Targets (issue #9)
 
 ${targets(d)}
 
@@ -352,7 +353,7 @@ ${sweepTable}
 The MNIST example's student (\`buildStudent\` imported from examples/mnist/src/models.ts: conv 3x3x8 →
 pool → conv 3x3x16 → pool → dense 10, 'same' padding), batch 64, \`tf.train.sgd\`:
 \`optimizer.minimize\` with CE only (A) vs with each method's terms (B), same batch and backend, A and
-B run back to back in alternating order, 25 rounds after 3 warm-up pairs; the ratio is the median of
+B run back to back in alternating order, ${d.overhead[0]?.rounds ?? 25} rounds after 2 warm-up pairs; the ratio is the median of
 the per-round B/A. Teacher outputs (logits, stage features) are precomputed constants: the teacher's
 forward pass is common to all teacher-based methods and not a cost of the loss.
 Target: logit-based terms (KD, STKD, ICC, VRM) add at most 10% on WASM.
