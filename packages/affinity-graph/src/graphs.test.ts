@@ -166,6 +166,14 @@ describe.each(BACKENDS)('graph builders and masks on %s', (backend) => {
       expect(tf.sum(upper).dataSync()[0]).toBe(6 - 3);
       // kept edges are a subset of the REP edges
       expectClose(tf.mul(upper, tf.sub(1, isUpper(4))), tf.zeros([4, 4]));
+      // ties (equal entropies): the lowest flat index is dropped first
+      const tie = jointEntropyMask(tf.zeros([4, 3]), { ratio: 0.5 });
+      expectClose(tie, [
+        [0, 0, 0, 0],
+        [0, 0, 1, 1],
+        [0, 0, 0, 0],
+        [0, 0, 0, 0],
+      ]);
       // a ratio below 1/E drops nothing
       expectClose(jointEntropyMask(y, { ratio: 0.2 }), isEdgeMask(2));
     });
