@@ -5,9 +5,10 @@
  *
  * @example
  * ```ts
- * import '@relkd/backend/gradients';
+ * import { fixWasmOneHot } from '@relkd/backend/gradients';
  * import '@tensorflow/tfjs-backend-wasm';
  * await tf.setBackend('wasm');
+ * fixWasmOneHot(); // float32 tf.oneHot on tfjs-backend-wasm 4.22 (see the README)
  * ```
  * @packageDocumentation
  */
@@ -17,4 +18,5 @@ import { registerWasmGradientKernels } from './wasm/registerWasmGradientKernels'
 registerGradients();
 registerWasmGradientKernels();
 
+export { fixWasmOneHot } from './wasm/oneHot';
 export { registerGradients, registerWasmGradientKernels };

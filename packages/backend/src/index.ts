@@ -10,6 +10,7 @@ export {
   type UseBackendOptions,
   useBackend,
 } from './useBackend';
+export { fixWasmOneHot } from './wasm/oneHot';
 export {
   registerWasmGradientKernels,
   WASM_GRADIENT_KERNELS,

@@ -7,6 +7,7 @@ import {
   type ModuleLoader,
 } from './environment';
 import { registerGradients } from './registerGradients';
+import { fixWasmOneHot } from './wasm/oneHot';
 import { registerWasmGradientKernels } from './wasm/registerWasmGradientKernels';
 
 /** A backend request: a concrete backend, `'gpu'` (best GPU backend) or `'auto'` (best available). */
@@ -133,7 +134,8 @@ let lastInfo: BackendInfo | undefined;
 
 /**
  * Selects where tfjs runs, registers tfjs-core's gradients (tfjs-core alone registers none) and
- * fills the WASM backend's gradient gaps, then returns what was chosen and why.
+ * fills the WASM backend's gradient gaps (and, on WASM, corrects its float32 `OneHot` kernel, see
+ * {@link fixWasmOneHot}), then returns what was chosen and why.
  *
  * - `'cpu'`, `'wasm'`, `'webgl'`, `'webgpu'`: that backend (`@tensorflow/tfjs-backend-*`, optional peers).
  * - `'gpu'`: in Node `@tensorflow/tfjs-node-gpu` (CUDA); in a browser WebGPU, then WebGL.
@@ -444,6 +446,7 @@ async function attempt(
         }
       }
       await activate('wasm', 'wasm');
+      fixWasmOneHot();
       const simd = Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'));
       const multi = Boolean(await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT'));
       let threads = 1;

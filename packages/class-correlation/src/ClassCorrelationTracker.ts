@@ -2,6 +2,7 @@ import {
   assertNumber,
   formatShape,
   Module,
+  oneHotFloat,
   RelkdError,
   stopGradient,
   type TensorInput,
@@ -10,7 +11,6 @@ import {
   type ValidateMode,
 } from '@relkd/core';
 import * as tf from '@tensorflow/tfjs-core';
-import { oneHotFloat } from './internal/oneHotFloat';
 import { assertOptionsObject, assertTemperature } from './internal/options';
 
 /** Options of {@link ClassCorrelationTracker}. */

@@ -9,6 +9,7 @@ export { cosineSimilarityMatrix } from './math/cosineSimilarityMatrix';
 export { globalAveragePool } from './math/globalAveragePool';
 export { gram } from './math/gram';
 export { type L2NormalizeOptions, l2Normalize } from './math/l2Normalize';
+export { oneHotFloat } from './math/oneHotFloat';
 export { pairwiseSquaredDistances } from './math/pairwiseSquaredDistances';
 export { safeSqrt } from './math/safeSqrt';
 export { stopGradient } from './math/stopGradient';

@@ -3,6 +3,7 @@ import {
   assertNumber,
   assertOneOf,
   checkFinite,
+  oneHotFloat,
   RelkdError,
   type TensorInput,
   toLabels,
@@ -122,14 +123,4 @@ export function mixTensors(
     labelsB,
     targets,
   };
-}
-
-/**
- * float32 one-hot rows. `tf.oneHot(..., 'float32')` is not used: the WASM backend of tfjs 4.22
- * writes the int32 bit pattern into float32 outputs (1 reads as 1.4e-45), so the int32 one-hot
- * is cast. `tf.oneHot` also refuses depth 1, which is the constant column of ones.
- */
-function oneHotFloat(labels: tf.Tensor1D, numClasses: number): tf.Tensor2D {
-  if (numClasses === 1) return tf.ones([labels.shape[0], 1]);
-  return tf.cast(tf.oneHot(labels, numClasses), 'float32') as tf.Tensor2D;
 }

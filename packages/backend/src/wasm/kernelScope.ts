@@ -22,7 +22,16 @@ export class KernelScope {
     if (kernel === undefined) {
       throw new Error(`@relkd/backend: the wasm backend has no '${name}' kernel to build on.`);
     }
-    const out = kernel.kernelFunc({
+    return this.call(kernel.kernelFunc, inputs, attrs);
+  }
+
+  /** Calls a kernel function directly (e.g. the one a patched kernel replaced); owned like {@link run}. */
+  call(
+    kernelFunc: tf.KernelFunc,
+    inputs: Record<string, tf.TensorInfo> | tf.TensorInfo[],
+    attrs: Attrs = {},
+  ): tf.TensorInfo {
+    const out = kernelFunc({
       inputs: inputs as unknown as tf.NamedTensorInfoMap,
       backend: this.backend,
       attrs: attrs as tf.NamedAttrMap,

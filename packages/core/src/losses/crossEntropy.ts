@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { oneHotFloat } from '../math/oneHotFloat';
 import {
   checkFinite,
   ensureGradients,
@@ -41,8 +42,7 @@ export function crossEntropy(
     const [b, c] = z.shape;
     const y = toLabels(labels, c, b, 'labels', validate);
     checkFinite(z, 'logits', validate);
-    // One-hot mask by comparison (tf.oneHot rejects depth 1); labels carry no gradient.
-    const mask = tf.cast(tf.equal(tf.expandDims(y, 1), tf.range(0, c, 1, 'int32')), 'float32');
+    const mask = oneHotFloat(y, c); // no gradient path; works for C = 1 and on wasm
     return tf.neg(tf.div(tf.sum(tf.mul(mask, tf.logSoftmax(z))), b)) as tf.Scalar;
   });
 }
