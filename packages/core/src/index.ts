@@ -5,6 +5,7 @@ export { type KlDivergenceOptions, klDivergence } from './losses/klDivergence';
 export { type SoftCrossEntropyOptions, softCrossEntropy } from './losses/softCrossEntropy';
 export { type WeightedSum, weightedSum } from './losses/weightedSum';
 export { classGram } from './math/classGram';
+export { connectedZero } from './math/connectedZero';
 export { cosineSimilarityMatrix } from './math/cosineSimilarityMatrix';
 export { globalAveragePool } from './math/globalAveragePool';
 export { gram } from './math/gram';
@@ -17,7 +18,7 @@ export { type ZScoreOptions, zScore } from './math/zScore';
 export { GlobalAveragePool, ReLU, Sigmoid } from './modules/activations';
 export { BatchNorm, type BatchNormOptions } from './modules/BatchNorm';
 export { Conv2D, type Conv2DOptions, padSpatial } from './modules/Conv2D';
-export type { Padding } from './modules/checkInput';
+export { checkModuleInput, type Padding } from './modules/checkInput';
 export { Dense, type DenseOptions } from './modules/Dense';
 export { DepthwiseConv2D, type DepthwiseConv2DOptions } from './modules/DepthwiseConv2D';
 export { childSeed, type DenseInit, heNormalFanOut, uniformInit } from './modules/initializers';
@@ -38,6 +39,7 @@ export {
   checkFinite,
   ensureGradients,
   formatShape,
+  resolveValidate,
   type TensorInput,
   toLabels,
   toLogits,

@@ -1,6 +1,13 @@
-import { assertNumber, BatchNorm, Conv2D, childSeed, Module, ReLU } from '@relkd/core';
+import {
+  assertNumber,
+  BatchNorm,
+  Conv2D,
+  checkModuleInput,
+  childSeed,
+  Module,
+  ReLU,
+} from '@relkd/core';
 import type * as tf from '@tensorflow/tfjs-core';
-import { checkStageInput } from './checkStageInput';
 
 /** Options of {@link ChannelAdapter}. */
 export interface ChannelAdapterOptions {
@@ -63,7 +70,7 @@ export class ChannelAdapter extends Module {
   }
 
   protected forward(x: tf.Tensor, training: boolean): tf.Tensor {
-    checkStageInput(x, this.inChannels, this.name);
+    checkModuleInput(x, 4, this.inChannels, this.name, 'NHWC [B, H, W, C]');
     const h = this.bn.apply(this.conv.apply(x, { training }), { training });
     return this.relu.apply(h);
   }

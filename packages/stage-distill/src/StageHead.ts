@@ -1,6 +1,13 @@
-import { assertNumber, childSeed, Dense, GlobalAveragePool, Module, SepConv } from '@relkd/core';
+import {
+  assertNumber,
+  checkModuleInput,
+  childSeed,
+  Dense,
+  GlobalAveragePool,
+  Module,
+  SepConv,
+} from '@relkd/core';
 import type * as tf from '@tensorflow/tfjs-core';
-import { checkStageInput } from './checkStageInput';
 
 /** Options of {@link StageHead}. */
 export interface StageHeadOptions {
@@ -80,7 +87,7 @@ export class StageHead extends Module {
   }
 
   protected forward(x: tf.Tensor, training: boolean): tf.Tensor {
-    checkStageInput(x, this.inChannels, this.name);
+    checkModuleInput(x, 4, this.inChannels, this.name, 'NHWC [B, H, W, C]');
     const h = this.blocks.reduce<tf.Tensor>((acc, b) => b.apply(acc, { training }), x);
     return this.fc.apply(this.pool.apply(h));
   }

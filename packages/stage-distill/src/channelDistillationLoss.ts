@@ -8,13 +8,12 @@ import {
 } from '@relkd/core';
 import * as tf from '@tensorflow/tfjs-core';
 import {
-  assertPairWidth,
-  assertSameBatch,
   checkStageList,
-  resolveMapping,
-  resolveWeights,
+  preparePairedStages,
+  resolvePairing,
   type StageMapping,
-  toStageFeatures,
+  sumOverPairs,
+  toStageFeature,
 } from './stages';
 
 /** How the pooled channel vectors are normalised before they are compared. */
@@ -54,14 +53,13 @@ export function resolveScdOptions(
 ): ResolvedScd {
   const { normalize = 'none' } = options;
   assertOneOf(normalize, NORMALIZE, 'options.normalize');
-  const pairs = resolveMapping(
+  const { pairs, weights } = resolvePairing(
     numStudent,
     numTeacher,
-    options.mapping,
+    options,
     'studentFeatures',
     'teacherFeatures',
   );
-  const weights = resolveWeights(options.weights, pairs.length, 'options.weights');
   return { pairs, weights, normalize };
 }
 
@@ -71,22 +69,14 @@ export function prepareScdInputs(
   teacherFeatures: readonly TensorInput[],
   pairs: ReadonlyArray<readonly [number, number]>,
 ): { s: tf.Tensor4D[]; t: tf.Tensor4D[] } {
-  const s = toStageFeatures(studentFeatures, 'studentFeatures');
-  const t = toStageFeatures(teacherFeatures, 'teacherFeatures');
-  assertSameBatch(
-    [...s, ...t],
-    [...s.map((_, k) => `studentFeatures[${k}]`), ...t.map((_, k) => `teacherFeatures[${k}]`)],
+  return preparePairedStages(
+    studentFeatures,
+    teacherFeatures,
+    pairs,
+    ['studentFeatures', 'teacherFeatures'],
+    toStageFeature,
+    'Adapt the student feature to the teacher width first, e.g. with `new ChannelAdapter(Cs, Ct)`.',
   );
-  for (const [i, j] of pairs) {
-    assertPairWidth(
-      s[i]!,
-      t[j]!,
-      `studentFeatures[${i}]`,
-      `teacherFeatures[${j}]`,
-      'Adapt the student feature to the teacher width first, e.g. with `new ChannelAdapter(Cs, Ct)`.',
-    );
-  }
-  return { s, t };
 }
 
 function normalizeChannels(v: tf.Tensor2D, mode: ChannelNormalize): tf.Tensor2D {
@@ -97,13 +87,11 @@ function normalizeChannels(v: tf.Tensor2D, mode: ChannelNormalize): tf.Tensor2D 
 
 /** Internal: the loss on prepared tensors (call inside `tf.tidy`). */
 export function computeScd(s: tf.Tensor4D[], t: tf.Tensor4D[], o: ResolvedScd): tf.Scalar {
-  const terms = o.pairs.map(([i, j], p) => {
+  return sumOverPairs(o.pairs, o.weights, (i, j) => {
     const ps = normalizeChannels(globalAveragePool(s[i]!), o.normalize);
     const pt = normalizeChannels(stopGradient(globalAveragePool(t[j]!)), o.normalize);
-    const term = tf.mean(tf.square(tf.sub(pt, ps)));
-    return o.weights[p] === 1 ? term : tf.mul(term, o.weights[p]!);
+    return tf.mean(tf.square(tf.sub(pt, ps))) as tf.Scalar;
   });
-  return (terms.length === 1 ? terms[0]! : tf.addN(terms)) as tf.Scalar;
 }
 
 /**

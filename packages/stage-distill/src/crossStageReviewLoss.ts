@@ -1,13 +1,14 @@
 import {
   assertNumber,
   assertOneOf,
+  connectedZero,
   ensureGradients,
   kdLoss,
   RelkdError,
   type TensorInput,
 } from '@relkd/core';
 import * as tf from '@tensorflow/tfjs-core';
-import { assertPairWidth, checkStageList, connectedZero, toStageLogits } from './stages';
+import { assertPairWidth, checkStageList, toStageLogits } from './stages';
 
 /** Which shallower stages each deeper stage reviews (teaches) in {@link crossStageReviewLoss}. */
 export type ReviewPairs = 'allPrevious' | 'adjacent';

@@ -1,5 +1,6 @@
 import {
   assertNumber,
+  connectedZero,
   crossEntropy,
   ensureGradients,
   RelkdError,
@@ -21,7 +22,7 @@ import {
   resolveCrdOptions,
 } from './crossStageReviewLoss';
 import { computeSrd, prepareSrdInputs, resolveSrdOptions } from './stageResponseLoss';
-import { checkStageList, connectedZero, type StageMapping } from './stages';
+import { checkStageList, type StageMapping } from './stages';
 
 /** Inputs of {@link mtkdLoss}. Every list is ordered shallow to deep. */
 export interface MtkdInputs {

@@ -1,13 +1,11 @@
-import { assertNumber, ensureGradients, kdLoss, type TensorInput } from '@relkd/core';
+import { assertNumber, ensureGradients, kdLoss, type TensorInput, toLogits } from '@relkd/core';
 import * as tf from '@tensorflow/tfjs-core';
 import {
-  assertPairWidth,
-  assertSameBatch,
   checkStageList,
-  resolveMapping,
-  resolveWeights,
+  preparePairedStages,
+  resolvePairing,
   type StageMapping,
-  toStageLogits,
+  sumOverPairs,
 } from './stages';
 
 /** Options of {@link stageResponseLoss}. */
@@ -38,14 +36,13 @@ export function resolveSrdOptions(
 ): ResolvedSrd {
   const { temperature = 4 } = options;
   assertNumber(temperature, 'options.temperature', { min: 0, exclusiveMin: true });
-  const pairs = resolveMapping(
+  const { pairs, weights } = resolvePairing(
     numStudent,
     numTeacher,
-    options.mapping,
+    options,
     'studentStageLogits',
     'teacherStageLogits',
   );
-  const weights = resolveWeights(options.weights, pairs.length, 'options.weights');
   return { pairs, weights, temperature };
 }
 
@@ -55,28 +52,21 @@ export function prepareSrdInputs(
   teacher: readonly TensorInput[],
   pairs: ReadonlyArray<readonly [number, number]>,
 ): { s: tf.Tensor2D[]; t: tf.Tensor2D[] } {
-  const s = toStageLogits(student, 'studentStageLogits');
-  const t = toStageLogits(teacher, 'teacherStageLogits');
-  assertSameBatch([s[0]!, t[0]!], ['studentStageLogits[0]', 'teacherStageLogits[0]']);
-  for (const [i, j] of pairs) {
-    assertPairWidth(
-      s[i]!,
-      t[j]!,
-      `studentStageLogits[${i}]`,
-      `teacherStageLogits[${j}]`,
-      'Paired stage logits must cover the same classes.',
-    );
-  }
-  return { s, t };
+  return preparePairedStages(
+    student,
+    teacher,
+    pairs,
+    ['studentStageLogits', 'teacherStageLogits'],
+    toLogits,
+    'Paired stage logits must cover the same classes.',
+  );
 }
 
 /** Internal: the loss on prepared tensors (call inside `tf.tidy`). */
 export function computeSrd(s: tf.Tensor2D[], t: tf.Tensor2D[], o: ResolvedSrd): tf.Scalar {
-  const terms = o.pairs.map(([i, j], p) => {
-    const term = kdLoss(s[i]!, t[j]!, { temperature: o.temperature });
-    return o.weights[p] === 1 ? term : tf.mul(term, o.weights[p]!);
-  });
-  return (terms.length === 1 ? terms[0]! : tf.addN(terms)) as tf.Scalar;
+  return sumOverPairs(o.pairs, o.weights, (i, j) =>
+    kdLoss(s[i]!, t[j]!, { temperature: o.temperature }),
+  );
 }
 
 /**

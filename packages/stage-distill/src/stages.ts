@@ -159,11 +159,6 @@ export function toStageLogits(list: readonly TensorInput[], name: string): tf.Te
   return out;
 }
 
-/** Internal: converts a list of stage feature maps and checks they share B. */
-export function toStageFeatures(list: readonly TensorInput[], name: string): tf.Tensor4D[] {
-  return list.map((f, k) => toStageFeature(f, `${name}[${k}]`));
-}
-
 /** Internal: the last axis of two paired tensors agrees. */
 export function assertPairWidth(
   s: tf.Tensor,
@@ -184,9 +179,56 @@ export function assertPairWidth(
   }
 }
 
-/** Internal: a zero scalar that is still connected to `x` (so `tf.grad` gives a zero gradient). */
-export function connectedZero(x: tf.Tensor): tf.Scalar {
-  return tf.sum(tf.mul(x, 0));
+/** Internal: the stage pairs (`options.mapping`) and one weight per pair (`options.weights`). */
+export function resolvePairing(
+  numStudent: number,
+  numTeacher: number,
+  options: { mapping?: StageMapping; weights?: readonly number[] },
+  studentName: string,
+  teacherName: string,
+): { pairs: Array<[number, number]>; weights: number[] } {
+  const pairs = resolveMapping(numStudent, numTeacher, options.mapping, studentName, teacherName);
+  const weights = resolveWeights(options.weights, pairs.length, 'options.weights');
+  return { pairs, weights };
+}
+
+/**
+ * Internal: converts the student and teacher stage lists with `convert`, checks that every
+ * tensor has the batch size of the first student stage and that paired tensors have the same
+ * last axis (`hint` ends that message). Call it inside `tf.tidy`.
+ */
+export function preparePairedStages<T extends tf.Tensor>(
+  student: readonly TensorInput[],
+  teacher: readonly TensorInput[],
+  pairs: ReadonlyArray<readonly [number, number]>,
+  names: readonly [string, string],
+  convert: (x: TensorInput, name: string) => T,
+  hint: string,
+): { s: T[]; t: T[] } {
+  const [sName, tName] = names;
+  const s = student.map((x, k) => convert(x, `${sName}[${k}]`));
+  const t = teacher.map((x, k) => convert(x, `${tName}[${k}]`));
+  assertSameBatch(
+    [...s, ...t],
+    [...s.map((_, k) => `${sName}[${k}]`), ...t.map((_, k) => `${tName}[${k}]`)],
+  );
+  for (const [i, j] of pairs) {
+    assertPairWidth(s[i]!, t[j]!, `${sName}[${i}]`, `${tName}[${j}]`, hint);
+  }
+  return { s, t };
+}
+
+/** Internal: `Σ_p w_p · term(i_p, j_p)` over the stage pairs (a weight of 1 multiplies nothing). */
+export function sumOverPairs(
+  pairs: ReadonlyArray<readonly [number, number]>,
+  weights: readonly number[],
+  term: (i: number, j: number) => tf.Scalar,
+): tf.Scalar {
+  const terms = pairs.map(([i, j], p) => {
+    const value = term(i, j);
+    return weights[p] === 1 ? value : tf.mul(value, weights[p]!);
+  });
+  return (terms.length === 1 ? terms[0]! : tf.addN(terms)) as tf.Scalar;
 }
 
 /**

@@ -2,14 +2,12 @@ import * as tf from '@tensorflow/tfjs-core';
 import { stopGradient } from '../math/stopGradient';
 import {
   assertNumber,
-  assertSameShape,
-  checkFinite,
   ensureGradients,
   resolveValidate,
   type TensorInput,
-  toLogits,
   type ValidateMode,
 } from '../validation/validation';
+import { temperedLogSoftmax, toLogitPair } from './logitPair';
 
 /** Options of {@link klDivergence}. */
 export interface KlDivergenceOptions {
@@ -47,14 +45,16 @@ export function klDivergence(
   const validate = resolveValidate(options.validate);
   ensureGradients();
   return tf.tidy(() => {
-    const s = toLogits(studentLogits, 'studentLogits');
-    const t = toLogits(teacherLogits, 'teacherLogits');
-    assertSameShape(s, t, 'studentLogits', 'teacherLogits');
-    checkFinite(s, 'studentLogits', validate);
-    checkFinite(t, 'teacherLogits', validate);
+    const [s, t] = toLogitPair(
+      studentLogits,
+      teacherLogits,
+      'studentLogits',
+      'teacherLogits',
+      validate,
+    );
     const scale = (scaleByTSquared ? temperature * temperature : 1) / s.shape[0];
-    const logPs = tf.logSoftmax(temperature === 1 ? s : tf.div(s, temperature));
-    const logPt = tf.logSoftmax(stopGradient(temperature === 1 ? t : tf.div(t, temperature)));
+    const logPs = temperedLogSoftmax(s, temperature);
+    const logPt = temperedLogSoftmax(stopGradient(t), temperature);
     const kl = tf.sum(tf.mul(tf.exp(logPt), tf.sub(logPt, logPs)));
     return tf.mul(kl, scale) as tf.Scalar;
   });

@@ -2,14 +2,12 @@ import * as tf from '@tensorflow/tfjs-core';
 import { stopGradient } from '../math/stopGradient';
 import {
   assertNumber,
-  assertSameShape,
-  checkFinite,
   ensureGradients,
   resolveValidate,
   type TensorInput,
-  toLogits,
   type ValidateMode,
 } from '../validation/validation';
+import { temperedLogSoftmax, toLogitPair } from './logitPair';
 
 /** Options of {@link softCrossEntropy}. */
 export interface SoftCrossEntropyOptions {
@@ -42,12 +40,8 @@ export function softCrossEntropy(
   const validate = resolveValidate(options.validate);
   ensureGradients();
   return tf.tidy(() => {
-    const z = toLogits(logits, 'logits');
-    const q = toLogits(targets, 'targets');
-    assertSameShape(z, q, 'logits', 'targets');
-    checkFinite(z, 'logits', validate);
-    checkFinite(q, 'targets', validate);
-    const logP = tf.logSoftmax(temperature === 1 ? z : tf.div(z, temperature));
+    const [z, q] = toLogitPair(logits, targets, 'logits', 'targets', validate);
+    const logP = temperedLogSoftmax(z, temperature);
     const prod = tf.mul(stopGradient(q), logP);
     return tf.neg(tf.div(tf.sum(prod), z.shape[0])) as tf.Scalar;
   });

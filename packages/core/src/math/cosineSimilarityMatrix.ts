@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { RelkdError } from '../errors/RelkdError';
-import { assertRank, formatShape, type TensorInput, toTensor } from '../validation/validation';
+import type { TensorInput } from '../validation/validation';
 import { l2Normalize } from './l2Normalize';
+import { toRowPair } from './rowPair';
 
 /**
  * Cosine similarities between the rows of `a [N, D]` and `b [M, D]` (default `b = a`):
@@ -17,16 +17,7 @@ export function cosineSimilarityMatrix(
   b?: tf.Tensor2D | TensorInput,
 ): tf.Tensor2D {
   return tf.tidy(() => {
-    const ta = toTensor(a, 'a') as tf.Tensor2D;
-    assertRank(ta, 2, 'a', '[N, D]');
-    const tb = b === undefined ? ta : (toTensor(b, 'b') as tf.Tensor2D);
-    assertRank(tb, 2, 'b', '[M, D]');
-    if (ta.shape[1] !== tb.shape[1]) {
-      throw new RelkdError(
-        'SHAPE_MISMATCH',
-        `\`a\` and \`b\` must have the same row width D, got ${formatShape(ta.shape)} and ${formatShape(tb.shape)}.`,
-      );
-    }
+    const [ta, tb] = toRowPair(a, b);
     const na = l2Normalize(ta);
     const nb = tb === ta ? na : l2Normalize(tb);
     return tf.matMul(na, nb, false, true);

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { RelkdError } from '../errors/RelkdError';
-import { assertRank, formatShape, type TensorInput, toTensor } from '../validation/validation';
+import type { TensorInput } from '../validation/validation';
+import { toRowPair } from './rowPair';
 import { stopGradient } from './stopGradient';
 
 /**
@@ -21,17 +21,7 @@ export function pairwiseSquaredDistances(
   b?: tf.Tensor2D | TensorInput,
 ): tf.Tensor2D {
   return tf.tidy(() => {
-    const ta = toTensor(a, 'a') as tf.Tensor2D;
-    assertRank(ta, 2, 'a', '[N, D]');
-    const tb = b === undefined ? ta : (toTensor(b, 'b') as tf.Tensor2D);
-    assertRank(tb, 2, 'b', '[M, D]');
-    if (ta.shape[1] !== tb.shape[1]) {
-      throw new RelkdError(
-        'SHAPE_MISMATCH',
-        `\`a\` and \`b\` must have the same row width D, got ${formatShape(ta.shape)} and ${formatShape(tb.shape)}.`,
-        { shapes: [ta.shape, tb.shape] },
-      );
-    }
+    const [ta, tb] = toRowPair(a, b);
     const self = tb === ta;
     // A constant shift (no gradient path needed: the distances do not depend on it).
     const centre = stopGradient(tf.mean(ta, 0, true));

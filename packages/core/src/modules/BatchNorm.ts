@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { assertNumber } from '../validation/validation';
-import { checkInput } from './checkInput';
+import { checkModuleInput } from './checkInput';
 import { Module } from './Module';
 
 /** Options of {@link BatchNorm}. */
@@ -53,8 +53,9 @@ export class BatchNorm extends Module {
   }
 
   protected forward(x: tf.Tensor, training: boolean): tf.Tensor {
-    if (x.rank !== 2) checkInput(x, 4, this.channels, this.name, '[B, C] or NHWC [B, H, W, C]');
-    else checkInput(x, 2, this.channels, this.name, '[B, C] or NHWC [B, H, W, C]');
+    if (x.rank !== 2)
+      checkModuleInput(x, 4, this.channels, this.name, '[B, C] or NHWC [B, H, W, C]');
+    else checkModuleInput(x, 2, this.channels, this.name, '[B, C] or NHWC [B, H, W, C]');
     const axes = x.rank === 2 ? [0] : [0, 1, 2];
     if (!training) {
       return tf.batchNorm(

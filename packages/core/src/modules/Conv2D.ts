@@ -1,7 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { RelkdError } from '../errors/RelkdError';
-import { assertNumber, assertOneOf } from '../validation/validation';
-import { applyPadding, checkInput, type Padding } from './checkInput';
+import { assertNumber } from '../validation/validation';
+import { assertConvGeometry, type Padding, prepareConvInput } from './checkInput';
+
+export { padSpatial } from './checkInput';
+
 import { heNormalFanOut } from './initializers';
 import { Module } from './Module';
 
@@ -59,11 +61,7 @@ export class Conv2D extends Module {
     } = options;
     assertNumber(inChannels, 'inChannels', { min: 1, integer: true });
     assertNumber(outChannels, 'outChannels', { min: 1, integer: true });
-    assertNumber(kernelSize, 'kernelSize', { min: 1, integer: true });
-    assertNumber(stride, 'stride', { min: 1, integer: true });
-    assertNumber(dilation, 'dilation', { min: 1, integer: true });
-    if (typeof padding === 'number') assertNumber(padding, 'padding', { min: 0, integer: true });
-    else assertOneOf(padding, ['same', 'valid'] as const, 'padding');
+    assertConvGeometry(kernelSize, stride, padding, dilation);
     this.inChannels = inChannels;
     this.outChannels = outChannels;
     this.stride = stride;
@@ -82,9 +80,14 @@ export class Conv2D extends Module {
   }
 
   protected forward(x: tf.Tensor): tf.Tensor {
-    checkInput(x, 4, this.inChannels, this.name, 'NHWC [B, H, W, C]');
-    checkSpatial(x, this.kernelSize, this.dilation, this.padding, this.name);
-    const [input, pad] = applyPadding(x as tf.Tensor4D, this.padding, padSpatial);
+    const [input, pad] = prepareConvInput(
+      x,
+      this.inChannels,
+      this.kernelSize,
+      this.dilation,
+      this.padding,
+      this.name,
+    );
     // tfjs has no gradient for dilated conv2d (and no stride with dilation): dilate the filter
     // explicitly instead (zeros between taps), which is exact and differentiable.
     const filter =
@@ -125,40 +128,4 @@ function dilateFilter(w: tf.Tensor4D, d: number): tf.Tensor4D {
     [0, 0, 0, 0],
     [size, size, cin, cout],
   ) as tf.Tensor4D;
-}
-
-/**
- * Checks that the (padded) input is at least as large as the effective kernel `d(k−1)+1`, so a
- * too-small feature map gets a clear error instead of an empty output or a kernel message.
- * @throws RelkdError `SHAPE_MISMATCH`
- */
-export function checkSpatial(
-  x: tf.Tensor,
-  kernelSize: number,
-  dilation: number,
-  padding: Padding,
-  who: string,
-): void {
-  if (padding === 'same') return;
-  const p = typeof padding === 'number' ? padding : 0;
-  const effective = dilation * (kernelSize - 1) + 1;
-  const [, h, w] = x.shape as number[];
-  if (h! + 2 * p < effective || w! + 2 * p < effective) {
-    throw new RelkdError(
-      'SHAPE_MISMATCH',
-      `${who}: input H×W ${h}×${w} with padding ${p} is smaller than the effective kernel ${effective}×${effective}; ` +
-        'use a larger input, more padding or a smaller kernel.',
-      { shape: x.shape, kernelSize, dilation, padding: p },
-    );
-  }
-}
-
-/** Zero-pads H and W of an NHWC tensor by `p` on both sides. */
-export function padSpatial(x: tf.Tensor4D, p: number): tf.Tensor4D {
-  return tf.pad(x, [
-    [0, 0],
-    [p, p],
-    [p, p],
-    [0, 0],
-  ]);
 }

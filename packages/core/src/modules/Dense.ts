@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { assertNumber } from '../validation/validation';
-import { checkInput } from './checkInput';
+import { checkModuleInput } from './checkInput';
 import { type DenseInit, uniformInit } from './initializers';
 import { Module } from './Module';
 
@@ -47,7 +47,7 @@ export class Dense extends Module {
   }
 
   protected forward(x: tf.Tensor): tf.Tensor {
-    checkInput(x, 2, this.inUnits, this.name, '[B, inUnits]');
+    checkModuleInput(x, 2, this.inUnits, this.name, '[B, inUnits]');
     const y = tf.matMul(x as tf.Tensor2D, this.kernel as tf.Tensor2D);
     return this.bias ? tf.add(y, this.bias) : y;
   }

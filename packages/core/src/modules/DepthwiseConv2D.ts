@@ -1,7 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { assertNumber, assertOneOf } from '../validation/validation';
-import { checkSpatial, padSpatial } from './Conv2D';
-import { applyPadding, checkInput, type Padding } from './checkInput';
+import { assertNumber } from '../validation/validation';
+import { assertConvGeometry, type Padding, prepareConvInput } from './checkInput';
 import { heNormalFanOut } from './initializers';
 import { Module } from './Module';
 
@@ -52,11 +51,8 @@ export class DepthwiseConv2D extends Module {
       seed = 0,
     } = options;
     assertNumber(channels, 'channels', { min: 1, integer: true });
-    assertNumber(kernelSize, 'kernelSize', { min: 1, integer: true });
-    assertNumber(stride, 'stride', { min: 1, integer: true });
+    assertConvGeometry(kernelSize, stride, padding);
     assertNumber(depthMultiplier, 'depthMultiplier', { min: 1, integer: true });
-    if (typeof padding === 'number') assertNumber(padding, 'padding', { min: 0, integer: true });
-    else assertOneOf(padding, ['same', 'valid'] as const, 'padding');
     this.channels = channels;
     this.outChannels = channels * depthMultiplier;
     this.stride = stride;
@@ -74,9 +70,14 @@ export class DepthwiseConv2D extends Module {
   }
 
   protected forward(x: tf.Tensor): tf.Tensor {
-    checkInput(x, 4, this.channels, this.name, 'NHWC [B, H, W, C]');
-    checkSpatial(x, this.kernelSize, 1, this.padding, this.name);
-    const [input, pad] = applyPadding(x as tf.Tensor4D, this.padding, padSpatial);
+    const [input, pad] = prepareConvInput(
+      x,
+      this.channels,
+      this.kernelSize,
+      1,
+      this.padding,
+      this.name,
+    );
     const y = tf.depthwiseConv2d(input, this.filter as tf.Tensor4D, this.stride, pad);
     return this.bias ? tf.add(y, this.bias) : y;
   }
