@@ -4,6 +4,7 @@ import {
   Module,
   oneHotFloat,
   RelkdError,
+  resolveValidate,
   stopGradient,
   type TensorInput,
   toLabels,
@@ -102,11 +103,12 @@ export class ClassCorrelationTracker extends Module<TensorInput, tf.Tensor2D> {
     options: TrackerCallOptions = {},
   ): void {
     this.assertUsable();
+    const validate = resolveValidate(options.validate);
     tf.tidy(() => {
       const z = toLogits(teacherLogits, 'teacherLogits');
       this.assertClasses(z, 'teacherLogits');
       const c = this.numClasses;
-      const y = toLabels(labels, c, z.shape[0], 'labels', options.validate);
+      const y = toLabels(labels, c, z.shape[0], 'labels', validate);
       const zs = stopGradient(z);
       const p = tf.softmax(this.temperature === 1 ? zs : tf.div(zs, this.temperature));
       const correct = tf.cast(tf.equal(tf.argMax(zs, 1), y), 'float32');
@@ -141,8 +143,9 @@ export class ClassCorrelationTracker extends Module<TensorInput, tf.Tensor2D> {
    */
   targets(labels: tf.Tensor1D | TensorInput, options: TrackerCallOptions = {}): tf.Tensor2D {
     this.assertUsable();
+    const validate = resolveValidate(options.validate);
     return tf.tidy(() => {
-      const y = toLabels(labels, this.numClasses, labelCount(labels), 'labels', options.validate);
+      const y = toLabels(labels, this.numClasses, labelCount(labels), 'labels', validate);
       if (y.shape[0] === 0) {
         throw new RelkdError('EMPTY_BATCH', '`labels` is empty.', { name: 'labels' });
       }

@@ -62,8 +62,20 @@ export function correlationOf(
   normalize: CorrelationNormalize,
 ): tf.Tensor2D {
   const p = tf.softmax(temperature === 1 ? z : (tf.div(z, temperature) as tf.Tensor2D));
-  const g = tf.matMul(p, p, true, false) as tf.Tensor2D;
-  if (normalize === 'batch') return tf.div(g, z.shape[0]) as tf.Tensor2D;
-  if (normalize === 'frobenius') return tf.div(g, tf.sqrt(tf.sum(tf.square(g)))) as tf.Tensor2D;
+  return normalizeGram(tf.matMul(p, p, true, false), z.shape[0], normalize);
+}
+
+/**
+ * Normalises a raw class Gram matrix `G = PᵀP` of a batch of `b` rows: `'batch'` `G / b`,
+ * `'frobenius'` `G / ‖G‖_F`, `'none'` `G`. Shared by {@link correlationOf} and the `'gram'`
+ * teacher regulariser (whose target Gram is built from the tracker's rows).
+ */
+export function normalizeGram(
+  g: tf.Tensor2D,
+  b: number,
+  normalize: CorrelationNormalize,
+): tf.Tensor2D {
+  if (normalize === 'batch') return tf.div(g, b);
+  if (normalize === 'frobenius') return tf.div(g, tf.sqrt(tf.sum(tf.square(g))));
   return g;
 }

@@ -1,10 +1,9 @@
 import {
-  assertSameShape,
-  checkFinite,
   ensureGradients,
+  resolveValidate,
   stopGradient,
   type TensorInput,
-  toLogits,
+  toLogitPair,
   type ValidateMode,
 } from '@relkd/core';
 import * as tf from '@tensorflow/tfjs-core';
@@ -62,16 +61,13 @@ export function iccLoss(
   options: IccLossOptions = {},
 ): tf.Scalar {
   assertOptionsObject(options);
-  const { temperature = 1, normalize = 'frobenius', validate } = options;
+  const { temperature = 1, normalize = 'frobenius' } = options;
   assertTemperature(temperature, 'options.temperature');
   assertNormalize(normalize, 'options.normalize');
+  const validate = resolveValidate(options.validate);
   ensureGradients();
   return tf.tidy(() => {
-    const s = toLogits(student, 'student');
-    const t = toLogits(teacher, 'teacher');
-    assertSameShape(s, t, 'student', 'teacher');
-    checkFinite(s, 'student', validate);
-    checkFinite(t, 'teacher', validate);
+    const [s, t] = toLogitPair(student, teacher, 'student', 'teacher', validate);
     const gs = correlationOf(s, temperature, normalize);
     const gt = correlationOf(stopGradient(t), temperature, normalize);
     const sq = tf.sum(tf.square(tf.sub(gt, gs)));

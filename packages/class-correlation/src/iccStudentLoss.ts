@@ -1,12 +1,11 @@
 import {
-  assertSameShape,
-  checkFinite,
   crossEntropy,
   ensureGradients,
   kdLoss,
+  resolveValidate,
   type TensorInput,
   toLabels,
-  toLogits,
+  toLogitPair,
   type ValidateMode,
 } from '@relkd/core';
 import * as tf from '@tensorflow/tfjs-core';
@@ -82,22 +81,18 @@ export function iccStudentLoss(
     kdWeight = 1,
     iccWeight = 1,
     normalize = 'frobenius',
-    validate = 'shapes',
   } = options;
   assertTemperature(temperature, 'options.temperature');
   assertTemperature(correlationTemperature, 'options.correlationTemperature');
   assertWeight(kdWeight, 'options.kdWeight');
   assertWeight(iccWeight, 'options.iccWeight');
   assertNormalize(normalize, 'options.normalize');
+  const validate = resolveValidate(options.validate);
   ensureGradients();
   const parts = tf.tidy(() => {
-    const s = toLogits(inputs.student, 'student');
-    const t = toLogits(inputs.teacher, 'teacher');
-    assertSameShape(s, t, 'student', 'teacher');
+    const [s, t] = toLogitPair(inputs.student, inputs.teacher, 'student', 'teacher', validate);
     const [b, c] = s.shape;
     const y = toLabels(inputs.labels, c, b, 'labels', validate);
-    checkFinite(s, 'student', validate);
-    checkFinite(t, 'teacher', validate);
     const ce = crossEntropy(s, y);
     const kd = kdLoss(s, t, { temperature });
     const icc = iccLoss(s, t, { temperature: correlationTemperature, normalize });

@@ -5,6 +5,7 @@ import {
   crossEntropy,
   ensureGradients,
   RelkdError,
+  resolveValidate,
   softCrossEntropy,
   stopGradient,
   type TensorInput,
@@ -14,7 +15,7 @@ import {
 } from '@relkd/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { ClassCorrelationTracker } from './ClassCorrelationTracker';
-import { correlationOf } from './classCorrelation';
+import { correlationOf, normalizeGram } from './classCorrelation';
 import {
   assertNormalize,
   assertOptionsObject,
@@ -88,10 +89,11 @@ export function teacherRegularizer(
 ): TeacherRegularizerResult {
   assertOptionsObject(inputs, 'inputs');
   assertOptionsObject(options);
-  const { weight = 0.5, kind = 'ols', gramNormalize = 'batch', validate = 'shapes' } = options;
+  const { weight = 0.5, kind = 'ols', gramNormalize = 'batch' } = options;
   assertNumber(weight, 'options.weight', { min: 0, max: 1 });
   assertOneOf(kind, ['ols', 'gram'] as const, 'options.kind');
   assertNormalize(gramNormalize, 'options.gramNormalize');
+  const validate = resolveValidate(options.validate);
   const { tracker } = inputs;
   if (!(tracker instanceof ClassCorrelationTracker)) {
     throw new RelkdError('INVALID_OPTION', '`inputs.tracker` must be a ClassCorrelationTracker.', {
@@ -117,13 +119,7 @@ export function teacherRegularizer(
       reg = softCrossEntropy(z, ay);
     } else {
       const gz = correlationOf(z, 1, gramNormalize);
-      const ga = tf.matMul(ay, ay, true, false);
-      const gt =
-        gramNormalize === 'batch'
-          ? tf.div(ga, b)
-          : gramNormalize === 'frobenius'
-            ? tf.div(ga, tf.sqrt(tf.sum(tf.square(ga))))
-            : ga;
+      const gt = normalizeGram(tf.matMul(ay, ay, true, false), b, gramNormalize);
       reg = tf.sum(tf.square(tf.sub(gz, gt)));
     }
     const total = tf.add(tf.mul(ce, 1 - weight), tf.mul(reg, weight)) as tf.Scalar;

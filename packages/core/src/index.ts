@@ -2,6 +2,7 @@ export { isRelkdError, RelkdError, type RelkdErrorCode } from './errors/RelkdErr
 export { type CrossEntropyOptions, crossEntropy } from './losses/crossEntropy';
 export { type KdLossOptions, kdLoss } from './losses/kdLoss';
 export { type KlDivergenceOptions, klDivergence } from './losses/klDivergence';
+export { toLogitPair } from './losses/logitPair';
 export { type SoftCrossEntropyOptions, softCrossEntropy } from './losses/softCrossEntropy';
 export { type WeightedSum, weightedSum } from './losses/weightedSum';
 export { classGram } from './math/classGram';

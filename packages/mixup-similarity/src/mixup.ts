@@ -1,10 +1,10 @@
 import {
   assertNonEmpty,
   assertNumber,
-  assertOneOf,
   checkFinite,
   RelkdError,
   Rng,
+  resolveValidate,
   sampleBeta,
   seededPermutation,
   type TensorInput,
@@ -77,11 +77,10 @@ export function mixup<R extends tf.Rank>(
   if (options === null || typeof options !== 'object') {
     throw new RelkdError('INVALID_OPTION', '`options` { numClasses, seed } are required by mixup.');
   }
-  const { numClasses, alpha = 1, seed, perSample = false, validate } = options;
+  const { numClasses, alpha = 1, seed, perSample = false } = options;
   assertNumber(numClasses, 'options.numClasses', { min: 1, integer: true });
   assertNumber(alpha, 'options.alpha', { min: 0 });
-  if (validate !== undefined)
-    assertOneOf(validate, ['shapes', 'full'] as const, 'options.validate');
+  const validate = resolveValidate(options.validate);
   if (!(seed instanceof Rng)) {
     if (seed === undefined) {
       throw new RelkdError(

@@ -1,10 +1,10 @@
 import {
   assertNonEmpty,
   assertNumber,
-  assertOneOf,
   checkFinite,
   oneHotFloat,
   RelkdError,
+  resolveValidate,
   type TensorInput,
   toLabels,
   toTensor,
@@ -80,10 +80,9 @@ export function mixupWith<R extends tf.Rank>(
       '`options` { numClasses, lambda, permutation } are required by mixupWith.',
     );
   }
-  const { numClasses, validate } = options;
+  const { numClasses } = options;
   assertNumber(numClasses, 'options.numClasses', { min: 1, integer: true });
-  if (validate !== undefined)
-    assertOneOf(validate, ['shapes', 'full'] as const, 'options.validate');
+  const validate = resolveValidate(options.validate);
   return tf.tidy(() => {
     const x = toTensor(inputs, 'inputs', 'float');
     assertNonEmpty(x, 'inputs');

@@ -5,8 +5,10 @@ import {
   checkFinite,
   ensureGradients,
   RelkdError,
+  resolveValidate,
   stopGradient,
   type TensorInput,
+  toLogitPair,
   toLogits,
   type ValidateMode,
 } from '@relkd/core';
@@ -136,14 +138,12 @@ export function stkdLoss(inputs: StkdInputs, options: StkdLossOptions = {}): Stk
     ceWeight = 0.1,
     kdWeight = 0.9,
     targetMode = 'teacherOnMixed',
-    validate,
   } = options;
   assertNumber(temperature, 'options.temperature', { min: 0, exclusiveMin: true });
   assertNumber(ceWeight, 'options.ceWeight', { min: 0 });
   assertNumber(kdWeight, 'options.kdWeight', { min: 0 });
   assertOneOf(targetMode, MODES, 'options.targetMode');
-  if (validate !== undefined)
-    assertOneOf(validate, ['shapes', 'full'] as const, 'options.validate');
+  const validate = resolveValidate(options.validate);
   const mixedTeacher = isMixedTeacher(inputs.teacher);
   if (targetMode === 'mixedTeacherSoft' && !mixedTeacher) {
     throw new RelkdError(
@@ -164,12 +164,8 @@ export function stkdLoss(inputs: StkdInputs, options: StkdLossOptions = {}): Stk
   ensureGradients();
 
   const out = tf.tidy(() => {
-    const s = toLogits(inputs.student, 'student');
+    const [s, y] = toLogitPair(inputs.student, inputs.targets, 'student', 'targets', validate);
     const b = s.shape[0];
-    const y = toLogits(inputs.targets, 'targets');
-    assertSameShape(s, y, 'student', 'targets');
-    checkFinite(s, 'student', validate);
-    checkFinite(y, 'targets', validate);
     // Validate and convert the teacher side before any kernel runs.
     let mixedParts: { t: tf.Tensor2D; lambda: number | tf.Tensor1D; perm: tf.Tensor1D } | null =
       null;

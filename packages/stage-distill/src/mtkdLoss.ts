@@ -4,6 +4,7 @@ import {
   crossEntropy,
   ensureGradients,
   RelkdError,
+  resolveValidate,
   type TensorInput,
   toLabels,
   type ValidateMode,
@@ -114,14 +115,8 @@ export function mtkdLoss(inputs: MtkdInputs, options: MtkdLossOptions = {}): Mtk
   if (inputs === null || typeof inputs !== 'object') {
     throw new RelkdError('INVALID_OPTION', '`inputs` must be an object of stage lists and labels.');
   }
-  const {
-    scdWeight = 1,
-    srdWeight = 1,
-    crdWeight = 1,
-    auxCeWeight = 1,
-    temperature = 4,
-    validate,
-  } = options;
+  const { scdWeight = 1, srdWeight = 1, crdWeight = 1, auxCeWeight = 1, temperature = 4 } = options;
+  const validate = resolveValidate(options.validate);
   assertNumber(scdWeight, 'options.scdWeight', { min: 0 });
   assertNumber(srdWeight, 'options.srdWeight', { min: 0 });
   assertNumber(crdWeight, 'options.crdWeight', { min: 0 });

@@ -8,9 +8,21 @@ import {
 } from '../validation/validation';
 
 /**
- * Internal: converts and checks the two `[B, C]` float32 inputs of a two-distribution loss
- * (`klDivergence`, `softCrossEntropy`): each as logits, the same shape, and finite in
- * `validate: 'full'` mode. Call it inside `tf.tidy` so a throw releases the conversions.
+ * Converts and checks the two `[B, C]` float32 logit (or distribution) inputs of a
+ * two-distribution loss: each as {@link toLogits} (float32, rank 2, B >= 1, C >= 1), the same
+ * shape, and finite when `validate` is `'full'`. Used by `klDivergence`, `softCrossEntropy` and
+ * the student/teacher losses of the other packages. Call it inside `tf.tidy` so a failed check
+ * releases the converted inputs.
+ *
+ * @throws RelkdError `DTYPE_MISMATCH`, `RANK_MISMATCH`, `EMPTY_BATCH`, `SHAPE_MISMATCH`,
+ *   `INVALID_OPTION` (not tensor-like, disposed), `NON_FINITE` (`validate: 'full'` only)
+ * @example
+ * ```ts
+ * return tf.tidy(() => {
+ *   const [s, t] = toLogitPair(student, teacher, 'student', 'teacher', validate);
+ *   // ... compose the loss from s and stopGradient(t)
+ * });
+ * ```
  */
 export function toLogitPair(
   a: TensorInput,
