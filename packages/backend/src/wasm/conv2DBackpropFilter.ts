@@ -1,6 +1,6 @@
-import * as tf from '@tensorflow/tfjs-core';
-import { forEachTap } from './convTaps';
-import { assertChannelsLast, composite } from './kernelScope';
+import type * as tf from '@tensorflow/tfjs-core';
+import { backpropGeometry, forEachTap } from './convTaps';
+import { composite } from './kernelScope';
 
 /**
  * `Conv2DBackpropFilter` for the wasm backend (tfjs-backend-wasm 4.22 has none), composed of
@@ -12,25 +12,8 @@ import { assertChannelsLast, composite } from './kernelScope';
  */
 export const conv2DBackpropFilterKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const { x, dy } = inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
-  const { strides, pad, dataFormat, dimRoundingMode, filterShape, dilations } =
-    attrs as unknown as {
-      strides: [number, number] | number;
-      pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
-      dataFormat?: string;
-      dimRoundingMode?: 'floor' | 'round' | 'ceil';
-      filterShape: [number, number, number, number];
-      dilations?: [number, number] | number;
-    };
-  assertChannelsLast(dataFormat, 'Conv2DBackpropFilter');
-  const g = tf.backend_util.computeConv2DInfo(
-    x.shape as [number, number, number, number],
-    filterShape,
-    strides,
-    dilations ?? 1,
-    pad,
-    dimRoundingMode,
-    false,
-  );
+  const { filterShape } = attrs as unknown as { filterShape: [number, number, number, number] };
+  const g = backpropGeometry(attrs, x.shape, filterShape, false, 'Conv2DBackpropFilter');
   const [fh, fw, cin, cout] = filterShape;
   const m = g.batchSize * g.outHeight * g.outWidth;
   return composite(backend as tf.KernelBackend, (s) => {

@@ -1,5 +1,40 @@
-import type * as tf from '@tensorflow/tfjs-core';
-import { type KernelScope, padOrCrop } from './kernelScope';
+import * as tf from '@tensorflow/tfjs-core';
+import { assertChannelsLast, type KernelScope, padOrCrop } from './kernelScope';
+
+/** The attributes of tfjs' conv backprop kernels that the geometry depends on. */
+interface ConvBackpropAttrs {
+  strides: [number, number] | number;
+  pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
+  dataFormat?: string;
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+  dilations?: [number, number] | number;
+}
+
+/**
+ * tfjs' `Conv2DInfo` of a conv backprop kernel call, from its attributes and the forward input
+ * and filter shapes (`dilations` default 1; NCHW throws `INVALID_OPTION`). Shared by the
+ * composite kernels.
+ */
+export function backpropGeometry(
+  attrs: tf.NamedAttrMap | undefined,
+  inputShape: readonly number[],
+  filterShape: readonly number[],
+  depthwise: boolean,
+  kernel: string,
+): tf.backend_util.Conv2DInfo {
+  const { strides, pad, dataFormat, dimRoundingMode, dilations } =
+    attrs as unknown as ConvBackpropAttrs;
+  assertChannelsLast(dataFormat, kernel);
+  return tf.backend_util.computeConv2DInfo(
+    inputShape as [number, number, number, number],
+    filterShape as [number, number, number, number],
+    strides,
+    dilations ?? 1,
+    pad,
+    dimRoundingMode,
+    depthwise,
+  );
+}
 
 /** The geometry the composite conv kernels need (a subset of tfjs' Conv2DInfo). */
 export interface ConvGeometry {

@@ -1,5 +1,5 @@
-import * as tf from '@tensorflow/tfjs-core';
-import { forEachTap } from './convTaps';
+import type * as tf from '@tensorflow/tfjs-core';
+import { backpropGeometry, forEachTap } from './convTaps';
 import { composite } from './kernelScope';
 
 /**
@@ -15,21 +15,13 @@ export const depthwiseConv2dNativeBackpropFilterKernel: tf.KernelFunc = ({
   attrs,
 }) => {
   const { x, dy } = inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
-  const { strides, dilations, pad, dimRoundingMode, filterShape } = attrs as unknown as {
-    strides: [number, number] | number;
-    dilations?: [number, number] | number;
-    pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
-    dimRoundingMode?: 'floor' | 'round' | 'ceil';
-    filterShape: [number, number, number, number];
-  };
-  const g = tf.backend_util.computeConv2DInfo(
-    x.shape as [number, number, number, number],
+  const { filterShape } = attrs as unknown as { filterShape: [number, number, number, number] };
+  const g = backpropGeometry(
+    attrs,
+    x.shape,
     filterShape,
-    strides,
-    dilations ?? 1,
-    pad,
-    dimRoundingMode,
     true,
+    'DepthwiseConv2dNativeBackpropFilter',
   );
   const [fh, fw, cin, mult] = filterShape;
   const m = g.batchSize * g.outHeight * g.outWidth;

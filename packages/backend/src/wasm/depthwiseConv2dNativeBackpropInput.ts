@@ -1,4 +1,5 @@
-import * as tf from '@tensorflow/tfjs-core';
+import type * as tf from '@tensorflow/tfjs-core';
+import { backpropGeometry } from './convTaps';
 import { composite, padOrCrop } from './kernelScope';
 
 /**
@@ -15,21 +16,13 @@ export const depthwiseConv2dNativeBackpropInputKernel: tf.KernelFunc = ({
   attrs,
 }) => {
   const { dy, filter } = inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
-  const { strides, dilations, pad, dimRoundingMode, inputShape } = attrs as unknown as {
-    strides: [number, number] | number;
-    dilations?: [number, number] | number;
-    pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
-    dimRoundingMode?: 'floor' | 'round' | 'ceil';
-    inputShape: [number, number, number, number];
-  };
-  const g = tf.backend_util.computeConv2DInfo(
+  const { inputShape } = attrs as unknown as { inputShape: [number, number, number, number] };
+  const g = backpropGeometry(
+    attrs,
     inputShape,
-    filter.shape as [number, number, number, number],
-    strides,
-    dilations ?? 1,
-    pad,
-    dimRoundingMode,
+    filter.shape,
     true,
+    'DepthwiseConv2dNativeBackpropInput',
   );
   const [fh, fw, cin, mult] = filter.shape as [number, number, number, number];
   const { batchSize: n, outHeight: oh, outWidth: ow, strideHeight: sh, strideWidth: sw } = g;
