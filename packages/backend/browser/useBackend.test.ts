@@ -96,10 +96,9 @@ describe('@relkd/backend in the browser', () => {
   });
 
   // tfjs-backend-webgl 4.22's floatPrecision() returns 16 whenever WEBGL_RENDER_FLOAT32_ENABLED is
-  // true (tensorflow/tfjs#6980), and useBackend derives `float32` from it: on this float32
-  // SwiftShader context info.float32 is false and describeBackend() says "float16 only". Expected
-  // to fail until useBackend reads WEBGL_RENDER_FLOAT32_ENABLED; then turn `it.fails` into `it`.
-  it.fails("'webgl' reports float32 when the textures are float32 (tfjs#6980)", async () => {
+  // true (tensorflow/tfjs#6980); useBackend reads WEBGL_RENDER_FLOAT32_ENABLED instead, so this
+  // float32 SwiftShader context must report float32.
+  it("'webgl' reports float32 when the textures are float32 (tfjs#6980)", async () => {
     const webgl = await useBackend('webgl');
     expect(tf.env().getBool('WEBGL_RENDER_FLOAT32_ENABLED')).toBe(true);
     expect(webgl.float32).toBe(true);

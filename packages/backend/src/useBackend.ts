@@ -473,13 +473,17 @@ async function attempt(
       }
       await importBackend(candidate, candidate, options, node);
       await activate(candidate, candidate);
-      const precision = (
-        tf.backend() as unknown as { floatPrecision?: () => number }
-      ).floatPrecision?.();
+      // tfjs-backend-webgl's floatPrecision() reports 16 whenever WEBGL_RENDER_FLOAT32_ENABLED is
+      // true (tensorflow/tfjs#6980), so read the flag itself for webgl.
+      const float32 =
+        candidate === 'webgl'
+          ? tf.env().getBool('WEBGL_RENDER_FLOAT32_ENABLED')
+          : ((tf.backend() as unknown as { floatPrecision?: () => number }).floatPrecision?.() ??
+              32) >= 32;
       return {
         name: candidate,
         device: 'gpu',
-        float32: precision === undefined || precision >= 32,
+        float32,
         gradients: true,
       };
     }
