@@ -379,6 +379,58 @@ describe.each(BACKENDS)('Distiller on %s', (backend) => {
     tf.dispose([x, y]);
   });
 
+  it('calls onBatchEnd / onEpochEnd and stops when stopTraining is set', async () => {
+    const student = dense(111);
+    const { x, y } = data(16, 23);
+    const d = new Distiller({ student });
+    const batches: number[] = [];
+    const epochs: number[] = [];
+    const h = await d.fit(
+      { x, y },
+      {
+        epochs: 5,
+        batchSize: 4,
+        callbacks: {
+          onBatchEnd: (b, r) => {
+            batches.push(b);
+            expect(Number.isFinite(r.parts.ce!)).toBe(true);
+          },
+          onEpochEnd: (e, log) => {
+            epochs.push(e);
+            expect(log.loss.ce).toBeGreaterThan(0);
+            if (e === 1) d.stopTraining = true;
+          },
+        },
+      },
+    );
+    expect(batches).toEqual([0, 1, 2, 3, 0, 1, 2, 3]);
+    expect(epochs).toEqual([0, 1]);
+    expect(h.epochs).toHaveLength(2);
+    expect(d.epochCount).toBe(2);
+    tf.dispose([x, y]);
+  });
+
+  it('saves to a directory and resumes from it (Node)', async () => {
+    const { mkdtempSync, rmSync, existsSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = mkdtempSync(join(tmpdir(), 'relkd-layers-'));
+    try {
+      const { x, y } = data(8, 25);
+      const d = new Distiller({ student: dense(121), optimizer: tf.train.adam(0.01) });
+      d.step(x, y);
+      await d.save(dir);
+      expect(existsSync(join(dir, 'model.json'))).toBe(true);
+      const next = d.step(x, y);
+      const d2 = new Distiller({ student: dense(122), optimizer: tf.train.adam(0.01) });
+      await d2.load(dir);
+      expectClose([d2.step(x, y).total], [next.total], { rtol: 1e-5 });
+      tf.dispose([x, y]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('accepts iterables of batches', async () => {
     const student = dense(91);
     const { x, y } = data(8, 21);
