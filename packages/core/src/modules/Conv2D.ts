@@ -88,6 +88,15 @@ export class Conv2D extends Module {
       this.padding,
       this.name,
     );
+    if (this.kernelSize === 1 && this.stride === 1) {
+      // A 1x1 stride-1 convolution is a matrix product over the channel axis: same values, and
+      // its gradient avoids the cpu backend's slow Conv2DBackpropFilter (element-wise loops).
+      const [b, h, w, c] = input.shape;
+      const flat = tf.reshape(input, [b * h * w, c]);
+      const kernel = tf.reshape(this.filter, [c, this.outChannels]);
+      const y = tf.reshape(tf.matMul(flat, kernel), [b, h, w, this.outChannels]);
+      return this.bias ? tf.add(y, this.bias) : y;
+    }
     // tfjs has no gradient for dilated conv2d (and no stride with dilation): dilate the filter
     // explicitly instead (zeros between taps), which is exact and differentiable.
     const filter =
