@@ -8,12 +8,16 @@
  *   --no-sweeps           skip the B/C sweeps
  *   --no-overhead         skip the training-step overhead
  *   --overhead-backends=wasm  backends of the training-step overhead (default: wasm, the target's)
+ *   --sweep-backends=wasm     backends of the B/C sweeps (default: wasm; the cpu backend's
+ *                             JavaScript kernels make the large points take minutes on a loaded machine)
  *   --out=DIR             output folder (default docs/benchmarks; .cache/bench with --quick)
+ *   --render              no measuring: rebuild performance.md and the charts from DIR/performance.json
+ *                         (picks up a new tools/reference/bench_torch.json and packages/bench/findings.md)
  *
  * Writes performance.json, performance.md and the sweep SVG charts. Numbers only: no test here
  * asserts a time.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describeBackend, useBackend } from '@relkd/backend';
@@ -23,6 +27,7 @@ import { type OverheadRow, trainingStepOverhead } from './overhead';
 import { CASES } from './registry';
 import {
   fmtBytes,
+  fmtPow10Bytes,
   type KernelConstancy,
   type Meta,
   type Row,
@@ -61,6 +66,7 @@ const SWEEP_REPEATS = quick
   ? { warmup: 1, repeats: 3, maxMs: 500 }
   : { warmup: 1, repeats: 5, maxMs: 2000 };
 const OVERHEAD_BACKENDS = opt('overhead-backends')?.split(',') ?? ['wasm'];
+const SWEEP_BACKENDS = opt('sweep-backends')?.split(',') ?? ['wasm'];
 
 function log(msg: string): void {
   process.stderr.write(`${msg}\n`);
@@ -121,7 +127,7 @@ async function main(): Promise<void> {
         }
       }
     }
-    for (const loss of SWEEP_LOSSES) {
+    for (const loss of SWEEP_BACKENDS.includes(name) ? SWEEP_LOSSES : []) {
       for (const [axis, values] of [
         ['B', SWEEP_B],
         ['C', SWEEP_C],
@@ -168,30 +174,6 @@ async function main(): Promise<void> {
     }
   }
 
-  const torch = readTorch(join(repoRoot, 'tools', 'reference', 'bench_torch.json'));
-  if (torch) {
-    for (const r of rows) {
-      const t = torch.results.find((x) => x.loss === r.loss && x.B === r.B && x.C === r.C);
-      if (t) {
-        r.torchBackwardRatio = r.backward.medianMs / t.backwardMs;
-        r.torchForwardRatio = r.forward.medianMs / t.forwardMs;
-      }
-    }
-  }
-
-  const kernelConstancy: KernelConstancy[] = SWEEP_LOSSES.flatMap((loss) =>
-    backendsRun.map((backend) => {
-      const pts = sweeps.filter((s) => s.loss === loss && s.backend === backend);
-      const ks = [...new Set(pts.map((s) => s.kernels))];
-      return {
-        loss,
-        backend,
-        constant: ks.length === 1,
-        kernels: ks,
-        byPoint: pts.map((s) => `${s.axis}=${s.value}: ${s.kernels}`),
-      };
-    }),
-  );
   const meta: Meta = {
     date: new Date().toISOString(),
     machine: `${cpus()[0]?.model ?? 'unknown cpu'} x${cpus().length}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB`,
@@ -205,12 +187,55 @@ async function main(): Promise<void> {
     describe: describeBackend(),
     quick,
   };
+  writeOutputs({ meta, failures, rows, sweeps, overhead });
+}
+
+/** The measured data a report is made from (performance.json holds it, plus derived fields). */
+interface RunData {
+  meta: Meta;
+  failures: string[];
+  rows: Row[];
+  sweeps: SweepPoint[];
+  overhead: OverheadRow[];
+}
+
+/**
+ * Writes performance.json, the SVG charts and performance.md from measured data: adds the
+ * tfjs/torch ratios (tools/reference/bench_torch.json, when present), the kernel-constancy
+ * verdicts and the hand-written findings (packages/bench/findings.md, when present).
+ */
+function writeOutputs({ meta, failures, rows, sweeps, overhead }: RunData): void {
+  const torch = readTorch(join(repoRoot, 'tools', 'reference', 'bench_torch.json'));
+  for (const r of rows) {
+    delete r.torchBackwardRatio;
+    delete r.torchForwardRatio;
+    const t = torch?.results.find((x) => x.loss === r.loss && x.B === r.B && x.C === r.C);
+    if (t) {
+      r.torchBackwardRatio = r.backward.medianMs / t.backwardMs;
+      r.torchForwardRatio = r.forward.medianMs / t.forwardMs;
+    }
+  }
+  const sweepLosses = [...new Set(sweeps.map((s) => s.loss))];
+  const kernelConstancy: KernelConstancy[] = sweepLosses.flatMap((loss) =>
+    [...new Set(sweeps.map((s) => s.backend))].map((backend) => {
+      const pts = sweeps.filter((s) => s.loss === loss && s.backend === backend);
+      const ks = [...new Set(pts.map((s) => s.kernels))];
+      return {
+        loss,
+        backend,
+        constant: ks.length === 1,
+        kernels: ks,
+        byPoint: pts.map((s) => `${s.axis}=${s.value}: ${s.kernels}`),
+      };
+    }),
+  );
   writeFileSync(
     join(outDir, 'performance.json'),
     `${JSON.stringify({ meta, failures, rows, sweeps, kernelConstancy, overhead, torch }, null, 1)}\n`,
   );
-  // Charts of the last backend measured (wasm in the default run: the targets are about WASM).
-  const chartBackend = backendsRun.includes('wasm') ? 'wasm' : (backendsRun.at(-1) ?? '');
+  // Charts of the wasm sweeps (the targets are about WASM), else of the first swept backend.
+  const swept = [...new Set(sweeps.map((s) => s.backend))];
+  const chartBackend = swept.includes('wasm') ? 'wasm' : (swept[0] ?? '');
   const charts: Array<[string, string]> = [];
   for (const axis of ['B', 'C'] as const) {
     for (const what of ['time', 'memory'] as const) {
@@ -221,18 +246,19 @@ async function main(): Promise<void> {
           `${what === 'time' ? 'fwd+bwd time' : 'peak memory'} vs ${axis} (${chartBackend})`,
           axis === 'B' ? 'batch size B (C = 100)' : 'classes C (B = 64)',
           what === 'time' ? 'ms per call' : 'peak bytes per call',
-          SWEEP_LOSSES.map((loss) => ({
+          sweepLosses.map((loss) => ({
             name: loss,
             points: sweeps
               .filter((s) => s.loss === loss && s.axis === axis && s.backend === chartBackend)
               .map((s) => [s.value, what === 'time' ? s.ms : s.peakBytes] as [number, number]),
           })),
-          what === 'memory' ? fmtBytes : undefined,
+          what === 'memory' ? fmtPow10Bytes : undefined,
         ),
       ]);
     }
   }
   for (const [file, svg] of charts) writeFileSync(join(outDir, file), svg);
+  const findingsFile = resolve(import.meta.dirname, '..', 'findings.md');
   writeFileSync(
     join(outDir, 'performance.md'),
     renderMarkdown({
@@ -244,12 +270,19 @@ async function main(): Promise<void> {
       torch,
       failures,
       charts: charts.map(([f]) => f),
+      findings: existsSync(findingsFile) ? readFileSync(findingsFile, 'utf8') : '',
     }),
   );
-  log(`wrote ${join(outDir, 'performance.md')} in ${meta.minutes} min`);
+  log(`wrote ${join(outDir, 'performance.md')} (run of ${meta.date}, ${meta.minutes} min)`);
 }
 
-main().catch((e) => {
+/** `--render`: rebuilds the report from outDir/performance.json without measuring. */
+function render(): void {
+  const data = JSON.parse(readFileSync(join(outDir, 'performance.json'), 'utf8')) as RunData;
+  writeOutputs({ ...data, failures: data.failures ?? [] });
+}
+
+(flag('render') ? Promise.resolve().then(render) : main()).catch((e) => {
   console.error(e);
   process.exit(1);
 });
