@@ -81,6 +81,35 @@ describe.each(BACKENDS)('tap on %s', (backend) => {
     tf.dispose([x, out.logits, ...Object.values(out.features)]);
   });
 
+  it('taps inside a nested model used in a functional graph with a skip connection', () => {
+    const inner = tfl.sequential({
+      name: 'blockN',
+      layers: [
+        tfl.layers.dense({ inputShape: [5], units: 5, activation: 'relu', name: 'n1' }),
+        tfl.layers.dense({ units: 5, name: 'n2' }),
+      ],
+    });
+    const input = tfl.input({ shape: [6] });
+    const h = tfl.layers.dense({ units: 5, name: 'pre' }).apply(input) as tfl.SymbolicTensor;
+    const r = inner.apply(h) as tfl.SymbolicTensor;
+    const sum = tfl.layers.add({ name: 'skip' }).apply([h, r]) as tfl.SymbolicTensor;
+    const out = tfl.layers.dense({ units: 3, name: 'head2' }).apply(sum) as tfl.SymbolicTensor;
+    const m = tfl.model({ inputs: input, outputs: out });
+    const t = tap(m, { features: ['blockN/n1', 'skip'] });
+    const x = tf.randomNormal([3, 6], 0, 1, 'float32', 6);
+    const o = t(x);
+    expectClose(o.logits, m.predict(x) as tf.Tensor);
+    const pre = tfl.model({ inputs: input, outputs: h });
+    const n1 = tfl.model({
+      inputs: inner.inputs,
+      outputs: inner.getLayer('n1').getOutputAt(0) as tfl.SymbolicTensor,
+    });
+    const expected = n1.predict(pre.predict(x) as tf.Tensor) as tf.Tensor;
+    expectClose(o.features['blockN/n1']!, expected);
+    expect(o.features.skip!.shape).toEqual([3, 5]);
+    tf.dispose([x, o.logits, ...Object.values(o.features)]);
+  });
+
   it('works on a model loaded with tf.loadLayersModel', async () => {
     const m = seqModel();
     let saved: tf.io.ModelArtifacts | undefined;
