@@ -17,6 +17,7 @@
  * Writes performance.json, performance.md and the sweep SVG charts. Numbers only: no test here
  * asserts a time.
  */
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -229,10 +230,12 @@ function writeOutputs({ meta, failures, rows, sweeps, overhead }: RunData): void
       };
     }),
   );
+  const jsonFile = join(outDir, 'performance.json');
   writeFileSync(
-    join(outDir, 'performance.json'),
-    `${JSON.stringify({ meta, failures, rows, sweeps, kernelConstancy, overhead, torch }, null, 1)}\n`,
+    jsonFile,
+    `${JSON.stringify({ meta, failures, rows, sweeps, kernelConstancy, overhead, torch }, null, 2)}\n`,
   );
+  formatJson(jsonFile);
   // Charts of the wasm sweeps (the targets are about WASM), else of the first swept backend.
   const swept = [...new Set(sweeps.map((s) => s.backend))];
   const chartBackend = swept.includes('wasm') ? 'wasm' : (swept[0] ?? '');
@@ -274,6 +277,17 @@ function writeOutputs({ meta, failures, rows, sweeps, overhead }: RunData): void
     }),
   );
   log(`wrote ${join(outDir, 'performance.md')} (run of ${meta.date}, ${meta.minutes} min)`);
+}
+
+/** Formats a written JSON file with the repo's biome settings (so `npm run lint` stays clean). */
+function formatJson(file: string): void {
+  const biome = join(repoRoot, 'node_modules', '.bin', 'biome');
+  if (!existsSync(biome)) return;
+  try {
+    execFileSync(biome, ['format', '--write', file], { cwd: repoRoot, stdio: 'ignore' });
+  } catch {
+    log(`note: could not format ${file} with biome`);
+  }
 }
 
 /** `--render`: rebuilds the report from outDir/performance.json without measuring. */
