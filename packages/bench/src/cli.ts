@@ -286,7 +286,7 @@ function formatJson(file: string): void {
   try {
     execFileSync(biome, ['format', '--write', file], { cwd: repoRoot, stdio: 'ignore' });
   } catch {
-    log(`note: could not format ${file} with biome`);
+    // biome skips git-ignored folders such as .cache (quick runs): nothing to keep clean there
   }
 }
 
