@@ -47,6 +47,9 @@ async function measure(backend: 'cpu' | 'wasm') {
       );
   }
   tf.dispose(prof.result as tf.Tensor[]);
+  // tf.profile reuses one result object: copy what we need before profiling again.
+  const peakForwardBackward = prof.peakBytes;
+  const kernelsForwardBackward = prof.kernels.length;
   const fwd = await tf.profile(() => {
     const r = vrmLoss({
       student: { real: ss!, virtual: sv! },
@@ -63,11 +66,11 @@ async function measure(backend: 'cpu' | 'wasm') {
     C,
     N: 2 * B,
     msForwardBackward: Math.round(ms),
-    peakMiBForwardBackward: +(prof.peakBytes / MiB).toFixed(1),
-    peakMiBAboveInputs: +((prof.peakBytes - inputBytes) / MiB).toFixed(1),
+    peakMiBForwardBackward: +(peakForwardBackward / MiB).toFixed(1),
+    peakMiBAboveInputs: +((peakForwardBackward - inputBytes) / MiB).toFixed(1),
     peakMiBForward: +(fwd.peakBytes / MiB).toFixed(1),
     largestTensorMiB: +((largest * 4) / MiB).toFixed(2),
-    kernels: prof.kernels.length,
+    kernels: kernelsForwardBackward,
     directIcEdgeTensorMiB: +((C * C * 2 * B * 4) / MiB).toFixed(0),
     leftoverTensors: leftover,
   };
