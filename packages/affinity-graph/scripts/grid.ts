@@ -8,9 +8,9 @@
 import { closeSync, mkdirSync, openSync, readSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { deflateSync } from 'node:zlib';
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
+import { encodePng } from '../../../tools/png';
 import { RANDAUGMENT_OPS, virtualView } from '../src/index';
 
 const COUNT = 10;
@@ -29,43 +29,6 @@ function readMnist(n: number): Float32Array {
   const out = new Float32Array(784 * n);
   for (let i = 0; i < out.length; i++) out[i] = buf[16 + i]! / 255;
   return out;
-}
-
-const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
-  let c = n;
-  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-  return c >>> 0;
-});
-function crc32(bytes: Uint8Array): number {
-  let c = 0xffffffff;
-  for (const b of bytes) c = CRC_TABLE[(c ^ b) & 0xff]! ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
-function chunk(type: string, data: Uint8Array): Buffer {
-  const head = Buffer.alloc(8);
-  head.writeUInt32BE(data.length, 0);
-  head.write(type, 4, 'ascii');
-  const body = Buffer.concat([head.subarray(4), Buffer.from(data)]);
-  const crc = Buffer.alloc(4);
-  crc.writeUInt32BE(crc32(body), 0);
-  return Buffer.concat([head.subarray(0, 4), body, crc]);
-}
-function png(width: number, height: number, grey: Uint8Array): Buffer {
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(width, 0);
-  ihdr.writeUInt32BE(height, 4);
-  ihdr.set([8, 0, 0, 0, 0], 8); // 8-bit greyscale
-  const raw = Buffer.alloc((width + 1) * height);
-  for (let y = 0; y < height; y++) {
-    raw[y * (width + 1)] = 0; // filter: none
-    raw.set(grey.subarray(y * width, (y + 1) * width), y * (width + 1) + 1);
-  }
-  return Buffer.concat([
-    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    chunk('IHDR', ihdr),
-    chunk('IDAT', deflateSync(raw, { level: 9 })),
-    chunk('IEND', new Uint8Array(0)),
-  ]);
 }
 
 await tf.setBackend('cpu');
@@ -93,5 +56,5 @@ const out = join(
   '../../../docs/methods/img/vrm-views.png',
 );
 mkdirSync(dirname(out), { recursive: true });
-writeFileSync(out, png(width, height, img));
+writeFileSync(out, encodePng(width, height, 1, img));
 console.log(`wrote ${out} (${width}x${height}; rows: real, virtual seeds ${SEEDS.join(', ')})`);

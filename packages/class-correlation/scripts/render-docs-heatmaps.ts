@@ -12,8 +12,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { deflateSync } from 'node:zlib';
 import * as tf from '@tensorflow/tfjs-core';
+import { encodePng } from '../../../tools/png';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import { useBackend } from '@relkd/backend';
@@ -50,42 +50,9 @@ function readLabels(file: string, n: number): Int32Array {
 }
 
 // --- PNG encoder (RGBA8, no filtering) -------------------------------------------------------
-const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
-  let c = n;
-  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-  return c >>> 0;
-});
-function crc32(bytes: Uint8Array): number {
-  let c = 0xffffffff;
-  for (const b of bytes) c = CRC_TABLE[(c ^ b) & 0xff]! ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
-function chunk(type: string, data: Uint8Array): Buffer {
-  const head = Buffer.alloc(8);
-  head.writeUInt32BE(data.length, 0);
-  head.write(type, 4, 'ascii');
-  const crc = Buffer.alloc(4);
-  crc.writeUInt32BE(crc32(Buffer.concat([head.subarray(4), data])), 0);
-  return Buffer.concat([head, data, crc]);
-}
-function encodePng(image: tf.Tensor3D): Buffer {
+function encodeTensorPng(image: tf.Tensor3D): Buffer {
   const [h, w] = image.shape;
-  const px = image.dataSync();
-  const raw = Buffer.alloc(h * (1 + w * 4));
-  for (let y = 0; y < h; y++) {
-    raw[y * (1 + w * 4)] = 0;
-    for (let i = 0; i < w * 4; i++) raw[y * (1 + w * 4) + 1 + i] = px[y * w * 4 + i]!;
-  }
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(w, 0);
-  ihdr.writeUInt32BE(h, 4);
-  ihdr.set([8, 6, 0, 0, 0], 8);
-  return Buffer.concat([
-    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    chunk('IHDR', ihdr),
-    chunk('IDAT', deflateSync(raw)),
-    chunk('IEND', new Uint8Array(0)),
-  ]);
+  return encodePng(w, h, 4, image.dataSync());
 }
 
 function mlp(hidden: number, seed: number): Sequential {
@@ -174,7 +141,7 @@ async function main(): Promise<void> {
   ];
   for (const [name, m, title] of pictures) {
     const img = correlationHeatmap(m, { cellSize: 24, hideDiagonal: true });
-    writeFileSync(join(outDir, `${name}.png`), encodePng(img));
+    writeFileSync(join(outDir, `${name}.png`), encodeTensorPng(img));
     img.dispose();
     writeFileSync(
       join(outDir, `${name}.svg`),
