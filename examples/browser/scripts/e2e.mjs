@@ -23,7 +23,7 @@ if (!existsSync(executablePath)) {
 const METHOD = process.env.E2E_METHOD ?? 'kd';
 const STEPS = Number(process.env.E2E_STEPS ?? 150);
 
-execFileSync('node', [join(here, 'make-data.mjs')], { stdio: 'inherit' });
+execFileSync('npx', ['tsx', join(here, 'make-data.ts')], { stdio: 'inherit' });
 await build({ root, configFile: join(root, 'vite.config.ts'), logLevel: 'warn' });
 const server = await preview({
   root,
