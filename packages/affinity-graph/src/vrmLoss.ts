@@ -11,7 +11,7 @@ import {
 } from '@relkd/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { directGraphLoss } from './internal/directPath';
-import { gramGraphLoss } from './internal/gramPath';
+import { fusedGramVrm, gramGraphLoss } from './internal/gramPath';
 import { isEdgeMask, strictUpper } from './isEdgeMask';
 import { jointEntropyKeep } from './jointEntropyMask';
 import {
@@ -158,6 +158,20 @@ export function vrmLoss(inputs: VrmInputs, options: VrmLossOptions = {}): VrmLos
     assertSameShape(tv, ss, 'teacher.virtual', 'student.real');
     const [b, c] = ss.shape;
 
+    if (usePath === 'gram' && uep.kind === 'none') {
+      // Default path: one custom-gradient node keeps only the four inputs for autodiff.
+      const fused = fusedGramVrm(ss, sv, ts, tv, {
+        zsNorm,
+        zsEpsilon: ZS_EPSILON,
+        isKeep: () => isEdgeMask(b, isEdges),
+        epsilon,
+        tolerance: gramTolerance,
+      });
+      const isLoss = fused.is.loss;
+      const icLoss = fused.ic.loss;
+      const sum = tf.add(tf.mul(isLoss, wIs), tf.mul(icLoss, wIc)) as tf.Scalar;
+      return { total: sum, is: isLoss, ic: icLoss };
+    }
     const ysRaw = tf.concat([ss, sv]) as tf.Tensor2D;
     const ytRaw = stopGradient(tf.concat([ts, tv]) as tf.Tensor2D);
     const ys = zsNorm ? zScore(ysRaw, { epsilon: ZS_EPSILON }) : ysRaw;
