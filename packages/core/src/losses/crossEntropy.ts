@@ -9,6 +9,7 @@ import {
   toLogits,
   type ValidateMode,
 } from '../validation/validation';
+import { fusedSoftCe } from './fusedSoftCe';
 
 /** Options of {@link crossEntropy}. */
 export interface CrossEntropyOptions {
@@ -43,6 +44,6 @@ export function crossEntropy(
     const y = toLabels(labels, c, b, 'labels', validate);
     checkFinite(z, 'logits', validate);
     const mask = oneHotFloat(y, c); // no gradient path; works for C = 1 and on wasm
-    return tf.neg(tf.div(tf.sum(tf.mul(mask, tf.logSoftmax(z))), b)) as tf.Scalar;
+    return fusedSoftCe(z, mask, 1, 1 / b);
   });
 }

@@ -1,5 +1,4 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { stopGradient } from '../math/stopGradient';
 import {
   assertNumber,
   ensureGradients,
@@ -7,7 +6,8 @@ import {
   type TensorInput,
   type ValidateMode,
 } from '../validation/validation';
-import { temperedLogSoftmax, toLogitPair } from './logitPair';
+import { fusedSoftCe } from './fusedSoftCe';
+import { toLogitPair } from './logitPair';
 
 /** Options of {@link softCrossEntropy}. */
 export interface SoftCrossEntropyOptions {
@@ -41,8 +41,6 @@ export function softCrossEntropy(
   ensureGradients();
   return tf.tidy(() => {
     const [z, q] = toLogitPair(logits, targets, 'logits', 'targets', validate);
-    const logP = temperedLogSoftmax(z, temperature);
-    const prod = tf.mul(stopGradient(q), logP);
-    return tf.neg(tf.div(tf.sum(prod), z.shape[0])) as tf.Scalar;
+    return fusedSoftCe(z, q, temperature, 1 / z.shape[0]);
   });
 }
