@@ -62,7 +62,7 @@ and mnist-accuracy.svg.
 
   --quick            CI smoke run (< 2 min on 2 idle cores): 1 seed, 3 epochs, 500 images, quick teacher
   --full             5 seeds, 20 epochs, teacher on all 60 000 images for 3 epochs
-  (default: 2 seeds, 10 epochs, 1 000 images; teacher on 20 000 images for 2 epochs, cached)
+  (default: 2 seeds, 8 epochs, 1 000 images; teachers on all 60 000 images for 1 epoch, cached)
   --methods LIST     comma-separated subset of ${METHODS.join(',')} (default: all; ce is always run)
   --seeds N          seeds per method
   --epochs N         student epochs
@@ -108,11 +108,11 @@ function parseProtocol(argv: string[]): Protocol | undefined {
     },
     default: {
       seeds: 2,
-      epochs: 10,
+      epochs: 8,
       trainSize: 1000,
       testSize: 10000,
-      teacherTrainSize: 20000,
-      teacherEpochs: 2,
+      teacherTrainSize: 60000,
+      teacherEpochs: 1,
     },
     full: {
       seeds: 5,
