@@ -121,6 +121,14 @@ export async function trainingStepOverhead(
   const apply = (input: tf.Tensor): StudentOut =>
     student.apply(input, { training: true }) as unknown as StudentOut;
   const ce: StepLoss = (out) => crossEntropy(out()[2], y);
+  /** Student on the real batch and `view` in one pass; CE on the real half + vrmLoss. */
+  const vrmStep = (view: tf.Tensor): tf.Scalar => {
+    const [sr, sv] = tf.split(apply(tf.concat([x, view]))[2], 2);
+    return tf.add(
+      crossEntropy(sr!, y),
+      vrmLoss({ student: { real: sr!, virtual: sv! }, teacher: { real: t, virtual: tv } }).total,
+    ) as tf.Scalar;
+  };
 
   const variants: Variant[] = [
     {
@@ -153,15 +161,7 @@ export async function trainingStepOverhead(
       method: 'vrm',
       note: 'student on real + virtual view (2B rows), CE on the real view + vrmLoss (virtual view precomputed)',
       base: ce,
-      with: () => {
-        const s = apply(tf.concat([x, xv]))[2];
-        const [sr, sv] = tf.split(s, 2);
-        return tf.add(
-          crossEntropy(sr!, y),
-          vrmLoss({ student: { real: sr!, virtual: sv! }, teacher: { real: t, virtual: tv } })
-            .total,
-        ) as tf.Scalar;
-      },
+      with: () => vrmStep(xv),
     },
     {
       method: 'vrm (term only)',
@@ -170,30 +170,13 @@ export async function trainingStepOverhead(
         const s = apply(tf.concat([x, xv]))[2];
         return crossEntropy(tf.slice(s, [0, 0], [B, C]), y);
       },
-      with: () => {
-        const s = apply(tf.concat([x, xv]))[2];
-        const [sr, sv] = tf.split(s, 2);
-        return tf.add(
-          crossEntropy(sr!, y),
-          vrmLoss({ student: { real: sr!, virtual: sv! }, teacher: { real: t, virtual: tv } })
-            .total,
-        ) as tf.Scalar;
-      },
+      with: () => vrmStep(xv),
     },
     {
       method: 'vrm (+ virtualView)',
       note: 'as vrm, plus virtualView (RandAugment, 2 ops, magnitude 5) of the batch every step',
       base: ce,
-      with: () => {
-        const v = virtualView(x, { seed: 5, magnitude: 5 });
-        const s = apply(tf.concat([x, v]))[2];
-        const [sr, sv] = tf.split(s, 2);
-        return tf.add(
-          crossEntropy(sr!, y),
-          vrmLoss({ student: { real: sr!, virtual: sv! }, teacher: { real: t, virtual: tv } })
-            .total,
-        ) as tf.Scalar;
-      },
+      with: () => vrmStep(virtualView(x, { seed: 5, magnitude: 5 })),
     },
     {
       method: 'mtkd',
