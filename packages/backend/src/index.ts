@@ -13,5 +13,6 @@ export {
 export { fixWasmOneHot } from './wasm/oneHot';
 export {
   registerWasmGradientKernels,
+  WASM_FASTER_KERNELS,
   WASM_GRADIENT_KERNELS,
 } from './wasm/registerWasmGradientKernels';

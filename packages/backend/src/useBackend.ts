@@ -447,6 +447,7 @@ async function attempt(
       }
       await activate('wasm', 'wasm');
       fixWasmOneHot();
+      registerWasmGradientKernels(); // now that the wasm kernels exist: the faster conv paths
       const simd = Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'));
       const multi = Boolean(await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT'));
       let threads = 1;

@@ -1,7 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { batchMatMulKernel } from './batchMatMul';
 import { conv2DBackpropFilterKernel } from './conv2DBackpropFilter';
+import { conv2DBackpropInputKernel } from './conv2DBackpropInput';
 import { depthwiseConv2dNativeBackpropFilterKernel } from './depthwiseConv2dNativeBackpropFilter';
 import { depthwiseConv2dNativeBackpropInputKernel } from './depthwiseConv2dNativeBackpropInput';
+import { maxPoolGradKernel } from './maxPoolGrad';
 import { unsortedSegmentSumKernel } from './unsortedSegmentSum';
 
 /** The kernels @relkd/backend adds to the wasm backend, by tfjs kernel name. */
@@ -18,7 +21,14 @@ export const WASM_GRADIENT_KERNELS: Readonly<Record<string, tf.KernelFunc>> = {
  * `DepthwiseConv2dNativeBackpropFilter` and `DepthwiseConv2dNativeBackpropInput` (depthwise conv
  * gradients) and `UnsortedSegmentSum` (gather gradient). Each is composed of existing wasm kernels.
  * A kernel that is already registered (e.g. by a newer tfjs-backend-wasm) is left alone.
- * Idempotent; does not need the wasm backend to be imported. Returns the names it registered.
+ *
+ * When tfjs-backend-wasm is imported, it also replaces three of its kernels by faster ones with the
+ * same values ({@link WASM_FASTER_KERNELS}): `BatchMatMul` with a transposed operand,
+ * `Conv2DBackpropInput` at stride 1 and `MaxPoolGrad`, which makes a small CNN's training step
+ * about 4x faster on wasm.
+ *
+ * Idempotent; does not need the wasm backend to be imported. Returns the names it registered or
+ * wrapped.
  *
  * `useBackend` calls it; call it yourself only if you select the backend with `tf.setBackend`.
  *
@@ -38,5 +48,36 @@ export function registerWasmGradientKernels(): string[] {
       added.push(kernelName);
     }
   }
+  for (const [kernelName, wrap] of Object.entries(WASM_FASTER_KERNELS)) {
+    if (replaceKernel(kernelName, wrap)) added.push(kernelName);
+  }
   return added;
+}
+
+/**
+ * Kernels of tfjs-backend-wasm 4.22 that @relkd/backend replaces by faster equivalents (same
+ * values), by tfjs kernel name: each factory receives the original kernel function (which still
+ * serves the geometries the fast path does not cover).
+ */
+export const WASM_FASTER_KERNELS: Readonly<
+  Record<string, (original: tf.KernelFunc) => tf.KernelFunc>
+> = {
+  BatchMatMul: batchMatMulKernel,
+  Conv2DBackpropInput: conv2DBackpropInputKernel,
+  MaxPoolGrad: () => maxPoolGradKernel,
+};
+
+const WRAPPED = Symbol.for('@relkd/backend:wrapped');
+
+/** Replaces a registered wasm kernel once (keeping its setup/dispose); false if nothing to do. */
+function replaceKernel(
+  kernelName: string,
+  wrap: (original: tf.KernelFunc) => tf.KernelFunc,
+): boolean {
+  const current = tf.getKernel(kernelName, 'wasm');
+  if (current === undefined || WRAPPED in current.kernelFunc) return false;
+  const kernelFunc = Object.assign(wrap(current.kernelFunc), { [WRAPPED]: true });
+  tf.unregisterKernel(kernelName, 'wasm');
+  tf.registerKernel({ ...current, kernelFunc });
+  return true;
 }

@@ -5,7 +5,11 @@ import '@tensorflow/tfjs-backend-wasm';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useBackend } from '../useBackend';
-import { registerWasmGradientKernels, WASM_GRADIENT_KERNELS } from './registerWasmGradientKernels';
+import {
+  registerWasmGradientKernels,
+  WASM_FASTER_KERNELS,
+  WASM_GRADIENT_KERNELS,
+} from './registerWasmGradientKernels';
 
 type Pad =
   | 'same'
@@ -310,6 +314,207 @@ describe('WASM gradient kernels', () => {
       },
     );
     expectClose(w.values, ref.dW, TOL);
+  });
+
+  it('Conv2DBackpropFilter with stride 2 and dilation 2 together (per-tap path) matches the reference', () => {
+    const x: [number, number, number, number] = [2, 9, 8, 2];
+    const fShape: [number, number, number, number] = [2, 3, 2, 3];
+    const g = geometry(x, fShape, 2, 2, 'valid', false);
+    const xv = values(2 * 9 * 8 * 2, 31);
+    const dy = values(2 * g.outHeight * g.outWidth * 3, 32);
+    const ref = reference(x, fShape, 2, 2, 'valid', false, xv, new Array(36).fill(0), dy);
+    const w = runKernel(
+      'wasm',
+      'Conv2DBackpropFilter',
+      { x: { values: xv, shape: x }, dy: { values: dy, shape: [2, g.outHeight, g.outWidth, 3] } },
+      { strides: 2, pad: 'valid', dilations: 2, dataFormat: 'NHWC', filterShape: fShape },
+    );
+    expectClose(w.values, ref.dW, TOL);
+  });
+
+  describe('faster replacements of tfjs-backend-wasm kernels', () => {
+    it('wraps BatchMatMul, Conv2DBackpropInput and MaxPoolGrad once', () => {
+      expect(Object.keys(WASM_FASTER_KERNELS).sort()).toEqual([
+        'BatchMatMul',
+        'Conv2DBackpropInput',
+        'MaxPoolGrad',
+      ]);
+      for (const name of Object.keys(WASM_FASTER_KERNELS)) {
+        const k = tf.getKernel(name, 'wasm');
+        expect(k?.kernelFunc, name).toBeDefined();
+        expect(Symbol.for('@relkd/backend:wrapped') in (k?.kernelFunc ?? {}), name).toBe(true);
+        expect(k?.setupFunc, `${name} keeps tfjs' setup`).toBeDefined();
+      }
+      expect(registerWasmGradientKernels()).toEqual([]);
+    });
+
+    it.each([
+      { a: [1, 5, 7], b: [1, 7, 4], ta: false, tb: false },
+      { a: [1, 5, 7], b: [1, 4, 7], ta: false, tb: true },
+      { a: [2, 7, 5], b: [2, 7, 4], ta: true, tb: false },
+      { a: [3, 7, 5], b: [1, 4, 7], ta: true, tb: true },
+      { a: [1, 6, 3], b: [4, 6, 2], ta: true, tb: false },
+    ])('BatchMatMul a $a, b $b, transposeA $ta, transposeB $tb matches cpu and float64', ({
+      a,
+      b,
+      ta,
+      tb,
+    }) => {
+      const av = values(
+        a.reduce((p, q) => p * q),
+        41,
+      );
+      const bv = values(
+        b.reduce((p, q) => p * q),
+        42,
+      );
+      const inputs: Vals = { a: { values: av, shape: a }, b: { values: bv, shape: b } };
+      const attrs = { transposeA: ta, transposeB: tb };
+      const cpu = runKernel('cpu', 'BatchMatMul', inputs, attrs);
+      const wasm = runKernel('wasm', 'BatchMatMul', inputs, attrs);
+      const m = ta ? (a[2] as number) : (a[1] as number);
+      const k = ta ? (a[1] as number) : (a[2] as number);
+      const n = tb ? (b[1] as number) : (b[2] as number);
+      const batch = Math.max(a[0] as number, b[0] as number);
+      const ref: number[] = [];
+      for (let q = 0; q < batch; q++) {
+        const qa = (a[0] as number) === 1 ? 0 : q;
+        const qb = (b[0] as number) === 1 ? 0 : q;
+        for (let i = 0; i < m; i++)
+          for (let j = 0; j < n; j++) {
+            let acc = 0;
+            for (let r = 0; r < k; r++) {
+              const ai = ta ? r * m + i : i * k + r;
+              const bi = tb ? j * k + r : r * n + j;
+              acc += (av[qa * m * k + ai] as number) * (bv[qb * k * n + bi] as number);
+            }
+            ref.push(acc);
+          }
+      }
+      expect(wasm.shape).toEqual([batch, m, n]);
+      expectClose(wasm.values, ref, TOL);
+      expectClose(wasm.values, cpu.values, TOL);
+    });
+
+    it.each(
+      cases.filter(({ stride }) => stride === 1),
+    )('Conv2DBackpropInput stride 1, pad $pad, x $x, filter $fh x $fw matches cpu and float64', ({
+      pad,
+      x,
+      fh,
+      fw,
+    }) => {
+      const [n, , , ci] = x;
+      const co = 3;
+      const fShape: [number, number, number, number] = [fh, fw, ci, co];
+      const g = geometry(x, fShape, 1, 1, pad, false);
+      const fv = values(
+        fShape.reduce((p, q) => p * q),
+        51,
+      );
+      const dy = values(n * g.outHeight * g.outWidth * co, 52);
+      const inputs: Vals = {
+        dy: { values: dy, shape: [n, g.outHeight, g.outWidth, co] },
+        filter: { values: fv, shape: fShape },
+      };
+      const attrs = { strides: 1, pad, dataFormat: 'NHWC', inputShape: x };
+      const cpu = runKernel('cpu', 'Conv2DBackpropInput', inputs, attrs);
+      const wasm = runKernel('wasm', 'Conv2DBackpropInput', inputs, attrs);
+      expect(wasm.shape).toEqual(x);
+      const xZeros = new Array(x.reduce((p, q) => p * q)).fill(0);
+      expectClose(wasm.values, reference(x, fShape, 1, 1, pad, false, xZeros, fv, dy).dX, TOL);
+      expectClose(wasm.values, cpu.values, TOL);
+    });
+
+    it('Conv2DBackpropInput at stride 2 still runs (tfjs kernel) and matches cpu', () => {
+      const x: [number, number, number, number] = [2, 7, 6, 3];
+      const fShape: [number, number, number, number] = [3, 3, 3, 4];
+      const g = geometry(x, fShape, 2, 1, 'same', false);
+      const inputs: Vals = {
+        dy: {
+          values: values(2 * g.outHeight * g.outWidth * 4, 53),
+          shape: [2, g.outHeight, g.outWidth, 4],
+        },
+        filter: { values: values(108, 54), shape: fShape },
+      };
+      const attrs = { strides: 2, pad: 'same', dataFormat: 'NHWC', inputShape: x };
+      expectClose(
+        runKernel('wasm', 'Conv2DBackpropInput', inputs, attrs).values,
+        runKernel('cpu', 'Conv2DBackpropInput', inputs, attrs).values,
+        TOL,
+      );
+    });
+
+    it.each([
+      { x: [2, 8, 8, 3], f: 2, s: 2, pad: 'valid', ties: false },
+      { x: [2, 8, 8, 3], f: 2, s: 2, pad: 'valid', ties: true },
+      { x: [1, 7, 9, 2], f: 3, s: 2, pad: 'same', ties: true },
+      { x: [2, 6, 5, 4], f: 3, s: 1, pad: 'valid', ties: true },
+      { x: [1, 5, 5, 1], f: 2, s: 3, pad: 'same', ties: false },
+    ] as const)('MaxPoolGrad x $x, filter $f, stride $s, $pad, ties $ties matches cpu', ({
+      x,
+      f,
+      s,
+      pad,
+      ties,
+    }) => {
+      const size = x.reduce((p: number, q: number) => p * q, 1);
+      // Ties: values from {-1, 0, 1} (many equal maxima, as after a ReLU): the first maximum of
+      // each window in scan order takes the gradient, like the cpu kernel.
+      const xv = values(size, 61).map((v) => (ties ? Math.round(v) : v));
+      const info = tf.backend_util.computePool2DInfo([...x], f, s, 1, pad);
+      const dy = values(x[0] * info.outHeight * info.outWidth * x[3], 62);
+      tf.setBackend('cpu');
+      const yCpu = tf.tidy(() => tf.maxPool(tf.tensor4d(xv, [...x]), f, s, pad));
+      const yv = Array.from(yCpu.dataSync());
+      yCpu.dispose();
+      const inputs: Vals = {
+        dy: { values: dy, shape: [x[0], info.outHeight, info.outWidth, x[3]] },
+        input: { values: xv, shape: [...x] },
+        output: { values: yv, shape: [x[0], info.outHeight, info.outWidth, x[3]] },
+      };
+      const attrs = { filterSize: f, strides: s, pad };
+      const cpu = runKernel('cpu', 'MaxPoolGrad', inputs, attrs);
+      const wasm = runKernel('wasm', 'MaxPoolGrad', inputs, attrs);
+      expect(wasm.shape).toEqual([...x]);
+      expectClose(wasm.values, cpu.values, TOL);
+    });
+
+    it('a small CNN training step gives the same gradients on wasm as on cpu', async () => {
+      const grads = async (backend: 'cpu' | 'wasm') => {
+        await useBackend(backend);
+        const before = tf.memory().numTensors;
+        const out = tf.tidy(() => {
+          const xx = tf.tensor4d(values(4 * 12 * 12 * 1, 71), [4, 12, 12, 1]);
+          const k1 = tf.tensor4d(values(9 * 4, 72), [3, 3, 1, 4]);
+          const k2 = tf.tensor4d(values(9 * 4 * 6, 73), [3, 3, 4, 6]);
+          const wd = tf.tensor2d(values(3 * 3 * 6 * 5, 74), [54, 5]);
+          return tf.grads((a, b, c) => {
+            const h1 = tf.maxPool(
+              tf.relu(tf.conv2d(xx, a as tf.Tensor4D, 1, 'same')),
+              2,
+              2,
+              'valid',
+            );
+            const h2 = tf.maxPool(
+              tf.relu(tf.conv2d(h1, b as tf.Tensor4D, 1, 'same')),
+              2,
+              2,
+              'valid',
+            );
+            return tf.sum(tf.square(tf.matMul(tf.reshape(h2, [4, 54]), c as tf.Tensor2D)));
+          })([k1, k2, wd]);
+        });
+        const vals = out.map((g) => Array.from(g.dataSync()));
+        tf.dispose(out);
+        expect(tf.memory().numTensors).toBe(before);
+        return vals;
+      };
+      const cpu = await grads('cpu');
+      const wasm = await grads('wasm');
+      for (let i = 0; i < 3; i++)
+        expectClose(wasm[i] ?? [], cpu[i] ?? [], { rtol: 1e-4, atol: 1e-4, label: `grad ${i}` });
+    });
   });
 
   it('Conv2DBackpropFilter with NCHW data throws RelkdError INVALID_OPTION and leaks nothing', () => {
