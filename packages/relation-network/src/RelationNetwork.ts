@@ -7,6 +7,7 @@ import {
   childSeed,
   Dense,
   formatShape,
+  globalAveragePool,
   Module,
   ReLU,
   RelkdError,
@@ -185,7 +186,7 @@ export class RelationNetwork extends Module<tf.Tensor, RelationOutput> {
       throw new RelkdError('DTYPE_MISMATCH', `${this.name} input must be float32, got ${x.dtype}.`);
     }
     const h = this.trunk.apply(x, { training });
-    const e = tf.mean(h, [1, 2]) as tf.Tensor2D;
+    const e = globalAveragePool(h as tf.Tensor4D);
     const score = tf.sigmoid(this.scoreHead.apply(e, { training })) as tf.Tensor2D;
     const logits = this.classifier.apply(e, { training }) as tf.Tensor2D;
     return { score, logits };

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { globalAveragePool } from '../math/globalAveragePool';
 import { assertRank } from '../validation/validation';
 import { Module } from './Module';
 
@@ -47,6 +48,6 @@ export class GlobalAveragePool extends Module {
   }
   protected forward(x: tf.Tensor): tf.Tensor {
     assertRank(x, 4, `${this.name} input`, 'NHWC [B, H, W, C]');
-    return tf.mean(x, [1, 2]);
+    return globalAveragePool(x as tf.Tensor4D);
   }
 }
