@@ -396,7 +396,8 @@ describe.each(BACKENDS)('stkdLoss on %s', (backend) => {
       });
     for (const mode of ['teacherOnMixed', 'mixedTeacherSoft'] as const) {
       const base = count(2, 3, mode);
-      expect(base).toBeGreaterThan(5);
+      // Sanity floor (counting works): CE, KD and the weighted sum are at least three kernels.
+      expect(base).toBeGreaterThanOrEqual(3);
       expect(count(8, 3, mode)).toBe(base);
       expect(count(2, 10, mode)).toBe(base);
       // the gradient pass too

@@ -4,8 +4,10 @@ import {
   assertSameShape,
   checkFinite,
   ensureGradients,
+  kdLoss,
   RelkdError,
   resolveValidate,
+  softCrossEntropy,
   stopGradient,
   type TensorInput,
   toLogitPair,
@@ -185,10 +187,10 @@ export function stkdLoss(inputs: StkdInputs, options: StkdLossOptions = {}): Stk
       mixedLogits = t;
     }
 
-    const invT = 1 / temperature;
-    const logPs = tf.logSoftmax(temperature === 1 ? s : tf.mul(s, invT));
-    // Elementwise q · (log q − log p_s), with 0 · log 0 = 0.
-    let klTerms: tf.Tensor;
+    // Both parts go through core's fused losses (one kernel each on cpu/wasm, closed-form
+    // gradients elsewhere); the targets and the teacher never get a gradient.
+    const ce = softCrossEntropy(s, y, { validate: 'shapes' });
+    let kd: tf.Scalar;
     if (mixedParts !== null) {
       const lam = broadcastLambda(mixedParts.lambda, 2);
       // q and xlogy(q, q) come out of a zero-gradient customGrad (see internal/noGradient.ts).
@@ -198,14 +200,15 @@ export function stkdLoss(inputs: StkdInputs, options: StkdLossOptions = {}): Stk
         mixedParts.perm,
         temperature,
       );
-      klTerms = tf.sub(qLogQ, tf.mul(q, logPs));
+      // KL(q ‖ p_s) = Σ q log q − Σ q log p_s, batch mean, times τ²; 0 · log 0 = 0.
+      const crossTerm = softCrossEntropy(s, q as tf.Tensor2D, { temperature, validate: 'shapes' });
+      kd = tf.mul(
+        tf.add(tf.div(tf.sum(qLogQ), b), crossTerm),
+        temperature * temperature,
+      ) as tf.Scalar;
     } else {
-      const ts = stopGradient(mixedLogits as tf.Tensor2D);
-      const logQ = tf.logSoftmax(temperature === 1 ? ts : tf.mul(ts, invT));
-      klTerms = tf.mul(tf.exp(logQ), tf.sub(logQ, logPs));
+      kd = kdLoss(s, mixedLogits as tf.Tensor2D, { temperature, validate: 'shapes' });
     }
-    const kd = tf.mul(tf.sum(klTerms), (temperature * temperature) / b) as tf.Scalar;
-    const ce = tf.div(tf.neg(tf.sum(tf.mul(stopGradient(y), tf.logSoftmax(s)))), b) as tf.Scalar;
     const total = tf.add(tf.mul(ce, ceWeight), tf.mul(kd, kdWeight)) as tf.Scalar;
     return { total, ce, kd };
   });

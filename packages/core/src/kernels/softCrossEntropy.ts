@@ -1,0 +1,55 @@
+import type * as tf from '@tensorflow/tfjs-core';
+import { hostOutput, hostValues, scratch } from './hostMemory';
+
+/** Name of the fused soft-target cross-entropy kernel (cpu and wasm). Internal. */
+export const SOFT_CE = 'RelkdSoftCrossEntropy';
+
+/**
+ * Fused `−scale · Σ_b Σ_c q_bc · log softmax(z_b/T)_c` and its gradient with respect to `z`,
+ * `scale/T · (softmax(z/T) · Σ_c q_bc − q)`, in one pass per row over host memory (float64
+ * accumulation). Inputs `z`, `q` `[B, C]`; attributes `temperature`, `scale`; outputs
+ * `[value (scalar), dValue/dz [B, C]]`. Internal: `crossEntropy`/`softCrossEntropy` call it.
+ */
+export const softCrossEntropyKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
+  const { z, q } = inputs as { z: tf.TensorInfo; q: tf.TensorInfo };
+  const { temperature, scale } = attrs as unknown as { temperature: number; scale: number };
+  const be = backend as tf.KernelBackend;
+  const [rows, cols] = z.shape as [number, number];
+  let total = 0;
+  const grad = hostOutput(be, [rows, cols], (g) => {
+    const zv = hostValues(be, z);
+    const qv = hostValues(be, q);
+    const inv = 1 / temperature;
+    const gScale = scale / temperature;
+    const e = scratch(0, cols);
+    for (let r = 0; r < rows; r++) {
+      const o = r * cols;
+      let m = Number.NEGATIVE_INFINITY;
+      let mass = 0;
+      for (let c = 0; c < cols; c++) {
+        const a = (zv[o + c] as number) * inv;
+        if (a > m) m = a;
+        mass += qv[o + c] as number;
+      }
+      // One exp per element: e = exp(z/T − max), p = e / Σe, log p = z/T − max − log Σe.
+      let sum = 0;
+      for (let c = 0; c < cols; c++) {
+        const v = Math.exp((zv[o + c] as number) * inv - m);
+        e[c] = v;
+        sum += v;
+      }
+      const lz = Math.log(sum) + m;
+      let ce = 0;
+      for (let c = 0; c < cols; c++) {
+        const qc = qv[o + c] as number;
+        if (qc !== 0) ce -= qc * ((zv[o + c] as number) * inv - lz);
+        g[o + c] = gScale * (((e[c] as number) / sum) * mass - qc);
+      }
+      total += ce;
+    }
+  });
+  const value = hostOutput(be, [], (v) => {
+    v[0] = scale * total;
+  });
+  return [value, grad];
+};
