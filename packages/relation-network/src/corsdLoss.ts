@@ -4,7 +4,10 @@ import {
   checkFinite,
   ensureGradients,
   formatShape,
+  klDivergence,
+  oneHotFloat,
   RelkdError,
+  softCrossEntropy,
   stopGradient,
   type TensorInput,
   toLabels,
@@ -82,6 +85,11 @@ export type CorsdLossResult = {
   /** `Σ_{k<K} [mean_b (s⁺_k − sg(s⁺_K))² + mean_b (s⁻_k − sg(s⁻_K))²]`. */
   score: tf.Scalar;
 };
+
+/** `x` stacked `n` times along the rows (a concat: the wasm backend's `Tile` is far slower). */
+function repeatRows(x: tf.Tensor2D, n: number): tf.Tensor2D {
+  return n === 1 ? x : tf.concat(new Array<tf.Tensor2D>(n).fill(x), 0);
+}
 
 /**
  * CORSD (class-oriented relational self distillation) loss over the K stages' relation networks.
@@ -223,21 +231,33 @@ export function corsdLoss(
     const sPos = tf.stack(posScores) as tf.Tensor3D; // [K, B, 1]
     const sNeg = tf.stack(negScores) as tf.Tensor3D;
 
-    // D(u_k, u_K) summed over the shallow stages k < K
+    // D(u_k, u_K) summed over the shallow stages k < K. With the deepest stage detached (the
+    // default) this is core's klDivergence on the stacked stages (a fused kernel on cpu/wasm).
     const mimic = (u: tf.Tensor3D, deepest: tf.Tensor2D): tf.Scalar => {
       if (K === 1) return tf.scalar(0);
       const shallow = tf.slice(u, [0, 0, 0], [K - 1, b, c]);
+      if (detachDeepest) {
+        const flat = tf.reshape(shallow, [(K - 1) * b, c]) as tf.Tensor2D;
+        const targets = repeatRows(deepest, K - 1);
+        return tf.mul(klDivergence(flat, targets, { temperature: T }), K - 1) as tf.Scalar;
+      }
       const logQ = tf.logSoftmax(temper(shallow));
-      const logP = tf.logSoftmax(temper(target(deepest)));
+      const logP = tf.logSoftmax(temper(deepest));
       return tf.div(tf.sum(tf.mul(tf.exp(logP), tf.sub(logP, logQ))), b) as tf.Scalar;
     };
     const kd = mimic(uPos, posLogits[K - 1]!);
     const negKd = mimic(uNeg, negLogits[K - 1]!);
 
-    const onehotA = tf.cast(tf.oneHot(ya, c), 'float32');
-    const ce = tf.neg(tf.div(tf.sum(tf.mul(onehotA, tf.logSoftmax(uPos))), b)) as tf.Scalar;
+    // Σ_k CE(u_k, y) / b and Σ_k CE_T(u_k, q) / b as one batch-mean soft CE over the K·b rows.
+    const stacked = (u: tf.Tensor3D) => tf.reshape(u, [K * b, c]) as tf.Tensor2D;
+    const perStage = (t: tf.Tensor2D) => repeatRows(t, K);
+    const onehotA = oneHotFloat(ya, c);
+    const ce = tf.mul(softCrossEntropy(stacked(uPos), perStage(onehotA)), K) as tf.Scalar;
     const q = softTargets(ya, yn, c);
-    const negCe = tf.neg(tf.div(tf.sum(tf.mul(q, tf.logSoftmax(temper(uNeg)))), b)) as tf.Scalar;
+    const negCe = tf.mul(
+      softCrossEntropy(stacked(uNeg), perStage(q), { temperature: T }),
+      K,
+    ) as tf.Scalar;
 
     const triplet = tf.div(tf.sum(tf.relu(tf.add(tf.sub(sPos, sNeg), margin))), b) as tf.Scalar;
 

@@ -43,11 +43,25 @@ describe.each(BACKENDS)('oneHotFloat on %s', (backend) => {
     out.dispose();
   });
 
-  it('never dispatches the OneHot kernel (wrong for float32 on tfjs-backend-wasm 4.22)', async () => {
-    const y = tf.tensor1d([0, 1], 'int32');
-    const info = await tf.profile(() => oneHotFloat(y, 2));
-    expect(info.kernelNames).not.toContain('OneHot');
-    y.dispose();
+  it('asks the OneHot kernel for int32 only (its float32 output is wrong on tfjs-backend-wasm 4.22)', () => {
+    const kernel = tf.getKernel('OneHot', tf.getBackend()) as { kernelFunc: tf.KernelFunc };
+    const original = kernel.kernelFunc;
+    const dtypes: string[] = [];
+    kernel.kernelFunc = (args) => {
+      dtypes.push(String((args.attrs as { dtype?: string }).dtype));
+      return original(args);
+    };
+    const y = tf.tensor1d([0, 1, 3], 'int32');
+    try {
+      const out = oneHotFloat(y, 4);
+      expect(out.dtype).toBe('float32');
+      expect(Array.from(out.dataSync())).toEqual([1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1]);
+      out.dispose();
+    } finally {
+      kernel.kernelFunc = original;
+      y.dispose();
+    }
+    expect(dtypes).toEqual(['int32']);
   });
 
   it('leaks no tensor', () => {

@@ -9,9 +9,9 @@ import { assertNumber, assertRank, type TensorInput, toTensor } from '../validat
  * Use it instead of `tf.oneHot(labels, depth, 1, 0, 'float32')`, which has two traps:
  * tfjs-backend-wasm 4.22's `OneHot` kernel writes int32 bit patterns into float32 outputs
  * (`1` reads as `1.4e-45`; `useBackend('wasm')` from `@relkd/backend` patches the kernel, a plain
- * `tf.setBackend('wasm')` does not), and `tf.oneHot` rejects `depth = 1`. This helper compares the
- * labels with `range(depth)` and never calls the `OneHot` kernel, so it is right on every backend
- * and for every `depth >= 1`.
+ * `tf.setBackend('wasm')` does not), and `tf.oneHot` rejects `depth = 1`. This helper asks
+ * `OneHot` for int32 (right on every backend) and casts, and compares the labels with
+ * `range(depth)` for `depth = 1`, so it is right on every backend and for every `depth >= 1`.
  *
  * Shapes: `labels` int32 `[B]` (a JS array is converted to int32), `depth` an integer `>= 1`.
  *
@@ -28,7 +28,12 @@ export function oneHotFloat(labels: tf.Tensor1D | TensorInput, depth: number): t
   return tf.tidy(() => {
     const y = toTensor(labels, 'labels', 'int');
     assertRank(y, 1, 'labels', '[B] int32 class indices');
-    const hit = tf.equal(tf.expandDims(y, 1), tf.range(0, depth, 1, 'int32'));
+    // tf.oneHot needs depth >= 2; its int32 output is right on every backend (wasm's float32
+    // one is not), and it is much faster than the broadcast comparison on wasm.
+    const hit =
+      depth >= 2
+        ? tf.oneHot(y as tf.Tensor1D, depth)
+        : tf.equal(tf.expandDims(y, 1), tf.range(0, depth, 1, 'int32'));
     return tf.cast(hit, 'float32') as tf.Tensor2D;
   });
 }
