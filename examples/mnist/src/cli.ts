@@ -23,6 +23,7 @@ import {
   type RunResult,
   repoRoot,
   runStudent,
+  TEACHER_LR,
 } from './jobs';
 import { buildStudent, type Net } from './models';
 import {
@@ -348,6 +349,8 @@ async function main(): Promise<void> {
       optimizer: `adam(${p.lr})`,
       teacherTrainSize: p.teacherTrainSize,
       teacherEpochs: p.teacherEpochs,
+      teacherOptimizer: `adam(${TEACHER_LR}) × ${p.teacherLrDecay} per epoch`,
+      jobs: p.jobs,
     },
     teachers: teachers.map((t) => ({
       kind: t.kind,
@@ -382,11 +385,11 @@ async function main(): Promise<void> {
     '',
     `**Run:** mode \`${p.mode}\`${p.mode === 'quick' ? ' (CI smoke run: tiny budget, numbers are NOT representative)' : ''}, backend \`${info.name}\`, ` +
       `${p.trainSize} training images, ${p.testSize} test images, ${p.epochs} epoch${p.epochs > 1 ? 's' : ''}, ${p.seeds} seed${p.seeds > 1 ? 's' : ''}, batch ${p.batchSize}, Adam ${p.lr}. ` +
-      `Total wall time ${(totalSeconds / 60).toFixed(1)} min.`,
+      `Total wall time ${(totalSeconds / 60).toFixed(1)} min on ${p.jobs} worker process${p.jobs > 1 ? 'es' : ''} (\`--jobs ${p.jobs}\`).`,
     '',
     ...teachers.map(
       (t) =>
-        `- Teacher (${t.kind === 'plain' ? 'plain CE' : 'trained with the ICC regulariser'}): **${(100 * t.testAccuracy).toFixed(2)}%** test accuracy, ${t.params} parameters, trained on ${p.teacherTrainSize} images for ${p.teacherEpochs} epoch${p.teacherEpochs > 1 ? 's' : ''}.`,
+        `- Teacher (${t.kind === 'plain' ? 'plain CE' : 'trained with the ICC regulariser'}): **${(100 * t.testAccuracy).toFixed(2)}%** test accuracy, ${t.params} parameters, trained on ${p.teacherTrainSize} images for ${p.teacherEpochs} epoch${p.teacherEpochs > 1 ? 's' : ''} (Adam ${TEACHER_LR}${p.teacherEpochs > 1 ? `, × ${p.teacherLrDecay} per epoch` : ''}).`,
     ),
     `- Student: ${json.studentParams} parameters (same architecture and initialisation per seed for every method).`,
     '',
