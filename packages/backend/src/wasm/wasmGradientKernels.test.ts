@@ -333,10 +333,11 @@ describe('WASM gradient kernels', () => {
   });
 
   describe('faster replacements of tfjs-backend-wasm kernels', () => {
-    it('wraps BatchMatMul, Conv2DBackpropInput and MaxPoolGrad once', () => {
+    it('wraps BatchMatMul, Conv2DBackpropInput, GatherV2 and MaxPoolGrad once', () => {
       expect(Object.keys(WASM_FASTER_KERNELS).sort()).toEqual([
         'BatchMatMul',
         'Conv2DBackpropInput',
+        'GatherV2',
         'MaxPoolGrad',
       ]);
       for (const name of Object.keys(WASM_FASTER_KERNELS)) {
@@ -478,6 +479,52 @@ describe('WASM gradient kernels', () => {
       const wasm = runKernel('wasm', 'MaxPoolGrad', inputs, attrs);
       expect(wasm.shape).toEqual([...x]);
       expectClose(wasm.values, cpu.values, TOL);
+    });
+
+    it.each([
+      { x: [6, 20], idx: [5, 0, 0, 3], axis: 0, batchDims: 0, dtype: 'float32' },
+      { x: [6, 3], idx: [2, 2, 1], axis: 0, batchDims: 0, dtype: 'int32' },
+      { x: [4, 5, 3], idx: [4, 0, 1, 1, 2], axis: 1, batchDims: 0, dtype: 'float32' },
+      { x: [3, 4, 20], idx: [3, 1], axis: 2, batchDims: 0, dtype: 'float32' },
+      {
+        x: [3, 5, 17],
+        idx: [0, 4, 2, 2, 1, 0],
+        axis: 1,
+        batchDims: 1,
+        idxShape: [3, 2],
+        dtype: 'float32',
+      },
+      { x: [5, 2], idx: [1, 3], axis: 0, batchDims: 0, dtype: 'bool' },
+      { x: [0, 3], idx: [], axis: 1, batchDims: 0, dtype: 'float32' },
+    ] as const)('GatherV2 x $x, indices $idx, axis $axis, batchDims $batchDims, $dtype matches cpu', (c) => {
+      const size = c.x.reduce((p: number, q: number) => p * q, 1);
+      const xv =
+        c.dtype === 'float32'
+          ? values(size, 81)
+          : values(size, 81).map((v) =>
+              c.dtype === 'bool' ? (v > 0 ? 1 : 0) : Math.round(v * 40),
+            );
+      const idxShape = 'idxShape' in c ? [...c.idxShape] : [c.idx.length];
+      const inputs: Vals = {
+        x: { values: xv, shape: [...c.x], dtype: c.dtype as 'float32' },
+        indices: { values: [...c.idx], shape: idxShape, dtype: 'int32' },
+      };
+      const attrs = { axis: c.axis, batchDims: c.batchDims };
+      const cpu = runKernel('cpu', 'GatherV2', inputs, attrs);
+      const wasm = runKernel('wasm', 'GatherV2', inputs, attrs);
+      expect(wasm.shape).toEqual(cpu.shape);
+      expect(wasm.dtype).toBe(cpu.dtype);
+      expect(wasm.values).toEqual(cpu.values);
+    });
+
+    it('GatherV2 with an out-of-range index throws and leaks nothing', () => {
+      tf.setBackend('wasm');
+      const x = tf.tensor2d([1, 2, 3, 4], [2, 2]);
+      const idx = tf.tensor1d([0, 2], 'int32');
+      const before = tf.backend().numDataIds();
+      expect(() => tf.gather(x, idx)).toThrow(/index value 2 is not in \[0, 1\]/);
+      expect(tf.backend().numDataIds()).toBe(before);
+      tf.dispose([x, idx]);
     });
 
     it('a small CNN training step gives the same gradients on wasm as on cpu', async () => {
