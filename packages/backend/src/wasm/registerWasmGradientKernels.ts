@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { batchMatMulKernel } from './batchMatMul';
+import { binaryKernel, FAST_BINARY_KERNELS } from './binaryOps';
 import { conv2DBackpropFilterKernel } from './conv2DBackpropFilter';
 import { conv2DBackpropInputKernel } from './conv2DBackpropInput';
 import { depthwiseConv2dNativeBackpropFilterKernel } from './depthwiseConv2dNativeBackpropFilter';
@@ -65,6 +66,7 @@ export const WASM_FASTER_KERNELS: Readonly<
 > = {
   BatchMatMul: batchMatMulKernel,
   GatherV2: () => gatherV2Kernel,
+  ...Object.fromEntries(FAST_BINARY_KERNELS.map((name) => [name, binaryKernel(name)])),
   Conv2DBackpropInput: conv2DBackpropInputKernel,
   MaxPoolGrad: () => maxPoolGradKernel,
 };

@@ -5,6 +5,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useBackend } from '../useBackend';
+import { FAST_BINARY_KERNELS } from './binaryOps';
 import {
   registerWasmGradientKernels,
   WASM_FASTER_KERNELS,
@@ -333,13 +334,16 @@ describe('WASM gradient kernels', () => {
   });
 
   describe('faster replacements of tfjs-backend-wasm kernels', () => {
-    it('wraps BatchMatMul, Conv2DBackpropInput, GatherV2 and MaxPoolGrad once', () => {
-      expect(Object.keys(WASM_FASTER_KERNELS).sort()).toEqual([
-        'BatchMatMul',
-        'Conv2DBackpropInput',
-        'GatherV2',
-        'MaxPoolGrad',
-      ]);
+    it('wraps BatchMatMul, Conv2DBackpropInput, GatherV2, MaxPoolGrad and the binary ops once', () => {
+      expect(Object.keys(WASM_FASTER_KERNELS).sort()).toEqual(
+        [
+          'BatchMatMul',
+          'Conv2DBackpropInput',
+          'GatherV2',
+          'MaxPoolGrad',
+          ...FAST_BINARY_KERNELS,
+        ].sort(),
+      );
       for (const name of Object.keys(WASM_FASTER_KERNELS)) {
         const k = tf.getKernel(name, 'wasm');
         expect(k?.kernelFunc, name).toBeDefined();
@@ -525,6 +529,66 @@ describe('WASM gradient kernels', () => {
       expect(() => tf.gather(x, idx)).toThrow(/index value 2 is not in \[0, 1\]/);
       expect(tf.backend().numDataIds()).toBe(before);
       tf.dispose([x, idx]);
+    });
+
+    describe.each(FAST_BINARY_KERNELS)('binary %s', (name) => {
+      const logical = name === 'LogicalAnd' || name === 'LogicalOr';
+      const arithmetic = name === 'Add' || name === 'Sub' || name === 'Multiply';
+      const dtypes: ('float32' | 'int32' | 'bool')[] = logical
+        ? ['bool']
+        : arithmetic
+          ? ['int32', 'float32']
+          : [
+              'float32',
+              'int32',
+              ...(name === 'Maximum' || name === 'Minimum' ? [] : ['bool' as const]),
+            ];
+      const shapes: [number[], number[]][] = [
+        [
+          [3, 4],
+          [3, 4],
+        ],
+        [[3, 4], []],
+        [[], [2, 5]],
+        [
+          [4, 1],
+          [1, 5],
+        ],
+        [
+          [2, 3, 1, 4],
+          [3, 5, 1],
+        ],
+        [
+          [2, 1, 1, 3],
+          [2, 4, 5, 3],
+        ],
+        [
+          [0, 3],
+          [1, 3],
+        ],
+      ];
+      it.each(
+        dtypes.flatMap((dtype) => shapes.map(([a, b]) => ({ dtype, a, b }))),
+      )('$dtype a $a, b $b matches cpu', ({ dtype, a, b }) => {
+        const make = (shape: number[], seed: number) => {
+          const n = shape.reduce((p, q) => p * q, 1);
+          const v = values(n, seed);
+          if (dtype === 'bool') return v.map((x) => (x > 0 ? 1 : 0));
+          // int32: large values so that Add/Multiply wrap around; equal values for ties.
+          if (dtype === 'int32') return v.map((x) => Math.round(x * 3) * (seed % 2 ? 1 : 2 ** 20));
+          // float32: a NaN and repeated values (ties in comparisons, NaN in Maximum/Minimum).
+          return v.map((x, i) => (i === 1 ? Number.NaN : Math.round(x * 4) / 2));
+        };
+        const inputs: Vals = {
+          a: { values: make(a, 91), shape: a, dtype: dtype as 'float32' },
+          b: { values: make(b, 92), shape: b, dtype: dtype as 'float32' },
+        };
+        const cpu = runKernel('cpu', name, inputs, {});
+        const wasm = runKernel('wasm', name, inputs, {});
+        expect(wasm.shape).toEqual(cpu.shape);
+        expect(wasm.dtype).toBe(cpu.dtype);
+        expect(wasm.values).toEqual(cpu.values);
+      });
     });
 
     it('a small CNN training step gives the same gradients on wasm as on cpu', async () => {
