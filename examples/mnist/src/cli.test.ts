@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -48,9 +48,15 @@ describe('npm run distill (examples/mnist CLI)', () => {
     for (const jobs of ['1', '2']) {
       const out = mkdtempSync(join(tmpdir(), `relkd-distill-${jobs}-`));
       outs.push(out);
+      // A page without result markers: the run appends its section and keeps the text.
+      writeFileSync(join(out, 'mnist.md'), '# My notes\n\nKeep this paragraph.\n');
       const r = await distill([...tiny, '--jobs', jobs, '--out', out]);
       expect(r.code, r.output).toBe(0);
       if (jobs === '2') expect(r.output).toContain('running on 2 worker processes');
+      const page = readFileSync(join(out, 'mnist.md'), 'utf8');
+      expect(page).toContain('Keep this paragraph.');
+      expect(page).toContain('<!-- results:start -->');
+      expect(page).toContain('| Hinton KD |');
       const json = JSON.parse(readFileSync(join(out, 'mnist.json'), 'utf8'));
       expect(json.results.map((row: { method: string }) => row.method)).toEqual([
         'ce',
