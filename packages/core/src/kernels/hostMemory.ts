@@ -81,3 +81,54 @@ export function scratch(slot: number, n: number): Float64Array {
   }
   return b;
 }
+
+/**
+ * The outputs of a fused loss kernel: allocates the `[rows, cols]` gradient, lets `body` fill it
+ * and return the unscaled total, and returns `[scale · total (scalar), gradient]`. Internal.
+ */
+export function fusedLossOutputs(
+  backend: tf.KernelBackend,
+  shape: [number, number],
+  scale: number,
+  body: (grad: Float32Array) => number,
+): tf.TensorInfo[] {
+  let total = 0;
+  const grad = hostOutput(backend, shape, (g) => {
+    total = body(g);
+  });
+  const value = hostOutput(backend, [], (v) => {
+    v[0] = scale * total;
+  });
+  return [value, grad];
+}
+
+/** What a `tf.customGrad` body returns. */
+interface CustomGradResult {
+  value: tf.Tensor;
+  gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.Tensor[];
+}
+
+/**
+ * The fused path of a two-input loss inside a `tf.customGrad` body: runs `kernelName` (outputs
+ * `[value, dValue/dInput0]`), saves the gradient, and returns the body's result, whose backward
+ * is `dy · gradient` for the first input and zeros for the second (targets / teacher). Returns
+ * `undefined` where the current backend has no host kernel (use the composite path). Internal.
+ */
+export function fusedHostLoss(
+  kernelName: string,
+  kernelFunc: tf.KernelFunc,
+  inputs: tf.NamedTensorMap,
+  attrs: tf.NamedAttrMap,
+  save: tf.GradSaveFunc,
+): CustomGradResult | undefined {
+  if (!hasHostKernel(kernelName, kernelFunc)) return undefined;
+  const [value, grad] = tf.engine().runKernel(kernelName, inputs, attrs) as [tf.Scalar, tf.Tensor];
+  save([grad]);
+  return {
+    value,
+    gradFunc: (dy, saved) => {
+      const g = saved[0] as tf.Tensor;
+      return [tf.mul(g, dy), tf.zerosLike(g)];
+    },
+  };
+}

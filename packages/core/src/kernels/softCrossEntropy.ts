@@ -1,5 +1,5 @@
 import type * as tf from '@tensorflow/tfjs-core';
-import { hostOutput, hostValues, scratch } from './hostMemory';
+import { fusedLossOutputs, hostValues, scratch } from './hostMemory';
 
 /** Name of the fused soft-target cross-entropy kernel (cpu and wasm). Internal. */
 export const SOFT_CE = 'RelkdSoftCrossEntropy';
@@ -15,8 +15,8 @@ export const softCrossEntropyKernel: tf.KernelFunc = ({ inputs, backend, attrs }
   const { temperature, scale } = attrs as unknown as { temperature: number; scale: number };
   const be = backend as tf.KernelBackend;
   const [rows, cols] = z.shape as [number, number];
-  let total = 0;
-  const grad = hostOutput(be, [rows, cols], (g) => {
+  return fusedLossOutputs(be, [rows, cols], scale, (g) => {
+    let total = 0;
     const zv = hostValues(be, z);
     const qv = hostValues(be, q);
     const inv = 1 / temperature;
@@ -47,9 +47,6 @@ export const softCrossEntropyKernel: tf.KernelFunc = ({ inputs, backend, attrs }
       }
       total += ce;
     }
+    return total;
   });
-  const value = hostOutput(be, [], (v) => {
-    v[0] = scale * total;
-  });
-  return [value, grad];
 };

@@ -1,5 +1,5 @@
 import type * as tf from '@tensorflow/tfjs-core';
-import { hostOutput, hostValues, scratch } from './hostMemory';
+import { fusedLossOutputs, hostValues, scratch } from './hostMemory';
 
 /** Name of the fused tempered-softmax KL kernel (cpu and wasm). Internal. */
 export const SOFTMAX_KL = 'RelkdSoftmaxKl';
@@ -15,8 +15,8 @@ export const softmaxKlKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const { temperature, scale } = attrs as unknown as { temperature: number; scale: number };
   const be = backend as tf.KernelBackend;
   const [rows, cols] = s.shape as [number, number];
-  let total = 0;
-  const grad = hostOutput(be, [rows, cols], (g) => {
+  return fusedLossOutputs(be, [rows, cols], scale, (g) => {
+    let total = 0;
     // Views after the allocation (a wasm heap may have grown and moved).
     const sv = hostValues(be, s);
     const tv = hostValues(be, t);
@@ -56,9 +56,6 @@ export const softmaxKlKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
       }
       total += kl;
     }
+    return total;
   });
-  const value = hostOutput(be, [], (v) => {
-    v[0] = scale * total;
-  });
-  return [value, grad];
 };

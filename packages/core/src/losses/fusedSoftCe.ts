@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { hasHostKernel } from '../kernels/hostMemory';
+import { fusedHostLoss } from '../kernels/hostMemory';
 import { SOFT_CE, softCrossEntropyKernel } from '../kernels/softCrossEntropy';
 import { temperedLogSoftmax } from './logitPair';
 
@@ -17,23 +17,15 @@ export function fusedSoftCe(
 ): tf.Scalar {
   const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [logits, targets, save] = args as [tf.Tensor2D, tf.Tensor2D, tf.GradSaveFunc];
-    if (hasHostKernel(SOFT_CE, softCrossEntropyKernel)) {
-      // cpu / wasm: value and gradient in one fused kernel.
-      const [value, grad] = tf
-        .engine()
-        .runKernel(SOFT_CE, { z: logits, q: targets }, { temperature, scale }) as [
-        tf.Scalar,
-        tf.Tensor2D,
-      ];
-      save([grad]);
-      return {
-        value,
-        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-          const g = saved[0] as tf.Tensor2D;
-          return [tf.mul(g, dy), tf.zerosLike(g)];
-        },
-      };
-    }
+    // cpu / wasm: value and gradient in one fused kernel.
+    const fused = fusedHostLoss(
+      SOFT_CE,
+      softCrossEntropyKernel,
+      { z: logits, q: targets },
+      { temperature, scale },
+      save,
+    );
+    if (fused !== undefined) return fused;
     const logP = temperedLogSoftmax(logits, temperature);
     const value = tf.mul(tf.sum(tf.mul(targets, logP)), -scale) as tf.Scalar;
     save([logP, targets]);

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { hasHostKernel } from '../kernels/hostMemory';
+import { fusedHostLoss } from '../kernels/hostMemory';
 import { SOFTMAX_KL, softmaxKlKernel } from '../kernels/softmaxKl';
 import {
   assertNumber,
@@ -67,21 +67,15 @@ export function klDivergence(
 function fusedKl(scale: number, temperature: number) {
   return tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [s, t, save] = args as [tf.Tensor2D, tf.Tensor2D, tf.GradSaveFunc];
-    if (hasHostKernel(SOFTMAX_KL, softmaxKlKernel)) {
-      // cpu / wasm: value and gradient in one fused kernel (two kernels per call instead of ~30).
-      const [value, grad] = tf.engine().runKernel(SOFTMAX_KL, { s, t }, { temperature, scale }) as [
-        tf.Scalar,
-        tf.Tensor2D,
-      ];
-      save([grad]);
-      return {
-        value,
-        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-          const g = saved[0] as tf.Tensor2D;
-          return [tf.mul(g, dy), tf.zerosLike(g)];
-        },
-      };
-    }
+    // cpu / wasm: value and gradient in one fused kernel (two kernels per call instead of ~30).
+    const fused = fusedHostLoss(
+      SOFTMAX_KL,
+      softmaxKlKernel,
+      { s, t },
+      { temperature, scale },
+      save,
+    );
+    if (fused !== undefined) return fused;
     const logPs = temperedLogSoftmax(s, temperature);
     const logPt = temperedLogSoftmax(t, temperature);
     const pt = tf.exp(logPt);
