@@ -72,6 +72,11 @@ export interface UseBackendOptions {
    * Loads a module by name; default a dynamic `import()`. For tests and unusual module systems.
    */
   importModule?: ModuleLoader;
+  /**
+   * Replace slow tfjs-backend-wasm 4.22 kernels by faster ones with the same values
+   * ({@link WASM_FASTER_KERNELS}). Default `true`; `false` keeps (or restores) tfjs' own kernels.
+   */
+  fasterWasmKernels?: boolean;
 }
 
 /** The packages behind each backend. */
@@ -165,7 +170,7 @@ export async function useBackend(
 ): Promise<BackendInfo> {
   validate(name, options);
   registerGradients();
-  registerWasmGradientKernels();
+  registerWasmGradientKernels({ faster: options.fasterWasmKernels ?? true });
   const node = isNodeEnvironment();
   const plan = candidates(name, node);
   const tried: string[] = [];
@@ -233,6 +238,13 @@ function validate(name: unknown, options: unknown): void {
       'INVALID_OPTION',
       '`wasmPaths` must be a directory prefix string or a map from WASM binary names to URLs.',
       { name: 'wasmPaths' },
+    );
+  }
+  if (o.fasterWasmKernels !== undefined && typeof o.fasterWasmKernels !== 'boolean') {
+    throw new RelkdError(
+      'INVALID_OPTION',
+      `useBackend: \`fasterWasmKernels\` must be a boolean, got ${String(o.fasterWasmKernels)}.`,
+      { name: 'fasterWasmKernels', actual: o.fasterWasmKernels },
     );
   }
   if (o.importModule !== undefined && typeof o.importModule !== 'function') {
@@ -447,7 +459,8 @@ async function attempt(
       }
       await activate('wasm', 'wasm');
       fixWasmOneHot();
-      registerWasmGradientKernels(); // now that the wasm kernels exist: the faster conv paths
+      // Now that the wasm kernels exist: the faster replacements (or tfjs' own, if asked).
+      registerWasmGradientKernels({ faster: options.fasterWasmKernels ?? true });
       const simd = Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'));
       const multi = Boolean(await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT'));
       let threads = 1;

@@ -29,8 +29,10 @@ export const WASM_GRADIENT_KERNELS: Readonly<Record<string, tf.KernelFunc>> = {
  * `Conv2DBackpropInput` at stride 1, `MaxPoolGrad` and `GatherV2`, which makes a small CNN's
  * training step about 4.5x faster on wasm.
  *
- * Idempotent; does not need the wasm backend to be imported. Returns the names it registered or
- * wrapped.
+ * Pass `{ faster: false }` to keep (or restore) tfjs-backend-wasm's own kernels instead.
+ *
+ * Idempotent; does not need the wasm backend to be imported. Returns the names it registered,
+ * replaced or restored.
  *
  * `useBackend` calls it; call it yourself only if you select the backend with `tf.setBackend`.
  *
@@ -42,7 +44,8 @@ export const WASM_GRADIENT_KERNELS: Readonly<Record<string, tf.KernelFunc>> = {
  * await tf.setBackend('wasm');
  * ```
  */
-export function registerWasmGradientKernels(): string[] {
+export function registerWasmGradientKernels(options: { faster?: boolean } = {}): string[] {
+  const faster = options.faster ?? true;
   const added: string[] = [];
   for (const [kernelName, kernelFunc] of Object.entries(WASM_GRADIENT_KERNELS)) {
     if (tf.getKernel(kernelName, 'wasm') === undefined) {
@@ -51,7 +54,8 @@ export function registerWasmGradientKernels(): string[] {
     }
   }
   for (const [kernelName, wrap] of Object.entries(WASM_FASTER_KERNELS)) {
-    if (replaceKernel(kernelName, wrap)) added.push(kernelName);
+    if (faster ? replaceKernel(kernelName, wrap) : restoreKernel(kernelName))
+      added.push(kernelName);
   }
   return added;
 }
@@ -73,6 +77,9 @@ export const WASM_FASTER_KERNELS: Readonly<
 
 const WRAPPED = Symbol.for('@relkd/backend:wrapped');
 
+/** tfjs-backend-wasm's own kernel configs, by name, for the ones replaced in this process. */
+const originals = new Map<string, tf.KernelConfig>();
+
 /** Replaces a registered wasm kernel once (keeping its setup/dispose); false if nothing to do. */
 function replaceKernel(
   kernelName: string,
@@ -80,8 +87,21 @@ function replaceKernel(
 ): boolean {
   const current = tf.getKernel(kernelName, 'wasm');
   if (current === undefined || WRAPPED in current.kernelFunc) return false;
+  originals.set(kernelName, current);
   const kernelFunc = Object.assign(wrap(current.kernelFunc), { [WRAPPED]: true });
   tf.unregisterKernel(kernelName, 'wasm');
   tf.registerKernel({ ...current, kernelFunc });
+  return true;
+}
+
+/** Puts tfjs-backend-wasm's own kernel back; false if it was not replaced. */
+function restoreKernel(kernelName: string): boolean {
+  const original = originals.get(kernelName);
+  const current = tf.getKernel(kernelName, 'wasm');
+  if (original === undefined || current === undefined || !(WRAPPED in current.kernelFunc)) {
+    return false;
+  }
+  tf.unregisterKernel(kernelName, 'wasm');
+  tf.registerKernel(original);
   return true;
 }

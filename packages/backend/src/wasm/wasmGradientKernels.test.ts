@@ -353,6 +353,34 @@ describe('WASM gradient kernels', () => {
       expect(registerWasmGradientKernels()).toEqual([]);
     });
 
+    it('useBackend({ fasterWasmKernels: false }) restores tfjs-backend-wasm kernels; the default puts ours back', async () => {
+      const wrapped = () =>
+        Object.keys(WASM_FASTER_KERNELS).filter(
+          (name) =>
+            Symbol.for('@relkd/backend:wrapped') in (tf.getKernel(name, 'wasm')?.kernelFunc ?? {}),
+        );
+      const all = Object.keys(WASM_FASTER_KERNELS);
+      try {
+        await useBackend('wasm', { fasterWasmKernels: false });
+        expect(wrapped()).toEqual([]);
+        // tfjs' own kernels still work (a transposed matmul, a gather).
+        const r = tf.tidy(() =>
+          Array.from(
+            tf
+              .matMul(tf.tensor2d([1, 2, 3, 4], [2, 2]), tf.tensor2d([1, 0, 0, 1], [2, 2]), true)
+              .dataSync(),
+          ),
+        );
+        expect(r).toEqual([1, 3, 2, 4]);
+      } finally {
+        await useBackend('wasm');
+      }
+      expect(wrapped().sort()).toEqual([...all].sort());
+      await expect(
+        useBackend('wasm', { fasterWasmKernels: 'yes' as unknown as boolean }),
+      ).rejects.toMatchObject({ code: 'INVALID_OPTION' });
+    });
+
     it.each([
       { a: [1, 5, 7], b: [1, 7, 4], ta: false, tb: false },
       { a: [1, 5, 7], b: [1, 4, 7], ta: false, tb: true },
