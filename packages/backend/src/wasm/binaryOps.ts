@@ -1,10 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-
-/** The part of tfjs-backend-wasm's backend object these kernels use. */
-interface WasmHeapBackend {
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-  typedArrayFromHeap(t: tf.TensorInfo): tf.backend_util.TypedArray;
-}
+import type { WasmHeapBackend } from './wasmHeap';
 
 /** The binary kernels with a JavaScript path, and what each computes (same as the cpu backend). */
 const OPS = {
@@ -25,8 +20,6 @@ const OPS = {
 
 /** Kernel names of {@link binaryKernel}. */
 export const FAST_BINARY_KERNELS = Object.keys(OPS) as (keyof typeof OPS)[];
-
-const COMPARISONS = new Set<number>([5, 6, 7, 8, 9, 10, 11, 12]);
 
 /**
  * A binary elementwise kernel for the wasm backend, wrapping tfjs-backend-wasm 4.22's `original`.
@@ -57,7 +50,8 @@ export function binaryKernel(name: keyof typeof OPS): (original: tf.KernelFunc) 
     if (!supported) return original(args);
     const be = backend as unknown as WasmHeapBackend;
     const outShape = tf.backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
-    const out = be.makeOutput(outShape, COMPARISONS.has(op) ? 'bool' : dtype);
+    // Ops from Greater on (comparisons, logical ops) output bool.
+    const out = be.makeOutput(outShape, op >= OPS.Greater ? 'bool' : dtype);
     const size = tf.util.sizeFromShape(outShape);
     if (size === 0) return out;
     // Views after the allocation (the heap may have grown and moved).

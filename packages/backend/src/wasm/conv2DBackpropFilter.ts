@@ -1,6 +1,6 @@
 import type * as tf from '@tensorflow/tfjs-core';
-import { backpropGeometry, forEachTap } from './convTaps';
-import { composite, type KernelScope, padOrCrop } from './kernelScope';
+import { backpropGeometry, forEachTap, padForTaps } from './convTaps';
+import { composite, type KernelScope } from './kernelScope';
 
 /**
  * `Conv2DBackpropFilter` for the wasm backend (tfjs-backend-wasm 4.22 has none), composed of
@@ -22,9 +22,7 @@ export const conv2DBackpropFilterKernel: tf.KernelFunc = ({ inputs, backend, att
   const stride1 = g.strideHeight === 1 && g.strideWidth === 1;
   const dilation1 = g.dilationHeight === 1 && g.dilationWidth === 1;
   return composite(backend as tf.KernelBackend, (s) =>
-    stride1 || dilation1
-      ? asConvolution(s, x, dy, g, filterShape)
-      : perTap(s, x, dy, g, filterShape),
+    stride1 || dilation1 ? asConvolution(s, x, dy, g) : perTap(s, x, dy, g, filterShape),
   );
 };
 
@@ -33,12 +31,8 @@ function asConvolution(
   x: tf.TensorInfo,
   dy: tf.TensorInfo,
   g: tf.backend_util.Conv2DInfo,
-  filterShape: [number, number, number, number],
 ): tf.TensorInfo {
-  const needH = (g.outHeight - 1) * g.strideHeight + (g.filterHeight - 1) * g.dilationHeight + 1;
-  const needW = (g.outWidth - 1) * g.strideWidth + (g.filterWidth - 1) * g.dilationWidth + 1;
-  const { top, left } = g.padInfo;
-  const xp = padOrCrop(s, x, [top, left], [needH - g.inHeight - top, needW - g.inWidth - left]);
+  const xp = padForTaps(s, x, g);
   const xt = s.run('Transpose', { x: xp }, { perm: [3, 1, 2, 0] });
   const dyt = s.run('Transpose', { x: dy }, { perm: [1, 2, 0, 3] });
   const r = s.run(
@@ -51,10 +45,8 @@ function asConvolution(
       dataFormat: 'NHWC',
     },
   );
-  // r: [Cin, fh, fw, Cout] -> [fh, fw, Cin, Cout]
-  const [fh, fw, cin, cout] = filterShape;
-  const out = s.run('Transpose', { x: r }, { perm: [1, 2, 0, 3] });
-  return out.shape.join() === [fh, fw, cin, cout].join() ? out : s.reshape(out, filterShape);
+  // r: [Cin, fh, fw, Cout] (the padded extent makes the 'valid' output exactly fh × fw)
+  return s.run('Transpose', { x: r }, { perm: [1, 2, 0, 3] });
 }
 
 function perTap(

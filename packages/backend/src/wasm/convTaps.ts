@@ -54,6 +54,17 @@ export interface ConvGeometry {
 }
 
 /**
+ * `x` (NHWC) padded (or cropped) to exactly the rows and columns the kernel taps read:
+ * `(out − 1)·stride + (filter − 1)·dilation + 1`, starting at the forward padding's top/left.
+ */
+export function padForTaps(s: KernelScope, x: tf.TensorInfo, g: ConvGeometry): tf.TensorInfo {
+  const needH = (g.outHeight - 1) * g.strideHeight + (g.filterHeight - 1) * g.dilationHeight + 1;
+  const needW = (g.outWidth - 1) * g.strideWidth + (g.filterWidth - 1) * g.dilationWidth + 1;
+  const { top, left } = g.padInfo;
+  return padOrCrop(s, x, [top, left], [needH - g.inHeight - top, needW - g.inWidth - left]);
+}
+
+/**
  * Pads `x` (NHWC) so that every kernel tap `(i, j)` reads a full strided window, then calls
  * `visit(i, j, window)` with `window[n, y, x, c] = xPadded[n, y*sh + i*dh, x*sw + j*dw, c]`
  * (shape `[N, outH, outW, C]`). Each window is released after its visit.
@@ -64,11 +75,7 @@ export function forEachTap(
   g: ConvGeometry,
   visit: (i: number, j: number, window: tf.TensorInfo) => void,
 ): void {
-  const needH = (g.outHeight - 1) * g.strideHeight + (g.filterHeight - 1) * g.dilationHeight + 1;
-  const needW = (g.outWidth - 1) * g.strideWidth + (g.filterWidth - 1) * g.dilationWidth + 1;
-  const top = g.padInfo.top;
-  const left = g.padInfo.left;
-  const xp = padOrCrop(s, x, [top, left], [needH - g.inHeight - top, needW - g.inWidth - left]);
+  const xp = padForTaps(s, x, g);
   const c = x.shape[3] as number;
   for (let i = 0; i < g.filterHeight; i++) {
     for (let j = 0; j < g.filterWidth; j++) {
@@ -104,4 +111,46 @@ export function forEachTap(
       s.release(window);
     }
   }
+}
+
+/**
+ * `dy` (NHWC) prepared for a transposed convolution (the input gradient of a conv): upsampled by
+ * the stride (zeros in between, via `PadV2` on a reshaped view), then padded or cropped so that a
+ * 'valid' correlation with the spatially flipped filter, at the forward dilation and stride 1,
+ * yields exactly the forward input's `inHeight × inWidth`. Shared by the conv2d and depthwise
+ * input-gradient kernels.
+ */
+export function spreadForTransposedConv(
+  s: KernelScope,
+  dy: tf.TensorInfo,
+  g: tf.backend_util.Conv2DInfo,
+): tf.TensorInfo {
+  const [n, oh, ow, c] = dy.shape as [number, number, number, number];
+  const { strideHeight: sh, strideWidth: sw } = g;
+  let up = dy;
+  if (sh > 1 || sw > 1) {
+    const v = s.reshape(dy, [n * oh, 1, ow, 1, c]);
+    const p = s.run(
+      'PadV2',
+      { x: v },
+      {
+        paddings: [
+          [0, 0],
+          [0, sh - 1],
+          [0, 0],
+          [0, sw - 1],
+          [0, 0],
+        ],
+        constantValue: 0,
+      },
+    );
+    up = s.reshape(p, [n, oh * sh, ow * sw, c]);
+  }
+  const effH = (g.filterHeight - 1) * g.dilationHeight;
+  const effW = (g.filterWidth - 1) * g.dilationWidth;
+  const beforeH = effH - g.padInfo.top;
+  const beforeW = effW - g.padInfo.left;
+  const afterH = g.inHeight + effH - beforeH - oh * sh;
+  const afterW = g.inWidth + effW - beforeW - ow * sw;
+  return padOrCrop(s, up, [beforeH, beforeW], [afterH, afterW]);
 }

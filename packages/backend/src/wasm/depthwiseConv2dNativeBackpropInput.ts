@@ -1,6 +1,6 @@
 import type * as tf from '@tensorflow/tfjs-core';
-import { backpropGeometry } from './convTaps';
-import { composite, padOrCrop } from './kernelScope';
+import { backpropGeometry, spreadForTransposedConv } from './convTaps';
+import { composite } from './kernelScope';
 
 /**
  * `DepthwiseConv2dNativeBackpropInput` for the wasm backend (missing in tfjs-backend-wasm 4.22):
@@ -25,36 +25,10 @@ export const depthwiseConv2dNativeBackpropInputKernel: tf.KernelFunc = ({
     'DepthwiseConv2dNativeBackpropInput',
   );
   const [fh, fw, cin, mult] = filter.shape as [number, number, number, number];
-  const { batchSize: n, outHeight: oh, outWidth: ow, strideHeight: sh, strideWidth: sw } = g;
-  const { dilationHeight: dh, dilationWidth: dw } = g;
+  const { batchSize: n, dilationHeight: dh, dilationWidth: dw } = g;
   const cm = cin * mult;
   return composite(backend as tf.KernelBackend, (s) => {
-    let up = dy;
-    if (sh > 1 || sw > 1) {
-      const v = s.reshape(dy, [n * oh, 1, ow, 1, cm]);
-      const p = s.run(
-        'PadV2',
-        { x: v },
-        {
-          paddings: [
-            [0, 0],
-            [0, sh - 1],
-            [0, 0],
-            [0, sw - 1],
-            [0, 0],
-          ],
-          constantValue: 0,
-        },
-      );
-      up = s.reshape(p, [n, oh * sh, ow * sw, cm]);
-    }
-    const effH = (fh - 1) * dh;
-    const effW = (fw - 1) * dw;
-    const beforeH = effH - g.padInfo.top;
-    const beforeW = effW - g.padInfo.left;
-    const afterH = g.inHeight + effH - beforeH - oh * sh;
-    const afterW = g.inWidth + effW - beforeW - ow * sw;
-    const z = padOrCrop(s, up, [beforeH, beforeW], [afterH, afterW]);
+    const z = spreadForTransposedConv(s, dy, g);
     const flipped = s.run('Reverse', { x: filter }, { dims: [0, 1] });
     const f = s.reshape(flipped, [fh, fw, cm, 1]);
     const conv = s.run(

@@ -1,10 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-
-/** The part of tfjs-backend-wasm's backend object this kernel uses. */
-interface WasmHeapBackend {
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-  typedArrayFromHeap(t: tf.TensorInfo): tf.backend_util.TypedArray;
-}
+import type { WasmHeapBackend } from './wasmHeap';
 
 /**
  * `GatherV2` for the wasm backend, replacing tfjs-backend-wasm 4.22's kernel, whose per-element

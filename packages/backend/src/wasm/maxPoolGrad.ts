@@ -1,10 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-
-/** The part of tfjs-backend-wasm's backend object this kernel uses. */
-interface WasmHeapBackend {
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-  typedArrayFromHeap(t: tf.TensorInfo): Float32Array;
-}
+import type { WasmHeapBackend } from './wasmHeap';
 
 /**
  * `MaxPoolGrad` for the wasm backend, replacing tfjs-backend-wasm 4.22's kernel (which is 10-20x

@@ -26,7 +26,7 @@ export const WASM_GRADIENT_KERNELS: Readonly<Record<string, tf.KernelFunc>> = {
  *
  * When tfjs-backend-wasm is imported, it also replaces three of its kernels by faster ones with the
  * same values ({@link WASM_FASTER_KERNELS}): `BatchMatMul` with a transposed operand,
- * `Conv2DBackpropInput` at stride 1, `MaxPoolGrad` and `GatherV2`, which makes a small CNN's
+ * `Conv2DBackpropInput`, `MaxPoolGrad` and `GatherV2`, which makes a small CNN's
  * training step about 4.5x faster on wasm.
  *
  * Pass `{ faster: false }` to keep (or restore) tfjs-backend-wasm's own kernels instead.

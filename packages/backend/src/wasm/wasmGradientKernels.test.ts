@@ -430,8 +430,9 @@ describe('WASM gradient kernels', () => {
     });
 
     it.each(
-      cases.filter(({ stride }) => stride === 1),
-    )('Conv2DBackpropInput stride 1, pad $pad, x $x, filter $fh x $fw matches cpu and float64', ({
+      cases,
+    )('Conv2DBackpropInput stride $stride, pad $pad, x $x, filter $fh x $fw matches cpu and float64', ({
+      stride,
       pad,
       x,
       fh,
@@ -440,7 +441,7 @@ describe('WASM gradient kernels', () => {
       const [n, , , ci] = x;
       const co = 3;
       const fShape: [number, number, number, number] = [fh, fw, ci, co];
-      const g = geometry(x, fShape, 1, 1, pad, false);
+      const g = geometry(x, fShape, stride, 1, pad, false);
       const fv = values(
         fShape.reduce((p, q) => p * q),
         51,
@@ -450,32 +451,32 @@ describe('WASM gradient kernels', () => {
         dy: { values: dy, shape: [n, g.outHeight, g.outWidth, co] },
         filter: { values: fv, shape: fShape },
       };
-      const attrs = { strides: 1, pad, dataFormat: 'NHWC', inputShape: x };
+      const attrs = { strides: stride, pad, dataFormat: 'NHWC', inputShape: x };
       const cpu = runKernel('cpu', 'Conv2DBackpropInput', inputs, attrs);
       const wasm = runKernel('wasm', 'Conv2DBackpropInput', inputs, attrs);
       expect(wasm.shape).toEqual(x);
       const xZeros = new Array(x.reduce((p, q) => p * q)).fill(0);
-      expectClose(wasm.values, reference(x, fShape, 1, 1, pad, false, xZeros, fv, dy).dX, TOL);
+      expectClose(wasm.values, reference(x, fShape, stride, 1, pad, false, xZeros, fv, dy).dX, TOL);
       expectClose(wasm.values, cpu.values, TOL);
     });
 
-    it('Conv2DBackpropInput at stride 2 still runs (tfjs kernel) and matches cpu', () => {
-      const x: [number, number, number, number] = [2, 7, 6, 3];
-      const fShape: [number, number, number, number] = [3, 3, 3, 4];
-      const g = geometry(x, fShape, 2, 1, 'same', false);
-      const inputs: Vals = {
-        dy: {
-          values: values(2 * g.outHeight * g.outWidth * 4, 53),
-          shape: [2, g.outHeight, g.outWidth, 4],
+    it('dilated Conv2DBackpropInput (dilations attribute) matches the float64 reference', () => {
+      const x: [number, number, number, number] = [2, 9, 8, 2];
+      const fShape: [number, number, number, number] = [3, 2, 2, 3];
+      const g = geometry(x, fShape, 1, [2, 3], 'same', false);
+      const fv = values(36, 55);
+      const dy = values(2 * g.outHeight * g.outWidth * 3, 56);
+      const w = runKernel(
+        'wasm',
+        'Conv2DBackpropInput',
+        {
+          dy: { values: dy, shape: [2, g.outHeight, g.outWidth, 3] },
+          filter: { values: fv, shape: fShape },
         },
-        filter: { values: values(108, 54), shape: fShape },
-      };
-      const attrs = { strides: 2, pad: 'same', dataFormat: 'NHWC', inputShape: x };
-      expectClose(
-        runKernel('wasm', 'Conv2DBackpropInput', inputs, attrs).values,
-        runKernel('cpu', 'Conv2DBackpropInput', inputs, attrs).values,
-        TOL,
+        { strides: 1, pad: 'same', dilations: [2, 3], dataFormat: 'NHWC', inputShape: x },
       );
+      const xZeros = new Array(2 * 9 * 8 * 2).fill(0);
+      expectClose(w.values, reference(x, fShape, 1, [2, 3], 'same', false, xZeros, fv, dy).dX, TOL);
     });
 
     it.each([
