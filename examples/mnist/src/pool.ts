@@ -88,25 +88,27 @@ class ProgressBlock {
 
 interface Slot {
   child: ChildProcess;
+  /** Until the worker is ready, and while it runs a job. */
   busy: boolean;
+  /** Index of the job it runs. */
+  current?: number;
 }
 
 /**
  * Runs `jobs` on `p.jobs` worker processes, in order as slots free up, and resolves with the
- * results in job order. `after(job)` lists jobs that must finish first (a student waits for its
- * teacher). Rejects on the first failure (the other workers are stopped).
+ * results in job order. Jobs are independent (the CLI runs the teachers in a call of their own
+ * before the student runs). Rejects on the first failure (the other workers are stopped).
  */
 export async function runInWorkers(
   p: Protocol,
   jobs: Job[],
-  dependsOn: (job: Job) => Job[],
 ): Promise<(TeacherReport | RunResult)[]> {
   const tty = process.stderr.isTTY === true;
   const block = new ProgressBlock(p.jobs, tty);
   const cli = fileURLToPath(new URL('./cli.ts', import.meta.url));
   const results = new Array<TeacherReport | RunResult | undefined>(jobs.length);
   const done = new Set<number>();
-  const started = new Set<number>();
+  let next = 0;
   const slots: Slot[] = [];
   return new Promise((resolvePromise, reject) => {
     let failed = false;
@@ -116,11 +118,6 @@ export async function runInWorkers(
       for (const s of slots) s.child.kill();
       reject(e);
     };
-    const ready = (i: number) =>
-      dependsOn(jobs[i] as Job).every((d) => {
-        const k = jobs.indexOf(d);
-        return k < 0 || done.has(k);
-      });
     const dispatch = () => {
       if (failed) return;
       if (done.size === jobs.length) {
@@ -129,13 +126,11 @@ export async function runInWorkers(
         return;
       }
       for (const slot of slots) {
-        if (slot.busy) continue;
-        const next = jobs.findIndex((_, i) => !started.has(i) && ready(i));
-        if (next < 0) return;
-        started.add(next);
+        if (slot.busy || next >= jobs.length) continue;
         slot.busy = true;
-        (slot as Slot & { current?: number }).current = next;
+        slot.current = next;
         slot.child.send({ type: 'job', job: jobs[next] as Job } satisfies ParentMessage);
+        next++;
       }
     };
     for (let w = 0; w < Math.min(p.jobs, jobs.length); w++) {
@@ -144,7 +139,7 @@ export async function runInWorkers(
         execArgv: process.execArgv,
         stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       });
-      const slot: Slot & { current?: number } = { child, busy: true };
+      const slot: Slot = { child, busy: true };
       slots.push(slot);
       child.on('message', (m: WorkerMessage) => {
         if (m.type === 'ready') {
