@@ -3,7 +3,7 @@ import wasmUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?u
 import wasmSimdUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
 import wasmThreadedUrl from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
 import * as tf from '@tensorflow/tfjs-core';
-import { expect } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { expectClose } from './assertions';
 
 // Browser-test helpers (Vitest browser mode, `npm run test:browser`). Import this file with a
@@ -144,4 +144,25 @@ export class ErrorLedger {
       )
       .join('\n');
   }
+}
+
+/**
+ * The per-backend set-up of a browser smoke suite: selects `backend` before its tests
+ * ({@link useBrowserBackend}) and logs the error ledger's summary after them, prefixed with
+ * `[label]`. Call it inside `describe.each(BROWSER_BACKENDS)`; the suite's own `beforeAll` hooks
+ * run after the backend is selected.
+ */
+export function browserSuite(
+  label: string,
+  backend: BrowserBackend,
+  wasmModule: unknown,
+): ErrorLedger {
+  const ledger = new ErrorLedger(backend);
+  beforeAll(async () => {
+    await useBrowserBackend(backend, wasmModule);
+  });
+  afterAll(() => {
+    console.log(`[${label}] ${ledger.summary()}`);
+  });
+  return ledger;
 }

@@ -4,13 +4,12 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-webgl';
 import * as wasmModule from '@tensorflow/tfjs-backend-wasm';
 import * as tf from '@tensorflow/tfjs-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   BROWSER_BACKENDS,
-  ErrorLedger,
+  browserSuite,
   expectNoLeak,
   expectRelkdError,
-  useBrowserBackend,
 } from '../../../tools/testing/browser';
 import vrmFixture from '../fixtures/vrm.json';
 import { type VrmLossOptions, type VrmPath, vrmLoss } from '../src/index';
@@ -47,13 +46,7 @@ const loss = (ss: tf.Tensor, sv: tf.Tensor, ts: tf.Tensor, tv: tf.Tensor, o: Vrm
   vrmLoss({ student: { real: ss, virtual: sv }, teacher: { real: ts, virtual: tv } }, o);
 
 describe.each(BROWSER_BACKENDS)('@relkd/affinity-graph vrmLoss in the browser on %s', (backend) => {
-  const ledger = new ErrorLedger(backend);
-  beforeAll(async () => {
-    await useBrowserBackend(backend, wasmModule);
-  });
-  afterAll(() => {
-    console.log(`[affinity-graph] ${ledger.summary()}`);
-  });
+  const ledger = browserSuite('affinity-graph', backend, wasmModule);
 
   it('golden values and gradients, every option combination and computation path', () => {
     expect(fixture.cases.length).toBeGreaterThan(10);

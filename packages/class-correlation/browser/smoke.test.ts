@@ -5,13 +5,12 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-webgl';
 import * as wasmModule from '@tensorflow/tfjs-backend-wasm';
 import * as tf from '@tensorflow/tfjs-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   BROWSER_BACKENDS,
-  ErrorLedger,
+  browserSuite,
   expectNoLeak,
   expectRelkdError,
-  useBrowserBackend,
 } from '../../../tools/testing/browser';
 import correlationFixture from '../fixtures/correlation.json';
 import iccFixture from '../fixtures/icc_loss.json';
@@ -50,13 +49,7 @@ const correlation = correlationFixture as unknown as {
 };
 
 describe.each(BROWSER_BACKENDS)('@relkd/class-correlation in the browser on %s', (backend) => {
-  const ledger = new ErrorLedger(backend);
-  beforeAll(async () => {
-    await useBrowserBackend(backend, wasmModule);
-  });
-  afterAll(() => {
-    console.log(`[class-correlation] ${ledger.summary()}`);
-  });
+  const ledger = browserSuite('class-correlation', backend, wasmModule);
 
   it('iccLoss: golden values and student gradients; no teacher gradient', () => {
     expect(icc.cases.length).toBeGreaterThan(2);

@@ -4,13 +4,12 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-webgl';
 import * as wasmModule from '@tensorflow/tfjs-backend-wasm';
 import * as tf from '@tensorflow/tfjs-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   BROWSER_BACKENDS,
-  ErrorLedger,
+  browserSuite,
   expectNoLeak,
   expectRelkdError,
-  useBrowserBackend,
 } from '../../../tools/testing/browser';
 import crossEntropyFixture from '../fixtures/crossEntropy.json';
 import kdFixture from '../fixtures/kdLoss.json';
@@ -48,13 +47,7 @@ const soft = softFixture.cases as {
 const GRAD = { atol: 1e-7 };
 
 describe.each(BROWSER_BACKENDS)('@relkd/core losses in the browser on %s', (backend) => {
-  const ledger = new ErrorLedger(backend);
-  beforeAll(async () => {
-    await useBrowserBackend(backend, wasmModule);
-  });
-  afterAll(() => {
-    console.log(`[core] ${ledger.summary()}`);
-  });
+  const ledger = browserSuite('core', backend, wasmModule);
 
   it('kdLoss: golden values and gradients (numpy float64 and PyTorch fixtures)', () => {
     expect(kd.length).toBeGreaterThan(2);

@@ -5,13 +5,12 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-webgl';
 import * as wasmModule from '@tensorflow/tfjs-backend-wasm';
 import * as tf from '@tensorflow/tfjs-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   BROWSER_BACKENDS,
-  ErrorLedger,
+  browserSuite,
   expectNoLeak,
   expectRelkdError,
-  useBrowserBackend,
 } from '../../../tools/testing/browser';
 import mixupFixture from '../fixtures/mixup.json';
 import stkdFixture from '../fixtures/stkd.json';
@@ -68,13 +67,7 @@ function teacherOf(c: StkdCase): tf.Tensor2D | MixedTeacher {
 }
 
 describe.each(BROWSER_BACKENDS)('@relkd/mixup-similarity in the browser on %s', (backend) => {
-  const ledger = new ErrorLedger(backend);
-  beforeAll(async () => {
-    await useBrowserBackend(backend, wasmModule);
-  });
-  afterAll(() => {
-    console.log(`[mixup-similarity] ${ledger.summary()}`);
-  });
+  const ledger = browserSuite('mixup-similarity', backend, wasmModule);
 
   it('stkdLoss: golden parts and gradients of every part (both target modes)', () => {
     expect(stkdCases.length).toBeGreaterThan(4);

@@ -5,13 +5,12 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-webgl';
 import * as wasmModule from '@tensorflow/tfjs-backend-wasm';
 import * as tf from '@tensorflow/tfjs-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   BROWSER_BACKENDS,
-  ErrorLedger,
+  browserSuite,
   expectNoLeak,
   expectRelkdError,
-  useBrowserBackend,
 } from '../../../tools/testing/browser';
 import corsdFixture from '../fixtures/corsdLoss.json';
 import { type CorsdLossOptions, type CorsdStageInput, corsdLoss } from '../src/index';
@@ -46,13 +45,7 @@ function stagesOf(up: tf.Tensor, un: tf.Tensor, sp: tf.Tensor, sn: tf.Tensor): C
 describe.each(
   BROWSER_BACKENDS,
 )('@relkd/relation-network corsdLoss in the browser on %s', (backend) => {
-  const ledger = new ErrorLedger(backend);
-  beforeAll(async () => {
-    await useBrowserBackend(backend, wasmModule);
-  });
-  afterAll(() => {
-    console.log(`[relation-network] ${ledger.summary()}`);
-  });
+  const ledger = browserSuite('relation-network', backend, wasmModule);
 
   it('golden parts and gradients of every input vs the float64 reference', () => {
     expect(cases.length).toBeGreaterThan(1);

@@ -8,10 +8,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   BROWSER_BACKENDS,
-  ErrorLedger,
+  browserSuite,
   expectNoLeak,
   expectRelkdError,
-  useBrowserBackend,
 } from '../../../tools/testing/browser';
 import mtkdFixture from '../fixtures/mtkd.json';
 import { type MtkdInputs, type MtkdLossOptions, mtkdLoss } from '../src/index';
@@ -33,7 +32,7 @@ const PARTS = ['total', 'ce', 'auxCe', 'scd', 'srd', 'crd'] as const;
 const GRAD = { atol: 1e-6 };
 
 describe.each(BROWSER_BACKENDS)('@relkd/stage-distill mtkdLoss in the browser on %s', (backend) => {
-  const ledger = new ErrorLedger(backend);
+  const ledger = browserSuite('stage-distill', backend, wasmModule);
   let sf: tf.Tensor[] = [];
   let tfe: tf.Tensor[] = [];
   let sz: tf.Tensor[] = [];
@@ -46,8 +45,7 @@ describe.each(BROWSER_BACKENDS)('@relkd/stage-distill mtkdLoss in the browser on
     teacherStageLogits: tz,
     labels: y,
   });
-  beforeAll(async () => {
-    await useBrowserBackend(backend, wasmModule);
+  beforeAll(() => {
     sf = fx.studentFeatures.map((x) => tf.tensor(x));
     tfe = fx.teacherFeatures.map((x) => tf.tensor(x));
     sz = fx.studentStageLogits.map((x) => tf.tensor(x));
@@ -56,7 +54,6 @@ describe.each(BROWSER_BACKENDS)('@relkd/stage-distill mtkdLoss in the browser on
   });
   afterAll(() => {
     tf.dispose([sf, tfe, sz, tz, y]);
-    console.log(`[stage-distill] ${ledger.summary()}`);
   });
 
   it('golden parts and gradients vs the float64 reference', () => {
