@@ -4,7 +4,7 @@
  * `Distiller` parts of one student run.
  */
 import { type VirtualViewOp, virtualView } from '@relkd/affinity-graph';
-import { crossEntropy, kdLoss, softCrossEntropy } from '@relkd/core';
+import { crossEntropy, kdLoss, type SavedWeights, softCrossEntropy } from '@relkd/core';
 import { type DistillerParts, recipes } from '@relkd/layers';
 import { mixup } from '@relkd/mixup-similarity';
 import { StageHead } from '@relkd/stage-distill';
@@ -26,6 +26,8 @@ export interface ArmContext {
   /** The tuned configuration of the arm's family (method or control). */
   config: Config;
   seed: number;
+  /** MTKD-SSR: the teacher's fitted stage heads (cached with the teacher). */
+  teacherHeadWeights?: SavedWeights | undefined;
 }
 
 /** Which tuned configuration an arm reads: a method's or the self-distillation control's. */
@@ -123,7 +125,13 @@ function iccParts(ctx: ArmContext): DistillerParts {
 function mtkdParts(ctx: ArmContext): DistillerParts {
   const c = ctx.config;
   const w = num(c, 'weight');
+  const pretrain = c.teacherHeads !== 'final';
+  if (pretrain && ctx.teacherHeadWeights === undefined) {
+    throw new Error('internal: MTKD-SSR needs the teacher stage heads fitted with the teacher.');
+  }
   return recipes.mtkd({
+    teacherHeads: pretrain ? 'pretrain' : 'final',
+    ...(pretrain ? { teacherHeadWeights: ctx.teacherHeadWeights! } : {}),
     teacher: ctx.teacher!.model,
     student: ctx.student.model,
     stages: { teacher: ctx.teacher!.stages, student: ctx.student.stages },

@@ -27,6 +27,7 @@ import {
 import { accuracyChart } from './chart';
 import { IdxError } from './idx';
 import {
+  correlationSvg,
   type Data,
   disposeData,
   getTeacher,
@@ -35,6 +36,7 @@ import {
   type RunResult,
   repoRoot,
   runStudent,
+  TEACHER_HEAD_IMAGES,
   TEACHER_LR,
   teacherDir,
 } from './jobs';
@@ -260,6 +262,8 @@ function teacherReport(t: Awaited<ReturnType<typeof getTeacher>>): TeacherReport
     params: t.net.model.countParams(),
     cached: t.cached,
     trainSeconds: t.trainSeconds,
+    offDiagonal: t.offDiagonal,
+    headAccuracy: t.headAccuracy,
   };
 }
 
@@ -297,7 +301,11 @@ async function worker(): Promise<void> {
         if (p === undefined || data === undefined) throw new Error('worker: job before init');
         const job = m.job;
         if (job.type === 'teacher') {
-          const t = await getTeacher(job.kind, p, data, { evaluate: true, stream });
+          const t = await getTeacher(job.kind, p, data, {
+            evaluate: true,
+            heads: job.heads,
+            stream,
+          });
           nets[job.kind] = t.net;
           send({ type: 'teacher', report: teacherReport(t) });
         } else {
@@ -420,7 +428,7 @@ async function execute(
     teachers = [];
     for (const j of tJobs) {
       if (j.type !== 'teacher') continue;
-      const r = await getTeacher(j.kind, p, d, { evaluate: true });
+      const r = await getTeacher(j.kind, p, d, { evaluate: true, heads: j.heads });
       nets[j.kind] = r.net;
       teachers.push(teacherReport(r));
     }
@@ -456,10 +464,16 @@ function studentJobsFor(
   );
 }
 
-const TEACHER_JOBS: Job[] = [
-  { type: 'teacher', kind: 'plain' },
-  { type: 'teacher', kind: 'icc' },
-];
+/** The teacher jobs; the plain teacher also fits the MTKD-SSR stage heads when a job needs them. */
+function teacherJobs(jobs: ReadonlyArray<{ arm: string; config: Config }>): Job[] {
+  const heads = jobs.some(
+    (j) => armById(j.arm).family === 'mtkd' && j.config.teacherHeads !== 'final',
+  );
+  return [
+    { type: 'teacher', kind: 'plain', heads },
+    { type: 'teacher', kind: 'icc', heads: false },
+  ];
+}
 
 function header(req: Request, info: { name: string; threads?: number }, dataName: string): void {
   const { p } = req;
@@ -500,7 +514,7 @@ async function tune(req: Request, data: Data): Promise<void> {
     );
   });
   console.log(`tuning ${families.join(', ')}: ${jobs.length} runs (${p.seeds} seeds each)`);
-  const { runs } = await execute(p, data, TEACHER_JOBS, jobs);
+  const { runs } = await execute(p, data, teacherJobs(jobs), jobs);
   const trials: TunedFile['trials'] = [];
   const chosen: TunedFile['chosen'] = {};
   const rows: string[][] = [];
@@ -588,12 +602,9 @@ async function main(): Promise<void> {
     p.task === 'ablate'
       ? req.ablate.flatMap((m) => [armById(m), ...ablationsOf(m)])
       : [...req.methods.map((m) => armById(m)), ...controlsFor(req.methods)];
-  const { teachers, runs } = await execute(
-    p,
-    data,
-    TEACHER_JOBS,
-    studentJobsFor(arms, configs, p.seeds, true),
-  );
+  const sJobs = studentJobsFor(arms, configs, p.seeds, true);
+  const tJobs = teacherJobs(sJobs);
+  const { teachers, runs } = await execute(p, data, tJobs, sJobs);
   for (const t of teachers)
     console.log(
       `teacher (${teacherName(t.kind)}): test accuracy ${(100 * t.testAccuracy).toFixed(2)}%${t.cached ? ' (cached)' : ` (trained in ${t.trainSeconds.toFixed(0)} s)`}`,
@@ -647,16 +658,26 @@ async function main(): Promise<void> {
     const kinds = [...new Set(arms.map((a) => a.teacher).filter((k) => k !== undefined))];
     const out: TeacherReport[] = [];
     for (const k of kinds) {
+      const heads = tJobs.some((j) => j.type === 'teacher' && j.kind === k && j.heads);
       out.push(
-        have.get(k) ?? teacherReport(await getTeacher(k, p, data, { evaluate: true, reuse: true })),
+        have.get(k) ??
+          teacherReport(await getTeacher(k, p, data, { evaluate: true, reuse: true, heads })),
       );
     }
     return out;
   };
   const ts = await teacherLines();
+  const mass = (t: TeacherReport) =>
+    Object.entries(t.offDiagonal)
+      .map(([tau, v]) => `${v.toFixed(2)} at τ = ${tau}`)
+      .join(', ');
   const teacherMd = ts.map(
     (t) =>
-      `- Teacher (${t.kind === 'plain' ? 'plain CE' : 'trained with the ICC regulariser'}): **${(100 * t.testAccuracy).toFixed(2)}%** test accuracy, ${t.params} parameters, ${data.teacherIdx.length} training images (no validation image), ${p.teacherEpochs} epoch${p.teacherEpochs > 1 ? 's' : ''}, Adam ${TEACHER_LR} × ${p.teacherLrDecay} per epoch.`,
+      `- Teacher (${t.kind === 'plain' ? 'plain CE' : 'trained with the ICC regulariser'}): **${(100 * t.testAccuracy).toFixed(2)}%** test accuracy, ${t.params} parameters, ${data.teacherIdx.length} training images (no validation image), ${p.teacherEpochs} epoch${p.teacherEpochs > 1 ? 's' : ''}, Adam ${TEACHER_LR} × ${p.teacherLrDecay} per epoch. ` +
+      `Off-diagonal share of its class correlation PᵀP on the validation split: ${mass(t)}.` +
+      (t.headAccuracy === undefined
+        ? ''
+        : ` MTKD-SSR teacher stage heads (fitted on ${TEACHER_HEAD_IMAGES} of its training images): training accuracy ${t.headAccuracy.map((a) => `${a.toFixed(1)}%`).join(', ')} (stages 1-${t.headAccuracy.length}).`),
   );
   const studentParams = buildStudent(0, p.arch, {
     height: data.dataset.height,
@@ -744,6 +765,33 @@ async function main(): Promise<void> {
       `${data.dataset.name}, ${p.trainSize} training images: validation accuracy (first 1 000 images, mean of ${p.seeds} seed${p.seeds > 1 ? 's' : ''})`,
     ),
   );
+  // ICC: the class correlation of both teachers at the ICC temperature, as heat-maps.
+  const heatmapMd: string[] = [];
+  if (arms.some((a) => a.id === 'icc')) {
+    const tau = Number(configs.icc.temperature);
+    const files: string[] = [];
+    for (const kind of ['plain', 'icc'] as const) {
+      const t = await getTeacher(kind, p, data, { evaluate: false, reuse: true });
+      const file = `${name}-correlation-${kind}.svg`;
+      writeFileSync(
+        join(p.out, file),
+        correlationSvg(
+          t.net,
+          data,
+          tau,
+          `${kind === 'plain' ? 'plain' : 'ICC-regularised'} teacher, PᵀP at τ = ${tau}`,
+        ),
+      );
+      t.net.model.dispose();
+      files.push(`![${kind} teacher's class correlation](${file})`);
+    }
+    heatmapMd.push(
+      `**Class correlation of the teachers** (validation split, τ = ${tau}, the ICC temperature; off-diagonal shares in the teacher lines above):`,
+      '',
+      files.join(' '),
+      '',
+    );
+  }
   const md = [
     stamp,
     '',
@@ -765,6 +813,7 @@ async function main(): Promise<void> {
     '',
     `![Validation accuracy per epoch](${svgName})`,
     '',
+    ...heatmapMd,
   ].join('\n');
   spliceSection(
     mdPath,

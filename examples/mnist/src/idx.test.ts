@@ -1,19 +1,13 @@
-import { describe, expect, it } from 'vitest';
-import { IdxError, loadMnist, parseIdx, parseMnistPair } from './idx';
+import { readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { IdxError, loadIdxDataset, loadMnist, parseIdx, parseMnistPair } from './idx';
+import { idx, writeTinyIdx } from './testing/tinyIdx';
 
-function idx(type: number, dims: number[], data: number[]): Uint8Array {
-  const header = new Uint8Array(4 + 4 * dims.length);
-  header[2] = type;
-  header[3] = dims.length;
-  const view = new DataView(header.buffer);
-  dims.forEach((d, i) => {
-    view.setUint32(4 + 4 * i, d, false);
-  });
-  const out = new Uint8Array(header.length + data.length);
-  out.set(header);
-  out.set(data, header.length);
-  return out;
-}
+const dirs: string[] = [];
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
 
 describe('IDX parser', () => {
   it('parses a valid file', () => {
@@ -65,5 +59,66 @@ describe('IDX parser', () => {
     expect(train.images.length).toBe(60000 * 784);
     expect(train.labels[0]).toBe(5); // the famous first training digit
     expect(test.labels[0]).toBe(7);
+  });
+});
+
+describe('loadIdxDataset (--data)', () => {
+  const tiny = (o: Parameters<typeof writeTinyIdx>[0]) => {
+    const d = writeTinyIdx(o);
+    dirs.push(d);
+    return d;
+  };
+
+  it('reads raw and gzipped files of any size and class count, with the same content hash', () => {
+    const raw = loadIdxDataset(tiny({ size: 12, classes: 3, train: 30, test: 9 }));
+    const gz = loadIdxDataset(tiny({ size: 12, classes: 3, train: 30, test: 9, gzip: true }));
+    for (const d of [raw, gz]) {
+      expect([d.height, d.width, d.numClasses, d.train.count, d.test.count]).toEqual([
+        12, 12, 3, 30, 9,
+      ]);
+      expect(d.train.images.length).toBe(30 * 144);
+    }
+    expect(gz.hash).toBe(raw.hash);
+    expect(gz.name).toMatch(/^relkd-idx-/);
+    const other = loadIdxDataset(tiny({ size: 12, classes: 3, train: 30, test: 9, seed: 2 }));
+    expect(other.hash).not.toBe(raw.hash);
+    const many = loadIdxDataset(tiny({ size: 16, classes: 200, train: 400, test: 200 }));
+    expect(many.numClasses).toBe(200);
+  });
+
+  it('names the file for a missing, truncated, mismatched or corrupt file', () => {
+    const missing = tiny({ size: 10, classes: 2, train: 8, test: 4 });
+    rmSync(join(missing, 't10k-labels-idx1-ubyte'));
+    expect(() => loadIdxDataset(missing)).toThrow(/cannot find .*t10k-labels-idx1-ubyte/);
+
+    const truncated = tiny({ size: 10, classes: 2, train: 8, test: 4 });
+    truncateSync(join(truncated, 'train-images-idx3-ubyte'), 100);
+    expect(() => loadIdxDataset(truncated)).toThrow(/train-images-idx3-ubyte: truncated/);
+
+    const mismatched = tiny({ size: 10, classes: 2, train: 8, test: 4 });
+    writeFileSync(join(mismatched, 'train-labels-idx1-ubyte'), idx(8, [7], new Array(7).fill(0)));
+    expect(() => loadIdxDataset(mismatched)).toThrow(
+      /8 images but train-labels-idx1-ubyte has 7 labels/,
+    );
+
+    const sizes = tiny({ size: 10, classes: 2, train: 8, test: 4 });
+    writeFileSync(
+      join(sizes, 't10k-images-idx3-ubyte'),
+      idx(8, [4, 12, 12], new Array(4 * 144).fill(0)),
+    );
+    expect(() => loadIdxDataset(sizes)).toThrow(
+      /t10k-images-idx3-ubyte: dimension 1 is 12, expected 10/,
+    );
+
+    const corrupt = tiny({ size: 10, classes: 2, train: 8, test: 4, gzip: true });
+    const f = join(corrupt, 'train-images-idx3-ubyte.gz');
+    writeFileSync(f, readFileSync(f).subarray(0, 20));
+    expect(() => loadIdxDataset(corrupt)).toThrow(
+      /train-images-idx3-ubyte.gz: not a valid gzip file/,
+    );
+
+    const oneClass = tiny({ size: 10, classes: 1, train: 8, test: 4 });
+    expect(() => loadIdxDataset(oneClass)).toThrow(/single class/);
+    expect(() => loadIdxDataset(oneClass)).toThrow(IdxError);
   });
 });

@@ -3,10 +3,12 @@
  * runs in the CLI process (`--jobs 1`) or in a worker process (see `pool.ts`); a run's result
  * depends only on the protocol, its arm, configuration and seed, not on where it runs.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync as exists, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BackendName } from '@relkd/backend';
+import { classCorrelation, correlationHeatmapSvg, offDiagonalMass } from '@relkd/class-correlation';
+import type { SavedWeights } from '@relkd/core';
 import {
   Distiller,
   type DistillerParts,
@@ -171,6 +173,97 @@ export interface TeacherResult {
   testAccuracy: number;
   cached: boolean;
   trainSeconds: number;
+  /** Off-diagonal share of the teacher's class correlation `G = PᵀP` on the validation split, per τ. */
+  offDiagonal: Record<string, number>;
+  /** Training accuracy (%) of the MTKD-SSR teacher stage heads (plain teacher), when fitted. */
+  headAccuracy?: number[] | undefined;
+}
+
+/** Images the MTKD-SSR teacher stage heads are fitted on (from the teacher's training images). */
+export const TEACHER_HEAD_IMAGES = 10000;
+
+/** Fits (or loads) the MTKD-SSR teacher stage heads of `net`, cached in the teacher's folder. */
+export async function teacherHeads(
+  net: Net,
+  p: Protocol,
+  data: Data,
+): Promise<{ weights: SavedWeights; accuracy: number[] | undefined; cached: boolean }> {
+  const dir = teacherDir('plain', p, data);
+  const file = join(dir, 'mtkd-heads-v1.json');
+  if (exists(file)) {
+    const saved = JSON.parse(readFileSync(file, 'utf8')) as {
+      specs: SavedWeights['specs'];
+      data: string;
+      accuracy: number[];
+    };
+    const bytes = Buffer.from(saved.data, 'base64');
+    return {
+      weights: {
+        specs: saved.specs,
+        data: bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength),
+      },
+      accuracy: saved.accuracy,
+      cached: true,
+    };
+  }
+  const { dataset } = data;
+  const shape = { height: dataset.height, width: dataset.width, numClasses: dataset.numClasses };
+  const scratch = buildStudent(0, p.arch, shape);
+  const set = toTensors(data.train, data.teacherIdx.slice(0, TEACHER_HEAD_IMAGES));
+  const recipe = recipes.mtkd({
+    teacher: net.model,
+    student: scratch.model,
+    stages: { teacher: net.stages, student: scratch.stages },
+    numClasses: dataset.numClasses,
+    teacherHeads: 'pretrain',
+    teacherHeadFit: { epochs: p.mode === 'quick' ? 1 : 2, seed: 0 },
+  });
+  const fit = await recipe.fitTeacherHeads(set);
+  const weights = await recipe.teacherHeads!.saveWeights();
+  const accuracy = fit.accuracy.map((a) => 100 * a);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(
+    `${file}.${process.pid}.tmp`,
+    JSON.stringify({
+      specs: weights.specs,
+      data: Buffer.from(weights.data).toString('base64'),
+      accuracy,
+    }),
+  );
+  const { renameSync } = await import('node:fs');
+  renameSync(`${file}.${process.pid}.tmp`, file);
+  recipe.dispose();
+  scratch.model.dispose();
+  tf.dispose([set.x, set.y]);
+  return { weights, accuracy, cached: false };
+}
+
+/** Off-diagonal mass of the teacher's class correlation on the validation split at each τ. */
+export function correlationMass(
+  net: Net,
+  data: Data,
+  temperatures: number[],
+): Record<string, number> {
+  return tf.tidy(() => {
+    const logits = net.model.predict(data.valSet.x, { batchSize: 500 }) as tf.Tensor2D;
+    const out: Record<string, number> = {};
+    for (const t of temperatures) {
+      out[String(t)] = offDiagonalMass(
+        classCorrelation(logits, { temperature: t, normalize: 'none' }),
+      ).dataSync()[0]!;
+    }
+    return out;
+  });
+}
+
+/** The teacher's class correlation at τ as an SVG heat-map. */
+export function correlationSvg(net: Net, data: Data, temperature: number, title: string): string {
+  return tf.tidy(() => {
+    const logits = net.model.predict(data.valSet.x, { batchSize: 500 }) as tf.Tensor2D;
+    return correlationHeatmapSvg(classCorrelation(logits, { temperature, normalize: 'batch' }), {
+      title,
+    });
+  });
 }
 
 /** The cache folder of a teacher: its kind, architecture, data set identity and training budget. */
@@ -192,6 +285,8 @@ export async function getTeacher(
     evaluate: boolean;
     /** Load from the cache even with `--no-cache` (the teacher was just trained by this run). */
     reuse?: boolean;
+    /** Also fit (or load) the MTKD-SSR teacher stage heads (plain teacher). */
+    heads?: boolean;
     stream?: ProgressStream | undefined;
   },
 ): Promise<TeacherResult> {
@@ -261,7 +356,12 @@ export async function getTeacher(
   const testAccuracy = options.evaluate
     ? (await evaluateModel(net.model, data.testSet.x, data.testSet.y, 500)).accuracy
     : Number.NaN;
-  return { kind, net, testAccuracy, cached, trainSeconds };
+  const offDiagonal = options.evaluate ? correlationMass(net, data, [1, 2, 4]) : {};
+  const headAccuracy =
+    kind === 'plain' && options.heads === true
+      ? (await teacherHeads(net, p, data)).accuracy
+      : undefined;
+  return { kind, net, testAccuracy, cached, trainSeconds, offDiagonal, headAccuracy };
 }
 
 /** One student training run's result. */
@@ -305,12 +405,17 @@ export async function runStudent(
     throw new Error(`internal: the ${arm.id} run needs its teacher, which is not loaded.`);
   }
   const optimizer = tf.train.adam(p.lr);
+  const heads =
+    arm.family === 'mtkd' && job.config.teacherHeads !== 'final' && teacher !== undefined
+      ? (await teacherHeads(teacher, p, data)).weights
+      : undefined;
   const parts = arm.build({
     student,
     teacher,
     numClasses: dataset.numClasses,
     config: job.config,
     seed,
+    teacherHeadWeights: heads,
   });
   const d = new Distiller({
     student: student.model,
@@ -334,6 +439,7 @@ export async function runStudent(
     ? 100 * (await d.evaluate(data.testSet.x, data.testSet.y, 500)).accuracy
     : Number.NaN;
   d.dispose();
+  (parts as { dispose?: () => void }).dispose?.();
   optimizer.dispose();
   student.model.dispose();
   return {

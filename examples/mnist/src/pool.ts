@@ -11,7 +11,7 @@ import type { Protocol, RunResult } from './jobs';
 
 /** A unit of work for a worker. */
 export type Job =
-  | { type: 'teacher'; kind: 'plain' | 'icc' }
+  | { type: 'teacher'; kind: 'plain' | 'icc'; heads: boolean }
   | { type: 'student'; arm: string; config: Config; s: number; evalTest: boolean };
 
 /** What a teacher job reports. */
@@ -21,6 +21,10 @@ export interface TeacherReport {
   params: number;
   cached: boolean;
   trainSeconds: number;
+  /** Off-diagonal share of the class correlation on the validation split, per τ. */
+  offDiagonal: Record<string, number>;
+  /** MTKD-SSR teacher stage heads' training accuracy (%), when fitted. */
+  headAccuracy?: number[] | undefined;
 }
 
 /** Messages from a worker to the parent. */
