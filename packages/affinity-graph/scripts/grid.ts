@@ -1,6 +1,7 @@
 /**
  * Writes docs/methods/img/vrm-views.png: real MNIST test digits (top row) and three virtual
- * views of them (seeds 1..3, RandAugment ops without flips, numOps 2, magnitude 9), scaled 3x.
+ * views of them (seeds 1..3, DIGIT_SAFE_OPS, numOps 2, magnitude 9 on torchvision's 0..30 scale),
+ * scaled 3x.
  * The PNG is encoded here with node:zlib (greyscale, 8 bit), no image library needed.
  *
  * Run from the repo root: npx tsx packages/affinity-graph/scripts/grid.ts
@@ -11,7 +12,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import { loadMnist } from '../../../examples/mnist/src/idx';
 import { encodePng } from '../../../tools/png';
-import { RANDAUGMENT_OPS, virtualView } from '../src/index';
+import { DIGIT_SAFE_OPS, virtualView } from '../src/index';
 
 const COUNT = 10;
 const SEEDS = [1, 2, 3];
@@ -25,7 +26,7 @@ function readMnist(n: number): Float32Array {
 
 await tf.setBackend('cpu');
 const real = tf.tensor4d(readMnist(COUNT), [COUNT, 28, 28, 1]);
-const rows = [real, ...SEEDS.map((seed) => virtualView(real, { seed, ops: RANDAUGMENT_OPS }))];
+const rows = [real, ...SEEDS.map((seed) => virtualView(real, { seed, ops: DIGIT_SAFE_OPS }))];
 const tile = 28 * SCALE;
 const width = COUNT * tile + (COUNT + 1) * GAP;
 const height = rows.length * tile + (rows.length + 1) * GAP;

@@ -15,9 +15,13 @@ export { type JointEntropyMaskOptions, jointEntropyMask } from './jointEntropyMa
 export { EDGE_EPSILON, type IsEdges, type UepOption, type VrmPath, ZS_EPSILON } from './options';
 export { validEdgeMask } from './validEdgeMask';
 export {
+  DIGIT_SAFE_OPS,
+  MAX_MAGNITUDE,
+  type MagnitudeScale,
   RANDAUGMENT_OPS,
   type VirtualViewOp,
   type VirtualViewOptions,
+  validateVirtualViewOptions,
   virtualView,
 } from './virtualView';
 export {
@@ -26,5 +30,6 @@ export {
   type VrmInputs,
   type VrmLossOptions,
   type VrmLossResult,
+  validateVrmLossOptions,
   vrmLoss,
 } from './vrmLoss';

@@ -8,7 +8,15 @@ import {
 import * as tf from '@tensorflow/tfjs-core';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { RANDAUGMENT_OPS, type VirtualViewOp, virtualView } from './index';
+import {
+  DIGIT_SAFE_OPS,
+  MAX_MAGNITUDE,
+  RANDAUGMENT_OPS,
+  type VirtualViewOp,
+  type VirtualViewOptions,
+  validateVirtualViewOptions,
+  virtualView,
+} from './index';
 
 const images = (b: number, h = 8, w = 8, ch = 1, seed = 1) =>
   tf.randomUniform([b, h, w, ch], 0, 1, 'float32', seed) as tf.Tensor4D;
@@ -52,7 +60,7 @@ describe.each(BACKENDS)('virtualView on %s', (backend) => {
         const [lo, hi] = range;
         const x = tf.add(tf.mul(images(3, 7, 9, ch, 2), hi - lo), lo) as tf.Tensor4D;
         for (const seed of [1, 2, 3]) {
-          const v = virtualView(x, { seed, valueRange: range, magnitude: 10, numOps: 3 });
+          const v = virtualView(x, { seed, valueRange: range, magnitude: 30, numOps: 3 });
           expect(v.shape).toEqual(x.shape);
           expect(v.dtype).toBe('float32');
           expect(tf.min(v).dataSync()[0]).toBeGreaterThanOrEqual(lo);
@@ -72,10 +80,17 @@ describe.each(BACKENDS)('virtualView on %s', (backend) => {
     });
   });
 
-  it('each op does what its documentation says', () => {
+  it("each op does what its documentation says ('tenths' scale, level = magnitude / 10)", () => {
     tf.tidy(() => {
       const one = (op: VirtualViewOp, x: tf.Tensor4D, magnitude = 10, seed = 1) =>
-        virtualView(x, { ops: [op], numOps: 1, magnitude, seed, interpolation: 'nearest' });
+        virtualView(x, {
+          ops: [op],
+          numOps: 1,
+          magnitude,
+          magnitudeScale: 'tenths',
+          seed,
+          interpolation: 'nearest',
+        });
       const sq = square();
       // translateX at level 1 on W = 8: |shift| = round(0.3 * 8) = 2.4 -> nearest: the square moves by ~2 columns
       const tx = one('translateX', sq);
@@ -107,6 +122,72 @@ describe.each(BACKENDS)('virtualView on %s', (backend) => {
     });
   });
 
+  it('torchvision scale (default): level = magnitude / 30, translation up to 150/331 of the size', () => {
+    tf.tidy(() => {
+      const x = images(6, 9, 8, 3, 41);
+      const view = (o: VirtualViewOptions) => virtualView(x, { numOps: 2, seed: 17, ...o });
+      // every op but translation: torchvision magnitude 3k == tenths magnitude k, exactly
+      const noTranslate = RANDAUGMENT_OPS.filter((o) => !o.startsWith('translate'));
+      for (const k of [0, 3, 9, 10]) {
+        expectClose(
+          view({ ops: noTranslate, magnitude: 3 * k }),
+          view({ ops: noTranslate, magnitude: k, magnitudeScale: 'tenths' }),
+          { rtol: 0, atol: 1e-6, label: `magnitude ${3 * k}` },
+        );
+      }
+      // the default is torchvision magnitude 9 (= level 0.3), not the old tenths 9 (level 0.9)
+      expectClose(view({}), view({ magnitude: 9, magnitudeScale: 'torchvision' }), { atol: 0 });
+      expectClose(
+        view({ ops: noTranslate }),
+        view({ ops: noTranslate, magnitude: 3, magnitudeScale: 'tenths' }),
+        { atol: 1e-6 },
+      );
+      expect(
+        tf.max(tf.abs(tf.sub(view({}), view({ magnitudeScale: 'tenths' })))).dataSync()[0],
+      ).toBeGreaterThan(1e-2);
+      expect(MAX_MAGNITUDE).toEqual({ torchvision: 30, tenths: 10 });
+      // brightness at the default magnitude: f = 1 ± 0.9 · 9/30 = 0.73 or 1.27
+      const y = tf.mul(images(1, 4, 4, 1, 9), 0.5) as tf.Tensor4D;
+      const br = virtualView(y, { ops: ['brightness'], numOps: 1, seed: 1 });
+      const ratio = tf.div(tf.sum(br), tf.sum(y)).dataSync()[0]!;
+      expect(Math.abs(ratio - 0.73) < 1e-4 || Math.abs(ratio - 1.27) < 1e-4, `${ratio}`).toBe(true);
+      // translation at full scale (30): ± 150/331 · W pixels (tf.image.transform semantics)
+      const z = images(1, 7, 11, 1, 43);
+      const tx = virtualView(z, { ops: ['translateX'], numOps: 1, seed: 2, magnitude: 30 });
+      const err = Math.min(
+        ...[-1, 1].map((sign) => {
+          const m = [1, 0, (-sign * 150 * 11) / 331, 0, 1, 0, 0, 0];
+          const ref = tf.image.transform(z, tf.tensor2d([m]), 'bilinear', 'constant', 0);
+          return tf.max(tf.abs(tf.sub(ref, tx))).dataSync()[0]!;
+        }),
+      );
+      expect(err).toBeLessThan(1e-5);
+      // solarize at full scale (30) inverts every pixel above lo; posterize keeps 4 bits
+      const u = images(2, 4, 4, 1, 9);
+      const full = (op: VirtualViewOp) =>
+        virtualView(u, { ops: [op], numOps: 1, seed: 1, magnitude: 30 });
+      expectClose(full('solarize'), tf.sub(1, u), { atol: 1e-6 });
+      const p = tf.mul(full('posterize'), 255 / 16);
+      expectClose(p, tf.round(p), { atol: 1e-3 });
+    });
+  });
+
+  it('DIGIT_SAFE_OPS: RandAugment ops without solarize and flips, usable as the op list', () => {
+    expect([...DIGIT_SAFE_OPS]).toEqual(RANDAUGMENT_OPS.filter((o) => o !== 'solarize'));
+    expect(DIGIT_SAFE_OPS).not.toContain('solarize');
+    expect(DIGIT_SAFE_OPS).not.toContain('flipLeftRight');
+    expect(Object.isFrozen(DIGIT_SAFE_OPS)).toBe(true);
+    tf.tidy(() => {
+      // a white-on-black stroke keeps its ink at the default magnitude (solarize would turn the
+      // bright pixels dark: checked with the full list on the same draws)
+      const x = tf.tile(square(), [32, 1, 1, 1]) as tf.Tensor4D;
+      const peak = (ops: readonly VirtualViewOp[]) =>
+        tf.min(tf.max(virtualView(x, { ops, numOps: 2, seed: 3 }), [1, 2, 3])).dataSync()[0]!;
+      expect(peak(DIGIT_SAFE_OPS)).toBeGreaterThan(0.5);
+      expect(peak(RANDAUGMENT_OPS)).toBeLessThan(0.5);
+    });
+  });
+
   it('each image draws its own ops (per-sample parameters)', () => {
     tf.tidy(() => {
       const x = tf.tile(images(1, 6, 6, 1, 4), [8, 1, 1, 1]) as tf.Tensor4D;
@@ -122,7 +203,14 @@ describe.each(BACKENDS)('virtualView on %s', (backend) => {
       const x = images(1, 7, 6, 2, 31);
       for (const op of ['rotate', 'shearX', 'translateY'] as const) {
         for (const interpolation of ['bilinear', 'nearest'] as const) {
-          const v = virtualView(x, { ops: [op], numOps: 1, seed: 4, magnitude: 6, interpolation });
+          const v = virtualView(x, {
+            ops: [op],
+            numOps: 1,
+            seed: 4,
+            magnitude: 6,
+            magnitudeScale: 'tenths',
+            interpolation,
+          });
           // recover the sign drawn for this seed by trying both and comparing
           const candidates = [-1, 1].map((sign) => {
             const level = 0.6;
@@ -171,7 +259,22 @@ describe.each(BACKENDS)('virtualView on %s', (backend) => {
     expectRelkdError(() => virtualView(e4, { seed: 1 }), 'EMPTY_BATCH');
     expectRelkdError(() => virtualView(i4, { seed: 1 }), 'DTYPE_MISMATCH');
     tf.dispose([r3, e4, i4]);
-    expectRelkdError(() => virtualView(x, { magnitude: 11 }), 'INVALID_OPTION');
+    expectRelkdError(() => virtualView(x, { magnitude: 31 }), 'INVALID_OPTION');
+    expectRelkdError(() => virtualView(x, { magnitude: -1 }), 'INVALID_OPTION');
+    expectRelkdError(
+      () => virtualView(x, { magnitude: 11, magnitudeScale: 'tenths' }),
+      'INVALID_OPTION',
+    );
+    expectRelkdError(
+      () => virtualView(x, { magnitudeScale: 'timm' as 'tenths' }),
+      'INVALID_OPTION',
+    );
+    expect(() => virtualView(x, { magnitude: 11, seed: 1 }).dispose()).not.toThrow(); // 0..30 now
+    expect(() => validateVirtualViewOptions({ magnitude: 30, ops: DIGIT_SAFE_OPS })).not.toThrow();
+    expect(() => validateVirtualViewOptions({ magnitude: 31 }, 'cfg.view')).toThrow(
+      /cfg\.view\.magnitude/,
+    );
+    expectRelkdError(() => validateVirtualViewOptions({ numOps: -1 }), 'INVALID_OPTION');
     expectRelkdError(() => virtualView(x, { numOps: 1.5 }), 'INVALID_OPTION');
     expectRelkdError(() => virtualView(x, { ops: [] }), 'INVALID_OPTION');
     expectRelkdError(() => virtualView(x, { ops: ['cutout' as VirtualViewOp] }), 'INVALID_OPTION');
@@ -185,7 +288,7 @@ describe.each(BACKENDS)('virtualView on %s', (backend) => {
     fc.assert(
       fc.property(
         fc.integer({ min: 0, max: 2 ** 31 }),
-        fc.double({ min: 0, max: 10, noNaN: true }),
+        fc.double({ min: 0, max: 30, noNaN: true }),
         fc.integer({ min: 0, max: 3 }),
         (seed, magnitude, numOps) => {
           tf.tidy(() => {

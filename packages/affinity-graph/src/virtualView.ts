@@ -1,6 +1,7 @@
 import {
   assertNonEmpty,
   assertNumber,
+  assertOneOf,
   assertRank,
   RelkdError,
   Rng,
@@ -10,22 +11,25 @@ import {
 import * as tf from '@tensorflow/tfjs-core';
 
 /**
- * The operations {@link virtualView} draws from. With `level = magnitude / 10 ∈ [0, 1]`, a random
- * sign `±` per draw, `[lo, hi]` the value range, `W × H` the image size:
+ * The operations {@link virtualView} draws from. With `level ∈ [0, 1]` (`magnitude / 30` on the
+ * default `'torchvision'` scale, `magnitude / 10` on the `'tenths'` scale, see
+ * {@link MagnitudeScale}), a random sign `±` per draw, `[lo, hi]` the value range, `W × H` the
+ * image size:
  *
- * | op | effect |
- * |---|---|
- * | `identity` | none |
- * | `brightness` | `lo + f · (x − lo)`, `f = 1 ± 0.9 · level` |
- * | `contrast` | `m + f · (x − m)`, `m` = per-image mean of the grey level, `f = 1 ± 0.9 · level` |
- * | `solarize` | `x > t ? lo + hi − x : x`, `t = hi − level · (hi − lo)` |
- * | `posterize` | keep `8 − round(4 · level)` bits of the 8-bit value |
- * | `translateX` / `translateY` | shift by `± 0.3 · level · W` (`H`) pixels |
- * | `rotate` | `± 30 · level` degrees about the centre |
- * | `shearX` / `shearY` | shear factor `± 0.3 · level` about the centre |
- * | `flipLeftRight` | mirror (magnitude-independent; not in the default list) |
+ * | op | effect | torchvision `RandAugment` at full scale |
+ * |---|---|---|
+ * | `identity` | none | `Identity` |
+ * | `brightness` | `lo + f · (x − lo)`, `f = 1 ± 0.9 · level` | `Brightness`, `±0.9` |
+ * | `contrast` | `m + f · (x − m)`, `m` = per-image mean of the grey level, `f = 1 ± 0.9 · level` | `Contrast`, `±0.9` |
+ * | `solarize` | `x > t ? lo + hi − x : x`, `t = hi − level · (hi − lo)` | `Solarize`, `255 → 0` |
+ * | `posterize` | keep `8 − round(4 · level)` bits of the 8-bit value | `Posterize`, `8 → 4` bits |
+ * | `translateX` / `translateY` | shift by `± T · level · W` (`H`) pixels, `T = 150/331` (`'torchvision'`) or `0.3` (`'tenths'`) | `TranslateX/Y`, `±150/331` of the size |
+ * | `rotate` | `± 30 · level` degrees about the centre | `Rotate`, `±30°` |
+ * | `shearX` / `shearY` | shear factor `± 0.3 · level` about the centre | `ShearX/Y`, `±0.3` |
+ * | `flipLeftRight` | mirror (magnitude-independent; in neither default list) | (not in RandAugment) |
  *
  * Every result is clipped to `[lo, hi]`; geometric ops fill uncovered pixels with `fillValue`.
+ * (torchvision's `Color`, `Sharpness`, `AutoContrast` and `Equalize` are not implemented.)
  */
 export type VirtualViewOp =
   | 'identity'
@@ -54,6 +58,44 @@ export const RANDAUGMENT_OPS: readonly VirtualViewOp[] = Object.freeze([
   'shearY',
 ]);
 
+/**
+ * Op list for digit and character data (MNIST, EMNIST, ...): {@link RANDAUGMENT_OPS} without
+ * `solarize` (which inverts the strokes of a white-on-black digit) and without flips (a mirrored
+ * digit can be another class or none): identity, brightness, contrast, posterize, translateX,
+ * translateY, rotate, shearX, shearY. Rotation and shear stay label-preserving at moderate
+ * magnitudes (`rotate` is at most 30° at magnitude 30; 9° at the default 9). (ours)
+ *
+ * @example
+ * ```ts
+ * const xv = virtualView(x, { ops: DIGIT_SAFE_OPS, seed: step }); // x: [B, 28, 28, 1] in [0, 1]
+ * ```
+ */
+export const DIGIT_SAFE_OPS: readonly VirtualViewOp[] = Object.freeze(
+  RANDAUGMENT_OPS.filter((op) => op !== 'solarize'),
+);
+
+/**
+ * How `magnitude` maps to the op strength `level ∈ [0, 1]` in {@link virtualView}.
+ * - `'torchvision'` (default): torchvision's `RandAugment` scale, `num_magnitude_bins = 31`,
+ *   `magnitude ∈ [0, 30]`, `level = magnitude / 30`; translation up to `150/331` of the size
+ *   (torchvision's value), so at every magnitude each op has torchvision's strength.
+ * - `'tenths'`: the 0..10 scale of earlier versions of this package, `level = magnitude / 10`,
+ *   translation up to `0.3` of the size (magnitude 9 here is three times torchvision's 9).
+ */
+export type MagnitudeScale = 'torchvision' | 'tenths';
+
+/** Largest `magnitude` per {@link MagnitudeScale} (the magnitude giving `level = 1`). */
+export const MAX_MAGNITUDE: Readonly<Record<MagnitudeScale, number>> = Object.freeze({
+  torchvision: 30,
+  tenths: 10,
+});
+
+/** Largest translation as a fraction of the image size, per {@link MagnitudeScale}. */
+const MAX_TRANSLATE: Readonly<Record<MagnitudeScale, number>> = {
+  torchvision: 150 / 331,
+  tenths: 0.3,
+};
+
 const ALL_OPS: readonly VirtualViewOp[] = [...RANDAUGMENT_OPS, 'flipLeftRight'];
 const GEOMETRIC = new Set<VirtualViewOp>([
   'translateX',
@@ -69,11 +111,21 @@ const PHOTOMETRIC: readonly VirtualViewOp[] = ['brightness', 'contrast', 'solari
 export interface VirtualViewOptions {
   /** Ops applied in sequence to each image (each drawn independently per image). Default `2`. */
   numOps?: number;
-  /** Strength on RandAugment's 0..10 scale (`level = magnitude / 10`). Default `9`. */
+  /**
+   * Strength. On the default `'torchvision'` scale: torchvision's `RandAugment` magnitude,
+   * `0..30` (`level = magnitude / 30`; 30 is full strength); on the `'tenths'` scale `0..10`
+   * (`level = magnitude / 10`). Default `9` (torchvision's default magnitude, our choice for VRM:
+   * the paper's value is unknown).
+   */
   magnitude?: number;
+  /** Scale of `magnitude` (see {@link MagnitudeScale}). Default `'torchvision'`. */
+  magnitudeScale?: MagnitudeScale;
   /** Seed of the op/sign draws; equal seeds give equal views. Default: a random seed. */
   seed?: number;
-  /** Allowed ops (drawn uniformly). Default {@link RANDAUGMENT_OPS} (no flip: safe for digits). */
+  /**
+   * Allowed ops (drawn uniformly). Default {@link RANDAUGMENT_OPS} (no flip); use
+   * {@link DIGIT_SAFE_OPS} for digits and characters (no solarize either).
+   */
   ops?: readonly VirtualViewOp[];
   /** Value range of the images. Default `[0, 1]`. */
   valueRange?: readonly [number, number];
@@ -83,10 +135,91 @@ export interface VirtualViewOptions {
   interpolation?: 'bilinear' | 'nearest';
 }
 
+type ResolvedViewOptions = Required<Omit<VirtualViewOptions, 'valueRange'>> & {
+  valueRange: readonly [number, number];
+};
+
+/** Checks every option of {@link virtualView} and fills in the defaults. */
+function resolveViewOptions(options: VirtualViewOptions, name: string): ResolvedViewOptions {
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw new RelkdError('INVALID_OPTION', `\`${name}\` must be an object.`, { name });
+  }
+  const {
+    numOps = 2,
+    magnitude = 9,
+    magnitudeScale = 'torchvision',
+    seed = Math.floor(Math.random() * 2 ** 32),
+    ops = RANDAUGMENT_OPS,
+    valueRange = [0, 1],
+    interpolation = 'bilinear',
+  } = options;
+  assertNumber(numOps, `${name}.numOps`, { min: 0, max: 16, integer: true });
+  assertOneOf(magnitudeScale, ['torchvision', 'tenths'] as const, `${name}.magnitudeScale`);
+  assertNumber(magnitude, `${name}.magnitude`, { min: 0, max: MAX_MAGNITUDE[magnitudeScale] });
+  assertNumber(seed, `${name}.seed`);
+  if (!Array.isArray(ops) || ops.length === 0) {
+    throw new RelkdError(
+      'INVALID_OPTION',
+      `\`${name}.ops\` must be a non-empty array of op names.`,
+      {
+        name: `${name}.ops`,
+        value: ops,
+      },
+    );
+  }
+  for (const op of ops) {
+    if (!ALL_OPS.includes(op)) {
+      throw new RelkdError(
+        'INVALID_OPTION',
+        `\`${name}.ops\` contains unknown op ${JSON.stringify(op)}; allowed: ${ALL_OPS.join(', ')}.`,
+        { name: `${name}.ops`, value: op },
+      );
+    }
+  }
+  if (!Array.isArray(valueRange) || valueRange.length !== 2) {
+    throw new RelkdError('INVALID_OPTION', `\`${name}.valueRange\` must be [lo, hi].`, {
+      name: `${name}.valueRange`,
+    });
+  }
+  const [lo, hi] = valueRange;
+  assertNumber(lo, `${name}.valueRange[0]`);
+  assertNumber(hi, `${name}.valueRange[1]`, { min: lo, exclusiveMin: true });
+  const { fillValue = lo } = options;
+  assertNumber(fillValue, `${name}.fillValue`);
+  assertOneOf(interpolation, ['bilinear', 'nearest'] as const, `${name}.interpolation`);
+  return {
+    numOps,
+    magnitude,
+    magnitudeScale,
+    seed,
+    ops,
+    valueRange: [lo, hi],
+    interpolation,
+    fillValue,
+  };
+}
+
+/**
+ * Checks options of {@link virtualView} without running it (e.g. when a recipe is made), with
+ * error names under `name` (default `'options'`); `seed` may be absent.
+ *
+ * @throws RelkdError `INVALID_OPTION`
+ * @example
+ * ```ts
+ * validateVirtualViewOptions({ magnitude: 31 }); // throws: magnitude is on 0..30
+ * ```
+ */
+export function validateVirtualViewOptions(options: VirtualViewOptions, name = 'options'): void {
+  resolveViewOptions(options, name);
+}
+
 /**
  * A RandAugment-style virtual view of an NHWC float32 batch `[B, H, W, Ch]`: each image gets
  * `numOps` ops drawn uniformly from `ops` (with a random sign for signed ops), applied in order at
- * strength `magnitude` (see {@link VirtualViewOp} for every op and its magnitude mapping). The
+ * strength `magnitude` on torchvision's `RandAugment` scale (`0..30`, `level = magnitude / 30`;
+ * `magnitudeScale: 'tenths'` gives the older `0..10` scale) (see {@link VirtualViewOp} for every op
+ * and its magnitude mapping). Defaults: `numOps = 2`, `magnitude = 9` (torchvision's defaults), the
+ * {@link RANDAUGMENT_OPS} list, `valueRange = [0, 1]`, bilinear resampling. The
  * draws come from core's seeded `Rng` on the CPU (they are data, not tensor reads), so a seed
  * gives the same views on every backend; per-image parameters are passed as tensors (one
  * gather-based affine warp with per-image matrices per slot, masks for photometric ops), so the
@@ -96,63 +229,22 @@ export interface VirtualViewOptions {
  *
  * @example
  * ```ts
- * const xv = virtualView(x, { seed: step, ops: RANDAUGMENT_OPS }); // x: [B, 28, 28, 1] in [0, 1]
+ * const xv = virtualView(x, { seed: step, ops: DIGIT_SAFE_OPS }); // x: [B, 28, 28, 1] in [0, 1]
+ * const strong = virtualView(x, { seed: step, magnitude: 27 }); // = { magnitude: 9, magnitudeScale: 'tenths' } up to the translation range
  * ```
  */
 export function virtualView(images: TensorInput, options: VirtualViewOptions = {}): tf.Tensor4D {
-  const {
-    numOps = 2,
-    magnitude = 9,
-    seed = Math.floor(Math.random() * 2 ** 32),
-    ops = RANDAUGMENT_OPS,
-    valueRange = [0, 1],
-    interpolation = 'bilinear',
-  } = options;
-  assertNumber(numOps, 'options.numOps', { min: 0, max: 16, integer: true });
-  assertNumber(magnitude, 'options.magnitude', { min: 0, max: 10 });
-  assertNumber(seed, 'options.seed');
-  if (!Array.isArray(ops) || ops.length === 0) {
-    throw new RelkdError('INVALID_OPTION', '`options.ops` must be a non-empty array of op names.', {
-      name: 'options.ops',
-      value: ops,
-    });
-  }
-  for (const op of ops) {
-    if (!ALL_OPS.includes(op)) {
-      throw new RelkdError(
-        'INVALID_OPTION',
-        `\`options.ops\` contains unknown op ${JSON.stringify(op)}; allowed: ${ALL_OPS.join(', ')}.`,
-        { name: 'options.ops', value: op },
-      );
-    }
-  }
-  if (!Array.isArray(valueRange) || valueRange.length !== 2) {
-    throw new RelkdError('INVALID_OPTION', '`options.valueRange` must be [lo, hi].', {
-      name: 'options.valueRange',
-    });
-  }
+  const { numOps, magnitude, magnitudeScale, seed, ops, valueRange, interpolation, fillValue } =
+    resolveViewOptions(options, 'options');
   const [lo, hi] = valueRange;
-  assertNumber(lo, 'options.valueRange[0]');
-  assertNumber(hi, 'options.valueRange[1]', { min: lo, exclusiveMin: true });
-  const { fillValue = lo } = options;
-  assertNumber(fillValue, 'options.fillValue');
-  if (interpolation !== 'bilinear' && interpolation !== 'nearest') {
-    throw new RelkdError(
-      'INVALID_OPTION',
-      "`options.interpolation` must be 'bilinear' or 'nearest'.",
-      {
-        name: 'options.interpolation',
-        value: interpolation,
-      },
-    );
-  }
+  const maxTranslate = MAX_TRANSLATE[magnitudeScale];
 
   return tf.tidy(() => {
     const x0 = toTensor(images, 'images');
     assertRank(x0, 4, 'images', '[B, H, W, Ch] NHWC');
     assertNonEmpty(x0, 'images');
     const [b, h, w, ch] = x0.shape as [number, number, number, number];
-    const level = magnitude / 10;
+    const level = magnitude / MAX_MAGNITUDE[magnitudeScale];
     const rng = new Rng(seed);
     // Draws: for slot k and image i, op index and sign (always two draws, so the stream layout
     // does not depend on which op came out).
@@ -179,7 +271,7 @@ export function virtualView(images: TensorInput, options: VirtualViewOptions = {
       if (anyGeometric) {
         const m = new Float32Array(b * 8);
         for (let i = 0; i < b; i++) {
-          m.set(geometricMatrix(c[i]!, s[i]!, level, w, h, cx, cy), i * 8);
+          m.set(geometricMatrix(c[i]!, s[i]!, level, maxTranslate, w, h, cx, cy), i * 8);
         }
         const next = warp(x, tf.tensor2d(m, [b, 8]), interpolation, fillValue);
         x = next;
@@ -257,6 +349,7 @@ function geometricMatrix(
   op: VirtualViewOp,
   sign: number,
   level: number,
+  maxTranslate: number,
   w: number,
   h: number,
   cx: number,
@@ -265,9 +358,9 @@ function geometricMatrix(
   switch (op) {
     case 'translateX':
       // content moves by +t: input x = output x − t
-      return [1, 0, -sign * 0.3 * level * w, 0, 1, 0, 0, 0];
+      return [1, 0, -sign * maxTranslate * level * w, 0, 1, 0, 0, 0];
     case 'translateY':
-      return [1, 0, 0, 0, 1, -sign * 0.3 * level * h, 0, 0];
+      return [1, 0, 0, 0, 1, -sign * maxTranslate * level * h, 0, 0];
     case 'rotate': {
       const a = (sign * 30 * level * Math.PI) / 180;
       const cos = Math.cos(a);

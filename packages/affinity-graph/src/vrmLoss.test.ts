@@ -10,10 +10,10 @@ import {
 import * as tf from '@tensorflow/tfjs-core';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type UepOption, type VrmLossOptions, vrmLoss } from './index';
+import { type UepOption, type VrmLossOptions, validateVrmLossOptions, vrmLoss } from './index';
 
 interface Case {
-  inputs: 'random' | 'teacherDup';
+  inputs: 'random' | 'teacherDup' | 'nearDup';
   options: Required<Pick<VrmLossOptions, 'zsNorm' | 'isEdges' | 'uep'>> & {
     weights: { is: number; ic: number };
   };
@@ -146,6 +146,58 @@ describe.each(BACKENDS)('vrmLoss on %s', (backend) => {
             const [d1, d2] = grad('direct');
             expectClose(g1!, d1!, { rtol: 1e-3, atol: 1e-5, label: 'grad real' });
             expectClose(g2!, d2!, { rtol: 1e-3, atol: 1e-5, label: 'grad virtual' });
+          }
+        }
+      }
+    });
+  });
+
+  it('near-duplicate view pair: direct path uses the Gram relative tolerance (same finite gradient)', () => {
+    tf.tidy(() => {
+      const [b, c] = [4, 10];
+      const [ss, ts, tv] = [rand([b, c], 101), rand([b, c], 102), rand([b, c], 103)];
+      const noise = rand([1, c], 104, 1);
+      // 1e-1: clearly valid; 1e-3..1e-6: clearly below the floor (|d|² ≈ 1e-7 · (|a|² + |b|²) and
+      // less). 1e-2 sits just above the floor (ratio ≈ 1.2e-5 vs 1e-5): valid on both paths, but
+      // the Gram identity loses ~1% there to cancellation, hence the looser tolerance.
+      for (const [offset, rtol] of [
+        [1e-1, 1e-3],
+        [1e-2, 3e-2],
+        [1e-3, 1e-3],
+        [1e-4, 1e-3],
+        [1e-5, 1e-3],
+        [1e-6, 1e-3],
+      ] as const) {
+        // row 0 of the virtual view is a near-twin of row 0 of the real view
+        const twin = tf.add(tf.slice(ss, [0, 0], [1, c]), tf.mul(noise, offset));
+        const sv = tf.concat([twin, rand([b - 1, c], 105)]) as T2;
+        for (const zsNorm of [true, false]) {
+          const grad = (o: VrmLossOptions) =>
+            tf.grads((x: tf.Tensor, y: tf.Tensor) => loss(x, y, ts, tv, { zsNorm, ...o }).total)([
+              ss,
+              sv,
+            ]);
+          const label = `offset ${offset} zs=${zsNorm}`;
+          const [g1, g2] = grad({ path: 'gram' });
+          const [d1, d2] = grad({ path: 'direct' });
+          expectClose(
+            loss(ss, sv, ts, tv, { zsNorm, path: 'direct' }).total,
+            loss(ss, sv, ts, tv, { zsNorm, path: 'gram' }).total,
+            { rtol, label: `${label} value` },
+          );
+          expectClose(d1!, g1!, { rtol, atol: 1e-4, label: `${label} grad real` });
+          expectClose(d2!, g2!, { rtol, atol: 1e-4, label: `${label} grad virtual` });
+          // the automatic direct path (clip) stays finite and of normal size
+          const [c1, c2] = grad({ uep: { kind: 'clip', delta: 0.5 } });
+          for (const g of [c1!, c2!, d1!, d2!]) {
+            const norm = tf.norm(g).dataSync()[0]!;
+            expect(Number.isFinite(norm), label).toBe(true);
+            expect(norm, label).toBeLessThan(50);
+          }
+          // gramTolerance: 0 is the old absolute rule: the noise edge is kept, its gradient explodes
+          if (offset === 1e-6) {
+            const [o1, o2] = grad({ path: 'direct', gramTolerance: 0 });
+            expect(tf.norm(tf.concat([o1!, o2!])).dataSync()[0], label).toBeGreaterThan(1e3);
           }
         }
       }
@@ -506,6 +558,16 @@ describe.each(BACKENDS)('vrmLoss on %s', (backend) => {
       () => vrmLoss({ student: { real: ok, virtual: ok } } as never),
       'INVALID_OPTION',
     );
+    expectRelkdError(call(ok, ok, ok, ok, { gramTolerance: -1 }), 'INVALID_OPTION');
+    expectRelkdError(call(ok, ok, ok, ok, null as never), 'INVALID_OPTION');
+    // the same checks without tensors, with the caller's option path in the message
+    expect(() =>
+      validateVrmLossOptions({ uep: { kind: 'jointEntropy', ratio: 0.1 } }),
+    ).not.toThrow();
+    expectRelkdError(() => validateVrmLossOptions({ weights: { ic: -2 } }), 'INVALID_OPTION');
+    expect(() =>
+      validateVrmLossOptions({ path: 'gram', uep: { kind: 'clip', delta: 1 } }, 'cfg.loss'),
+    ).toThrow(/cfg\.loss\.path/);
   });
 
   it('property: finite values in [0, 4] and finite gradients for random shapes and extreme values', () => {

@@ -56,10 +56,14 @@ export interface VrmLossOptions {
   /** Validity threshold on edge norms (teacher AND student). Default `1e-8`. */
   epsilon?: number;
   /**
-   * (ours) Gram path only: an edge also counts as invalid when its squared norm is at or below
-   * `gramTolerance · (‖a‖² + ‖b‖²)`, the float32 rounding floor of `‖a‖² + ‖b‖² − 2a·b`
-   * (exact duplicates would otherwise come out as tiny random vectors). Default `1e-5`;
-   * `0` gives the plain absolute rule.
+   * (ours) Relative validity floor, used by BOTH paths: an edge `a − b` counts as invalid in a
+   * network when its squared norm is at or below `max(epsilon², gramTolerance · (‖a‖² + ‖b‖²))`
+   * (teacher OR student). This is the float32 rounding floor of the Gram identity
+   * `‖a‖² + ‖b‖² − 2a·b` (exact duplicates would otherwise come out as tiny random vectors), and
+   * the direct path applies the same rule so that a near-duplicate pair (e.g. a row and a nearly
+   * identical virtual twin, whose difference is float32 noise after z-scoring) is dropped on both
+   * paths instead of getting a `1/‖d‖`-sized gradient on one. Default `1e-5`; `0` gives the plain
+   * absolute rule `‖d‖ > epsilon` on both paths.
    */
   gramTolerance?: number;
 }
@@ -76,12 +80,85 @@ export interface VrmLossResult {
 /** Default Gram-path noise floor (see {@link VrmLossOptions.gramTolerance}). */
 export const GRAM_TOLERANCE = 1e-5;
 
+interface ResolvedLossOptions {
+  zsNorm: boolean;
+  isEdges: IsEdges;
+  uep: UepOption;
+  wIs: number;
+  wIc: number;
+  path: VrmPath;
+  epsilon: number;
+  gramTolerance: number;
+}
+
+/** Checks every option of {@link vrmLoss} and fills in the defaults. */
+function resolveLossOptions(options: VrmLossOptions, name: string): ResolvedLossOptions {
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw new RelkdError('INVALID_OPTION', `\`${name}\` must be an object.`, { name });
+  }
+  const {
+    zsNorm = true,
+    isEdges = 'cross',
+    uep: uepRaw = { kind: 'none' },
+    weights = {},
+    path = 'auto',
+    epsilon = EDGE_EPSILON,
+    gramTolerance = GRAM_TOLERANCE,
+  } = options;
+  if (typeof zsNorm !== 'boolean') {
+    throw new RelkdError(
+      'INVALID_OPTION',
+      `\`${name}.zsNorm\` must be a boolean, got ${String(zsNorm)}.`,
+      { name: `${name}.zsNorm`, value: zsNorm },
+    );
+  }
+  checkIsEdges(isEdges, `${name}.isEdges`);
+  const uep = checkUep(uepRaw, `${name}.uep`);
+  if (weights !== null && typeof weights !== 'object') {
+    throw new RelkdError('INVALID_OPTION', `\`${name}.weights\` must be { is?, ic? }.`, {
+      name: `${name}.weights`,
+      value: weights,
+    });
+  }
+  const { is: wIs = 1, ic: wIc = 1 } = weights ?? {};
+  assertNumber(wIs, `${name}.weights.is`, { min: 0 });
+  assertNumber(wIc, `${name}.weights.ic`, { min: 0 });
+  assertOneOf(path, ['auto', 'gram', 'direct'] as const, `${name}.path`);
+  checkEpsilon(epsilon, `${name}.epsilon`);
+  assertNumber(gramTolerance, `${name}.gramTolerance`, { min: 0, max: 1 });
+  if (path === 'gram' && uep.kind === 'clip') {
+    throw new RelkdError(
+      'INVALID_OPTION',
+      `\`${name}.path: 'gram'\` cannot apply \`uep: { kind: 'clip' }\` (an elementwise mask needs ` +
+        "the edges). Use path 'auto' or 'direct'.",
+      { name: `${name}.path`, value: path },
+    );
+  }
+  return { zsNorm, isEdges, uep, wIs, wIc, path, epsilon, gramTolerance };
+}
+
+/**
+ * Checks options of {@link vrmLoss} without running it (e.g. when a recipe is made), with error
+ * names under `name` (default `'options'`).
+ *
+ * @throws RelkdError `INVALID_OPTION`
+ * @example
+ * ```ts
+ * validateVrmLossOptions({ uep: { kind: 'jointEntropy', ratio: 0.1 } }); // ok
+ * validateVrmLossOptions({ weights: { is: -1 } }); // throws
+ * ```
+ */
+export function validateVrmLossOptions(options: VrmLossOptions, name = 'options'): void {
+  resolveLossOptions(options, name);
+}
+
 /**
  * VRM (Virtual Relation Matching) loss. Stack by view `Ys = [Ss; Sv]`, `Yt = [Ts; Tv]` (`[2B, C]`,
  * row `B + i` is the virtual view of image `i`), z-score rows (`zsNorm`), build the inter-sample
  * graph (rows, edge = unit difference vector) and the inter-class graph (columns), keep the
  * non-redundant edges (IS: `isEdges`, IC: `c < d`) that are valid in both networks
- * (`‖·‖ > epsilon`) and not pruned by `uep`, and per graph
+ * (`‖d‖² > max(epsilon², gramTolerance · (‖a‖² + ‖b‖²))`, on both paths) and not pruned by
+ * `uep`, and per graph
  * `L_G = Σ_k Σ_c M_kc (E^s_k[c] − E^t_k[c])² / max(#kept valid edges, 1)`
  * (per edge `2 − 2 cos(d_s, d_t)` without an elementwise mask).
  * Returns `{ total = weights.is · is + weights.ic · ic, is, ic }` (parts unweighted; no CE inside).
@@ -103,41 +180,10 @@ export const GRAM_TOLERANCE = 1e-5;
  * ```
  */
 export function vrmLoss(inputs: VrmInputs, options: VrmLossOptions = {}): VrmLossResult {
-  const {
-    zsNorm = true,
-    isEdges = 'cross',
-    uep: uepRaw = { kind: 'none' },
-    weights = {},
-    path = 'auto',
-    epsilon = EDGE_EPSILON,
-    gramTolerance = GRAM_TOLERANCE,
-  } = options;
-  if (typeof zsNorm !== 'boolean') {
-    throw new RelkdError(
-      'INVALID_OPTION',
-      `\`options.zsNorm\` must be a boolean, got ${String(zsNorm)}.`,
-      {
-        name: 'options.zsNorm',
-        value: zsNorm,
-      },
-    );
-  }
-  checkIsEdges(isEdges);
-  const uep = checkUep(uepRaw);
-  const { is: wIs = 1, ic: wIc = 1 } = weights ?? {};
-  assertNumber(wIs, 'options.weights.is', { min: 0 });
-  assertNumber(wIc, 'options.weights.ic', { min: 0 });
-  assertOneOf(path, ['auto', 'gram', 'direct'] as const, 'options.path');
-  checkEpsilon(epsilon, 'options.epsilon');
-  assertNumber(gramTolerance, 'options.gramTolerance', { min: 0, max: 1 });
-  if (path === 'gram' && uep.kind === 'clip') {
-    throw new RelkdError(
-      'INVALID_OPTION',
-      "`options.path: 'gram'` cannot apply `uep: { kind: 'clip' }` (an elementwise mask needs the " +
-        "edges). Use path 'auto' or 'direct'.",
-      { name: 'options.path', value: path },
-    );
-  }
+  const { zsNorm, isEdges, uep, wIs, wIc, path, epsilon, gramTolerance } = resolveLossOptions(
+    options,
+    'options',
+  );
   if (inputs == null || inputs.student == null || inputs.teacher == null) {
     throw new RelkdError(
       'INVALID_OPTION',
@@ -190,8 +236,8 @@ export function vrmLoss(inputs: VrmInputs, options: VrmLossOptions = {}): VrmLos
       icPart = gramGraphLoss(ysT, ytT, 'upper', epsilon, gramTolerance).loss;
     } else {
       const delta = uep.kind === 'clip' ? uep.delta : undefined;
-      isPart = directGraphLoss(ys, yt, isKeep, epsilon, delta).loss;
-      icPart = directGraphLoss(ysT, ytT, strictUpper(c), epsilon, delta).loss;
+      isPart = directGraphLoss(ys, yt, isKeep, epsilon, delta, gramTolerance).loss;
+      icPart = directGraphLoss(ysT, ytT, strictUpper(c), epsilon, delta, gramTolerance).loss;
     }
     const total = tf.add(tf.mul(isPart, wIs), tf.mul(icPart, wIc)) as tf.Scalar;
     return { total, is: isPart, ic: icPart };
