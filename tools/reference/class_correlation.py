@@ -6,6 +6,7 @@ Writes packages/class-correlation/fixtures/*.json:
   student.json      iccStudentLoss parts and the gradient of the total
   teacher.json      teacherRegularizer ('ols', 'gram' × gramNormalize) parts and gradients
   tracker.json      ClassCorrelationTracker matrices after a scripted sequence of batches
+  off_diagonal.json offDiagonalMass of correlation matrices (τ 1, 2, 4) and row-stochastic matrices
 
 Run:  python3 tools/reference/class_correlation.py            (fixtures)
       python3 tools/reference/class_correlation.py --scale    (prints the loss-scale table of docs/methods/icc.md)
@@ -48,6 +49,13 @@ def student(s, t, y, T=4.0, ctau=1.0, kdw=1.0, iccw=1.0, normalize='frobenius'):
     parts = {'ce': ce(s, y), 'kd': kd(s, t, T), 'icc': icc(s, t, ctau, normalize)}
     parts['total'] = parts['ce'] + kdw * parts['kd'] + iccw * parts['icc']
     return parts
+
+
+def off_diagonal_mass(m):
+    """(sum(M) - trace(M)) / sum(M); 0 for an all-zero matrix."""
+    m = np.asarray(m, dtype=np.float64)
+    total = np.sum(m)
+    return 0.0 if total == 0 else float((total - np.trace(m)) / total)
 
 
 def norm_gram(g, b, normalize):
@@ -122,9 +130,14 @@ def fixtures():
     # --- iccStudentLoss -----------------------------------------------------------------------
     y = rng.integers(0, 5, 6)
     cases = []
-    for opts in ({}, {'temperature': 2.0, 'correlationTemperature': 3.0, 'kdWeight': 0.7, 'iccWeight': 5.0},
-                 {'normalize': 'none', 'iccWeight': 2.0}):
-        kw = dict(T=opts.get('temperature', 4.0), ctau=opts.get('correlationTemperature', 1.0),
+    # correlationTemperature defaults to the KD temperature (since 0.2; it was 1). The cases with an
+    # explicit correlationTemperature 1 are the pre-0.2 defaults, kept as explicit-option goldens.
+    for opts in ({'correlationTemperature': 1.0},
+                 {'temperature': 2.0, 'correlationTemperature': 3.0, 'kdWeight': 0.7, 'iccWeight': 5.0},
+                 {'normalize': 'none', 'iccWeight': 2.0, 'correlationTemperature': 1.0},
+                 {}, {'temperature': 2.0, 'iccWeight': 3.0}):
+        t_kd = opts.get('temperature', 4.0)
+        kw = dict(T=t_kd, ctau=opts.get('correlationTemperature', t_kd),
                   kdw=opts.get('kdWeight', 1.0), iccw=opts.get('iccWeight', 1.0),
                   normalize=opts.get('normalize', 'frobenius'))
         parts = student(s, t, y, **kw)
@@ -173,6 +186,25 @@ def fixtures():
         'epochs': [[{'logits': to_list(z_), 'labels': y_.tolist()} for z_, y_ in ep] for ep in batches],
         'expected': tracker_run(batches, c, tau, 2),
     })
+
+    # --- offDiagonalMass (own generator: the fixtures above stay byte-identical) --------------
+    rng = np.random.default_rng(15)
+    z = rng.normal(0, 1, (12, 6))
+    yz = rng.integers(0, 6, 12)
+    z[np.arange(12), yz] += 5.0   # a confident, mostly correct "teacher"
+    z = f32(z)
+    cases = []
+    for tau in (1.0, 2.0, 4.0):
+        for nm in ('none', 'batch', 'frobenius'):
+            g = f32(correlation(z, tau, nm))
+            cases.append({'name': f'G tau={tau:g} {nm}', 'matrix': to_list(g),
+                          'value': off_diagonal_mass(g)})
+    a = f32(softmax(rng.normal(0, 1, (5, 5)) + 4 * np.eye(5)))
+    cases.append({'name': 'row-stochastic', 'matrix': to_list(a), 'value': off_diagonal_mass(a)})
+    cases.append({'name': 'identity', 'matrix': to_list(np.eye(4)), 'value': 0.0})
+    cases.append({'name': 'uniform', 'matrix': to_list(np.full((4, 4), 0.25)), 'value': 0.75})
+    cases.append({'name': 'zeros', 'matrix': to_list(np.zeros((3, 3))), 'value': 0.0})
+    write_fixture(PKG, 'off_diagonal', {'cases': cases})
 
 
 def scale_table():

@@ -66,6 +66,25 @@ describe.each(BACKENDS)('iccStudentLoss on %s', (backend) => {
     tf.dispose([s, t, y, out]);
   });
 
+  it('correlationTemperature defaults to the KD temperature; 1 stays reachable explicitly', () => {
+    const s = tf.randomNormal([6, 5], 0, 2, 'float32', 56) as tf.Tensor2D;
+    const t = tf.randomNormal([6, 5], 0, 3, 'float32', 57) as tf.Tensor2D;
+    const y = [0, 1, 2, 3, 4, 0];
+    const at = (options: IccStudentLossOptions) =>
+      iccStudentLoss({ student: s, teacher: t, labels: y }, options);
+    const def = at({});
+    const t3 = at({ temperature: 3 });
+    const old = at({ correlationTemperature: 1 });
+    const i4 = iccLoss(s, t, { temperature: 4 });
+    const i3 = iccLoss(s, t, { temperature: 3 });
+    const i1 = iccLoss(s, t, { temperature: 1 });
+    expectClose(def.icc, i4);
+    expectClose(t3.icc, i3);
+    expectClose(old.icc, i1);
+    expect(Math.abs(def.icc.arraySync() - old.icc.arraySync())).toBeGreaterThan(1e-4);
+    tf.dispose([s, t, def, t3, old, i4, i3, i1]);
+  });
+
   it('finite differences agree with autodiff', () => {
     const s = tf.randomNormal([5, 4], 0, 2, 'float32', 53);
     const t = tf.randomNormal([5, 4], 0, 2, 'float32', 54);

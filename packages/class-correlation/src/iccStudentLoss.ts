@@ -32,7 +32,13 @@ export interface IccStudentInputs {
 export interface IccStudentLossOptions {
   /** Temperature `T > 0` of the Hinton KD term. Default `4`. */
   temperature?: number;
-  /** Temperature `τ > 0` of the correlation matrices of the ICC term. Default `1`. */
+  /**
+   * Temperature `τ > 0` of the correlation matrices of the ICC term. Default: `temperature` (the
+   * KD temperature, `4` unless set). Before 0.2 the default was `1`; pass
+   * `correlationTemperature: 1` for that behaviour. (At `τ = 1` a trained teacher's correlation
+   * matrix is mostly diagonal, about 88% of its mass in one measurement, so the mimic term adds
+   * little beyond KD; at `τ = 4` most of the mass is off the diagonal.)
+   */
   correlationTemperature?: number;
   /** Weight of the KD term (`>= 0`). Default `1`. */
   kdWeight?: number;
@@ -60,6 +66,9 @@ export type IccStudentLossResult = {
  * The ICC student objective:
  * `total = CE(S, y) + kdWeight·kdLoss(S, T; temperature) + iccWeight·iccLoss(S, T; correlationTemperature)`.
  *
+ * Defaults: `temperature = 4`, `correlationTemperature = temperature`, `kdWeight = iccWeight = 1`,
+ * `normalize = 'frobenius'`.
+ *
  * Parts are returned unweighted (`{ total, ce, kd, icc }`); the caller disposes all four. The
  * teacher gets no gradient. Shapes: `student`, `teacher` `[B, C]`, `labels [B]` int32.
  *
@@ -77,7 +86,7 @@ export function iccStudentLoss(
   assertOptionsObject(options);
   const {
     temperature = 4,
-    correlationTemperature = 1,
+    correlationTemperature = temperature,
     kdWeight = 1,
     iccWeight = 1,
     normalize = 'frobenius',

@@ -27,6 +27,7 @@ export {
 } from './iccStudentLoss';
 export type { HeatmapColormap } from './internal/colormap';
 export type { CorrelationNormalize } from './internal/options';
+export { offDiagonalMass } from './offDiagonalMass';
 export {
   type TeacherRegularizerInputs,
   type TeacherRegularizerKind,

@@ -7,6 +7,7 @@ import {
   correlationHeatmap,
   iccLoss,
   iccStudentLoss,
+  offDiagonalMass,
   teacherRegularizer,
 } from './index';
 
@@ -25,6 +26,8 @@ function everything(b: number, c: number): void {
     teacherRegularizer({ logits: s, labels: y, tracker });
     teacherRegularizer({ logits: s, labels: y, tracker }, { kind: 'gram' });
     correlationHeatmap(classCorrelation(t), { hideDiagonal: true });
+    offDiagonalMass(classCorrelation(t, { normalize: 'none' }));
+    offDiagonalMass(tracker.matrix());
   });
   tracker.dispose();
 }
