@@ -23,6 +23,13 @@ export {
   crossStageReviewLoss,
   type ReviewPairs,
 } from './crossStageReviewLoss';
+export {
+  FIT_STAGE_HEADS_DEFAULTS,
+  type FitStageHeadsOptions,
+  type FitStageHeadsResult,
+  fitStageHeads,
+  resolveFitStageHeadsOptions,
+} from './fitStageHeads';
 export { type MtkdInputs, type MtkdLossOptions, type MtkdLossResult, mtkdLoss } from './mtkdLoss';
 export { StageHead, type StageHeadOptions } from './StageHead';
 export { StageHeads } from './StageHeads';
