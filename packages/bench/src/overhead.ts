@@ -88,7 +88,7 @@ export async function trainingStepOverhead(
   const yArray = Array.from({ length: B }, () => rng.int(C));
   const y = tf.tensor1d(yArray, 'int32');
   const x = tf.tidy(() => tf.sigmoid(tf.randomNormal([B, 28, 28, 1], 0, 2, 'float32', 3)));
-  const xv = virtualView(x, { seed: 5, magnitude: 5 });
+  const xv = virtualView(x, { seed: 5, magnitude: 15 });
   const t = logits(B, C, 5);
   const tv = logits(B, C, 6);
   const tMixed = logits(B, C, 7);
@@ -174,9 +174,9 @@ export async function trainingStepOverhead(
     },
     {
       method: 'vrm (+ virtualView)',
-      note: 'as vrm, plus virtualView (RandAugment, 2 ops, magnitude 5) of the batch every step',
+      note: 'as vrm, plus virtualView (RandAugment, 2 ops, magnitude 15 of 30) of the batch every step',
       base: ce,
-      with: () => vrmStep(virtualView(x, { seed: 5, magnitude: 5 })),
+      with: () => vrmStep(virtualView(x, { seed: 5, magnitude: 15 })),
     },
     {
       method: 'mtkd',

@@ -14,6 +14,13 @@ export interface Batch {
   views: Record<string, tf.Tensor>;
   /** Extra inputs only the teacher runs on (e.g. the `clean` batch behind a mixup); in `teacher.views`. */
   teacherViews?: Record<string, tf.Tensor>;
+  /**
+   * `false`: the teacher does not run on `x` (only on `views` and `teacherViews`), saving a forward
+   * pass when the terms need the teacher on other inputs only (STKD's `'mixedTeacherSoft'` mode:
+   * the teacher runs on the `clean` batch, the student on the mixed `x`). `teacher.logits` and
+   * `teacher.features` are then absent: reading them throws `INVALID_OPTION`. Default `true`.
+   */
+  teacherOnX?: boolean;
   /** Anything else a batch transform wants to hand to its terms (mixup targets, triplet indices). */
   data: Record<string, unknown>;
 }
@@ -59,6 +66,20 @@ export interface Term {
   loss: (context: TermContext) => TermResult;
 }
 
+/** What {@link DistillerHooks.afterUpdate} receives. */
+export interface UpdateContext {
+  /** The step's batch, after the batch transform (tensors alive until the step ends). */
+  batch: Batch;
+  /** Runs the student on `x` in inference mode, no tape; returns its tap outputs. */
+  runStudent: (x: tf.Tensor) => TapOutput;
+  /** The teacher's outputs of this step (constants), `undefined` without a teacher. */
+  teacher: NetworkOutputs | undefined;
+  /** 0-based global step of the update that just ran. */
+  step: number;
+  /** 0-based epoch. */
+  epoch: number;
+}
+
 /** Hooks a recipe may need around steps and epochs. */
 export interface DistillerHooks {
   /**
@@ -66,8 +87,21 @@ export interface DistillerHooks {
    * student's logits on `batch.x` (constants; both disposed right after the hook returns).
    */
   afterStep?: (labels: tf.Tensor1D, studentLogits: tf.Tensor) => void;
+  /**
+   * After each optimizer step (before `afterStep`), outside the gradient closure, with the step's (transformed) batch and a way to run the (just updated)
+   * student in inference mode (dropout off, BatchNorm moving statistics, no tape). Runs inside the
+   * step's `tf.tidy`: tensors it creates are released when the step ends, so keep state in
+   * variables (`assign`) or `tf.keep` it. `recipes.iccTeacher` feeds its tracker here.
+   */
+  afterUpdate?: (context: UpdateContext) => void;
   /** After each epoch of {@link Distiller.fit}. */
   onEpochEnd?: (epoch: number) => void;
+  /**
+   * Awaited at the start of every {@link Distiller.fit} call (after its options are checked, before
+   * the first step), with the fit's data and options; e.g. `recipes.mtkd` fits the teacher's stage
+   * heads here the first time. A hook that must run once keeps its own flag. Not called by `step`.
+   */
+  beforeFit?: (data: DistillData, options: FitOptions) => void | Promise<void>;
 }
 
 /** What a recipe contributes to a {@link DistillerConfig}. */
@@ -78,7 +112,33 @@ export interface DistillerParts {
   batchTransform?: BatchTransform;
   ceWeight?: number;
   hooks?: DistillerHooks;
+  /**
+   * Orders tensor data into batches (e.g. `recipes.corsd`'s class-balanced P × K batches); see
+   * {@link BatchSampler}. Absent (default): a seeded shuffle per epoch, or none with
+   * `shuffle: false`. Ignored for iterable data, whose batches are the caller's.
+   */
+  sampler?: BatchSampler;
 }
+
+/** What a {@link BatchSampler} is given, once per epoch of {@link Distiller.fit}. */
+export interface BatchSamplerArgs {
+  /** The `[N]` int class labels of the whole tensor data set, read once per `fit` (argMax of one-hot labels). */
+  labels: Int32Array;
+  /** The fit's `batchSize`. */
+  batchSize: number;
+  /** The distiller's seed. */
+  seed: number;
+  /** 0-based epoch. */
+  epoch: number;
+}
+
+/**
+ * Returns the sample order of one epoch for tensor data `{ x, y }`: indices into `[0, N)`,
+ * cut into consecutive batches of `batchSize` (the last one may be shorter); repeats are
+ * allowed and the order may be longer or shorter than N (the epoch is as long as the order).
+ * Replaces `fit`'s shuffle. Indices are checked (`INVALID_OPTION` when not integers in range).
+ */
+export type BatchSampler = (args: BatchSamplerArgs) => ArrayLike<number>;
 
 /** Configuration of a {@link Distiller}. */
 export interface DistillerConfig extends DistillerParts {
@@ -155,6 +215,21 @@ function isTensor(x: unknown): x is tf.Tensor {
   return x instanceof tf.Tensor;
 }
 
+/** Teacher outputs when `batch.teacherOnX` is `false`: `views` only; `logits`/`features` throw. */
+function teacherWithoutX(views: Record<string, TapOutput>): NetworkOutputs {
+  const absent = (): never => {
+    throw new RelkdError(
+      'INVALID_OPTION',
+      `Distiller: the teacher did not run on batch.x (the batch transform set teacherOnX: false); read teacher.views (${Object.keys(views).join(', ') || 'none'}) instead.`,
+    );
+  };
+  const out = { views } as NetworkOutputs;
+  // Non-enumerable, so spreading or listing the outputs does not trip them.
+  Object.defineProperty(out, 'logits', { get: absent, enumerable: false });
+  Object.defineProperty(out, 'features', { get: absent, enumerable: false });
+  return out;
+}
+
 function toLabelTensor(y: tf.Tensor): tf.Tensor1D {
   if (y.rank === 2) return tf.argMax(y, 1) as tf.Tensor1D;
   if (y.rank !== 1) {
@@ -173,8 +248,9 @@ function toLabelTensor(y: tf.Tensor): tf.Tensor1D {
  * Each {@link Distiller.step}: batch transform -> teacher forward (inference mode, no tape) ->
  * `optimizer.minimize(closure, false, varList)` where the closure runs the student in training
  * mode and sums `ceWeight·CE + Σ weight·term`, with `varList` = student trainable weights +
- * modules' trainable variables (never the teacher's) -> all loss parts read back with one
- * `tf.stack` + one read.
+ * modules' trainable variables (never the teacher's) -> `hooks.afterUpdate` -> all loss parts
+ * read back with one `tf.stack` + one read. The teacher skips `x` when the batch says
+ * `teacherOnX: false`.
  *
  * @example
  * ```ts
@@ -199,6 +275,7 @@ export class Distiller {
   private readonly studentTap: Tap;
   private readonly teacherTap: Tap | undefined;
   private readonly batchTransform: BatchTransform | undefined;
+  private readonly sampler: BatchSampler | undefined;
   private readonly hooks: DistillerHooks;
   private readonly seed: number;
   private currentEpoch = 0;
@@ -257,6 +334,10 @@ export class Distiller {
     this.ceWeight = ceWeight;
     this.optimizer = config.optimizer ?? tf.train.adam(1e-3);
     this.batchTransform = config.batchTransform;
+    if (config.sampler !== undefined && typeof config.sampler !== 'function') {
+      throw new RelkdError('INVALID_OPTION', 'Distiller: `sampler` must be a function.');
+    }
+    this.sampler = config.sampler;
     this.hooks = config.hooks ?? {};
     this.seed = config.seed ?? 0;
     this.studentTap = tap(student, config.taps?.student ?? {});
@@ -283,12 +364,13 @@ export class Distiller {
   }
 
   private forward(t: Tap, batch: Batch, training: boolean, teacher = false): NetworkOutputs {
-    const out = t(batch.x, { training });
+    const skipX = teacher && batch.teacherOnX === false;
+    const out = skipX ? undefined : t(batch.x, { training });
     const views: Record<string, TapOutput> = {};
     for (const [k, v] of Object.entries(batch.views)) views[k] = t(v, { training });
     if (teacher)
       for (const [k, v] of Object.entries(batch.teacherViews ?? {})) views[k] = t(v, { training });
-    return { ...out, views };
+    return out === undefined ? teacherWithoutX(views) : { ...out, views };
   }
 
   /** Runs one step and returns the kept `[P]` tensor of parts, with their names. */
@@ -377,6 +459,19 @@ export class Distiller {
         throw failure === undefined ? error : failure.error;
       }
       if (failure !== undefined) throw failure.error;
+      try {
+        this.hooks.afterUpdate?.({
+          batch,
+          runStudent: (input) => this.studentTap(input, { training: false }),
+          teacher: teacherOut,
+          step,
+          epoch: this.currentEpoch,
+        });
+      } catch (error) {
+        parts?.dispose();
+        keptLogits?.dispose();
+        throw error;
+      }
       if (this.hooks.afterStep !== undefined) keptLabels = tf.keep(tf.clone(batch.y));
       return parts!;
     });
@@ -455,6 +550,7 @@ export class Distiller {
         `Distiller.fit: batchSize must be an integer >= 1, got ${batchSize}.`,
       );
     }
+    await this.hooks.beforeFit?.(data, options);
     const start = options.initialEpoch ?? this.epochCount;
     const bar =
       options.progress === undefined || options.progress === false
@@ -462,19 +558,37 @@ export class Distiller {
         : new ProgressBar(options.progress === true ? {} : options.progress);
     const history: History = { epochs: [] };
     this.stopTraining = false;
+    // A sampler sees the labels of tensor data, read once per fit.
+    const sampledLabels =
+      this.sampler !== undefined &&
+      'x' in data &&
+      isTensor(data.x) &&
+      'y' in data &&
+      isTensor(data.y)
+        ? await readAllLabels(data.y)
+        : undefined;
     for (let epoch = start; epoch < start + epochs && !this.stopTraining; epoch++) {
       this.currentEpoch = epoch;
       const t0 = Date.now();
       const sums: Record<string, number> = {};
       let count = 0;
       let batches = 0;
+      const order =
+        sampledLabels === undefined
+          ? undefined
+          : sampleOrder(this.sampler!, sampledLabels, batchSize, this.seed, epoch);
       const numBatches =
-        'x' in data && isTensor(data.x) ? Math.ceil(data.x.shape[0] / batchSize) : Number.NaN;
+        order !== undefined
+          ? Math.ceil(order.length / batchSize)
+          : 'x' in data && isTensor(data.x)
+            ? Math.ceil(data.x.shape[0] / batchSize)
+            : Number.NaN;
       for await (const [bx, by, owned] of iterateBatches(
         data,
         batchSize,
         options.shuffle ?? true,
         this.seed + epoch,
+        order,
       )) {
         let result: StepResult;
         try {
@@ -685,11 +799,42 @@ export async function evaluateModel(
   return { accuracy: correct! / n, loss: total! / n };
 }
 
+/** `[N]` int labels of a whole tensor data set (`[N]` ints or `[N, C]` one-hot), one read. */
+async function readAllLabels(y: tf.Tensor): Promise<Int32Array> {
+  const t = toLabelTensor(y);
+  try {
+    return Int32Array.from(await t.data());
+  } finally {
+    t.dispose();
+  }
+}
+
+/** Calls the sampler and checks its order (integers in `[0, N)`). */
+function sampleOrder(
+  sampler: BatchSampler,
+  labels: Int32Array,
+  batchSize: number,
+  seed: number,
+  epoch: number,
+): number[] {
+  const raw = sampler({ labels, batchSize, seed, epoch });
+  const n = labels.length;
+  const order = Array.from(raw ?? []);
+  if (raw == null || order.some((i) => !Number.isInteger(i) || i < 0 || i >= n)) {
+    throw new RelkdError(
+      'INVALID_OPTION',
+      `Distiller.fit: the sampler must return integer sample indices in [0, ${n}).`,
+    );
+  }
+  return order;
+}
+
 async function* iterateBatches(
   data: DistillData,
   batchSize: number,
   shuffle: boolean,
   seed: number,
+  sampled?: readonly number[],
 ): AsyncGenerator<[tf.Tensor, tf.Tensor, boolean]> {
   if ('x' in data && isTensor(data.x) && 'y' in data && isTensor(data.y)) {
     const { x, y } = data;
@@ -700,8 +845,9 @@ async function* iterateBatches(
         `Distiller.fit: x has ${n} rows but y has ${y.shape[0]}.`,
       );
     }
-    const order = shuffle ? new Rng(seed).permutation(n) : Array.from({ length: n }, (_, i) => i);
-    for (let i = 0; i < n; i += batchSize) {
+    const order =
+      sampled ?? (shuffle ? new Rng(seed).permutation(n) : Array.from({ length: n }, (_, i) => i));
+    for (let i = 0; i < order.length; i += batchSize) {
       const idx = order.slice(i, i + batchSize);
       const [bx, by] = tf.tidy(() => {
         const it = tf.tensor1d(idx, 'int32');

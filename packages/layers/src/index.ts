@@ -18,17 +18,22 @@ export {
   type Term,
   type TermContext,
   type TermResult,
+  type UpdateContext,
 } from './Distiller';
 export { formatDuration, ProgressBar, type ProgressOptions, type ProgressStream } from './progress';
 export {
+  type CorsdRecipe,
   type CorsdRecipeOptions,
   type IccRecipeOptions,
   type IccTeacherRecipeOptions,
   type KdRecipeOptions,
+  type MtkdRecipe,
   type MtkdRecipeOptions,
+  type MtkdTeacherHeads,
   recipes,
   type StkdRecipeOptions,
   stageShapes,
+  VRM_RECIPE_UEP,
   type VrmRecipeOptions,
 } from './recipes';
 export {

@@ -5,13 +5,13 @@ import { mtkd } from './recipes/mtkd';
 import { stkd } from './recipes/stkd';
 import { vrm } from './recipes/vrm';
 
-export type { CorsdRecipeOptions } from './recipes/corsd';
+export type { CorsdRecipe, CorsdRecipeOptions } from './recipes/corsd';
 export type { IccRecipeOptions, IccTeacherRecipeOptions } from './recipes/icc';
 export type { KdRecipeOptions } from './recipes/kd';
-export type { MtkdRecipeOptions } from './recipes/mtkd';
+export type { MtkdRecipe, MtkdRecipeOptions, MtkdTeacherHeads } from './recipes/mtkd';
 export { stageShapes } from './recipes/shared';
 export type { StkdRecipeOptions } from './recipes/stkd';
-export type { VrmRecipeOptions } from './recipes/vrm';
+export { VRM_RECIPE_UEP, type VrmRecipeOptions } from './recipes/vrm';
 
 /**
  * Ready-made {@link DistillerParts} for each method, spread into a {@link Distiller} config

@@ -1,3 +1,4 @@
+import { assertNumber, assertOneOf, RelkdError, resolveValidate } from '@relkd/core';
 import { mixup, type StkdLossOptions, stkdLoss } from '@relkd/mixup-similarity';
 import type * as tf from '@tensorflow/tfjs-core';
 import type { DistillerParts } from '../Distiller';
@@ -17,11 +18,63 @@ export interface StkdRecipeOptions {
   weight?: number;
 }
 
+function isObject(x: unknown): x is Record<string, unknown> {
+  return x !== null && typeof x === 'object' && !Array.isArray(x);
+}
+
+/** Checks the recipe's options when it is made (`INVALID_OPTION`), before any batch. */
+function checkOptions(options: StkdRecipeOptions): void {
+  if (!isObject(options)) {
+    throw new RelkdError(
+      'INVALID_OPTION',
+      'recipes.stkd: options { numClasses } are required (an object).',
+    );
+  }
+  const n = (key: string) => `recipes.stkd options.${key}`;
+  const { numClasses, alpha, perSample, loss, weight } = options;
+  assertNumber(numClasses, n('numClasses'), { min: 2, integer: true });
+  if (alpha !== undefined) assertNumber(alpha, n('alpha'), { min: 0 });
+  if (perSample !== undefined && typeof perSample !== 'boolean') {
+    throw new RelkdError(
+      'INVALID_OPTION',
+      `\`${n('perSample')}\` must be a boolean, got ${String(perSample)}.`,
+    );
+  }
+  if (weight !== undefined) assertNumber(weight, n('weight'), { min: 0 });
+  if (loss === undefined) return;
+  if (!isObject(loss)) {
+    throw new RelkdError('INVALID_OPTION', `\`${n('loss')}\` must be an object.`);
+  }
+  if (loss.temperature !== undefined)
+    assertNumber(loss.temperature, n('loss.temperature'), { min: 0, exclusiveMin: true });
+  if (loss.ceWeight !== undefined) assertNumber(loss.ceWeight, n('loss.ceWeight'), { min: 0 });
+  if (loss.kdWeight !== undefined) assertNumber(loss.kdWeight, n('loss.kdWeight'), { min: 0 });
+  if (loss.targetMode !== undefined)
+    assertOneOf(
+      loss.targetMode,
+      ['teacherOnMixed', 'mixedTeacherSoft'] as const,
+      n('loss.targetMode'),
+    );
+  resolveValidate(loss.validate, n('loss.validate'));
+}
+
 /**
  * STKD: mixup virtual samples each batch; the student learns the mixed labels (CE inside the
- * loss) and the teacher's distribution on the mixed images. The student's plain CE is off.
+ * loss) and the teacher's distribution on the mixed images (`targetMode: 'teacherOnMixed'`,
+ * default) or the λ-mix of the teacher's distributions on the two clean images
+ * (`'mixedTeacherSoft'`). The student's plain CE is off. In `'mixedTeacherSoft'` mode the teacher
+ * runs on the clean batch only (`teacherViews.clean`, `teacherOnX: false`): one teacher forward
+ * pass per step, none on the mixed batch. Options are checked when the recipe is made
+ * (`INVALID_OPTION`).
+ *
+ * @example
+ * ```ts
+ * const distiller = new Distiller({ teacher, student,
+ *   ...recipes.stkd({ numClasses: 10, loss: { targetMode: 'mixedTeacherSoft' } }) });
+ * ```
  */
 export function stkd(options: StkdRecipeOptions): DistillerParts {
+  checkOptions(options);
   const { numClasses, alpha = 1, perSample = false, loss = {}, weight = 1 } = options;
   const mode = loss.targetMode ?? 'teacherOnMixed';
   return {
@@ -32,7 +85,7 @@ export function stkd(options: StkdRecipeOptions): DistillerParts {
         ...batch,
         x: m.inputs,
         ...(mode === 'mixedTeacherSoft'
-          ? { teacherViews: { ...batch.teacherViews, clean: batch.x } }
+          ? { teacherViews: { ...batch.teacherViews, clean: batch.x }, teacherOnX: false }
           : {}),
         data: { ...batch.data, mixup: m },
       };

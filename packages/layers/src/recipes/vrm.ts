@@ -1,13 +1,28 @@
 import {
+  type UepOption,
   type VirtualViewOptions,
   type VrmLossOptions,
+  validateVirtualViewOptions,
+  validateVrmLossOptions,
   virtualView,
   vrmLoss,
 } from '@relkd/affinity-graph';
-import { crossEntropy, kdLoss, RelkdError } from '@relkd/core';
+import { assertNumber, crossEntropy, kdLoss, RelkdError } from '@relkd/core';
 import type * as tf from '@tensorflow/tfjs-core';
 import type { DistillerParts } from '../Distiller';
 import { logits2d, teacherOf } from './shared';
+
+/**
+ * Unreliable-edge pruning that {@link recipes.vrm} applies when `loss.uep` is not given: drop the
+ * 10% of inter-sample edges with the largest joint student entropy (`H_m + H_n`). The spec asks
+ * the recipe to enable UEP; kind and ratio are ours, placeholders until the MNIST protocol's
+ * tuning settles them (see docs/benchmarks/mnist.md). `vrmLoss` itself keeps
+ * `uep = { kind: 'none' }` as its default.
+ */
+export const VRM_RECIPE_UEP: Readonly<UepOption> = Object.freeze({
+  kind: 'jointEntropy',
+  ratio: 0.1,
+});
 
 /** Options of {@link recipes.vrm}. */
 export interface VrmRecipeOptions {
@@ -17,9 +32,17 @@ export interface VrmRecipeOptions {
   ceWeight?: number;
   /** Also add the student's CE on the virtual view (labels are preserved). Default false. */
   virtualCe?: boolean;
-  /** Options of `virtualView` (use label-preserving ops; the default op list has no flip). Seeds come from the step. */
+  /**
+   * Options of `virtualView` (use label-preserving ops: the default op list has no flip; pass
+   * `ops: DIGIT_SAFE_OPS` for digits). `magnitude` is on torchvision's RandAugment scale (0..30,
+   * default 9). Seeds come from the step.
+   */
   view?: Omit<VirtualViewOptions, 'seed'>;
-  /** Options of `vrmLoss`. */
+  /**
+   * Options of `vrmLoss`. `uep` defaults to {@link VRM_RECIPE_UEP} here (not `vrmLoss`'s
+   * `{ kind: 'none' }`); pass `uep: { kind: 'none' }` to turn pruning off, or any other `uep` to
+   * replace it.
+   */
   loss?: VrmLossOptions;
   /** Also add Hinton KD on the real view with this weight. Default 0. */
   kdWeight?: number;
@@ -27,17 +50,62 @@ export interface VrmRecipeOptions {
   temperature?: number;
 }
 
-/** VRM: a virtual view per batch; matches the student's inter-sample and inter-class affinity graphs to the teacher's. */
+/**
+ * VRM: a virtual view per batch (`virtualView`, seeded by the step); matches the student's
+ * inter-sample and inter-class affinity graphs to the teacher's:
+ * `ceWeight·CE + weight·vrmLoss(...).total [+ ceWeight·CE(virtual)] [+ kdWeight·T²·KL]`.
+ * Unreliable-edge pruning is on by default ({@link VRM_RECIPE_UEP}); every option is checked when
+ * the recipe is made (`INVALID_OPTION`).
+ *
+ * Defaults: `weight = 1`, `ceWeight = 1`, `virtualCe = false`, `view = {}` (virtualView's
+ * defaults: 2 ops, magnitude 9 on the 0..30 scale), `loss = { uep: VRM_RECIPE_UEP }`,
+ * `kdWeight = 0`, `temperature = 4`.
+ *
+ * @example
+ * ```ts
+ * const distiller = new Distiller({ teacher, student, ...recipes.vrm({ view: { ops: DIGIT_SAFE_OPS } }) });
+ * recipes.vrm({ loss: { uep: { kind: 'none' } } }); // pruning off
+ * ```
+ */
 export function vrm(options: VrmRecipeOptions = {}): DistillerParts {
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw new RelkdError('INVALID_OPTION', 'recipes.vrm: options must be an object.');
+  }
   const {
     weight = 1,
     ceWeight = 1,
     virtualCe = false,
     view = {},
-    loss = {},
+    loss: lossOptions = {},
     kdWeight = 0,
     temperature = 4,
   } = options;
+  const n = (key: string) => `recipes.vrm options.${key}`;
+  assertNumber(weight, n('weight'), { min: 0 });
+  assertNumber(ceWeight, n('ceWeight'), { min: 0 });
+  assertNumber(kdWeight, n('kdWeight'), { min: 0 });
+  assertNumber(temperature, n('temperature'), { min: 0, exclusiveMin: true });
+  if (typeof virtualCe !== 'boolean') {
+    throw new RelkdError('INVALID_OPTION', `\`${n('virtualCe')}\` must be a boolean.`, {
+      name: n('virtualCe'),
+      value: virtualCe,
+    });
+  }
+  if (view !== null && typeof view === 'object' && 'seed' in view) {
+    throw new RelkdError(
+      'INVALID_OPTION',
+      `\`${n('view')}.seed\` is not allowed: the recipe seeds each view with the step.`,
+      { name: `${n('view')}.seed` },
+    );
+  }
+  validateVirtualViewOptions(view, n('view'));
+  if (lossOptions === null || typeof lossOptions !== 'object') {
+    throw new RelkdError('INVALID_OPTION', `\`${n('loss')}\` must be an object.`, {
+      name: n('loss'),
+    });
+  }
+  const loss: VrmLossOptions = { ...lossOptions, uep: lossOptions.uep ?? VRM_RECIPE_UEP };
+  validateVrmLossOptions(loss, n('loss'));
   const terms: DistillerParts['terms'] = [
     {
       name: 'vrm',
