@@ -3,7 +3,7 @@
  * ablations that switch one component off. An arm turns a (tuned) configuration into the
  * `Distiller` parts of one student run.
  */
-import { type VirtualViewOp, virtualView } from '@relkd/affinity-graph';
+import { DIGIT_SAFE_OPS, virtualView } from '@relkd/affinity-graph';
 import { crossEntropy, kdLoss, type SavedWeights, softCrossEntropy } from '@relkd/core';
 import { type DistillerParts, recipes } from '@relkd/layers';
 import { mixup } from '@relkd/mixup-similarity';
@@ -49,24 +49,12 @@ export interface Arm {
   build: (ctx: ArmContext) => DistillerParts;
 }
 
-/**
- * Digit-safe RandAugment ops for the MNIST protocol: no solarize (it inverts strokes) and no flip
- * (it changes digits' identity).
- */
-export const DIGIT_VIEW_OPS: readonly VirtualViewOp[] = [
-  'identity',
-  'brightness',
-  'contrast',
-  'posterize',
-  'translateX',
-  'translateY',
-  'rotate',
-  'shearX',
-  'shearY',
-];
+/** Digit-safe virtual-view ops (no solarize, no flip): `@relkd/affinity-graph`'s `DIGIT_SAFE_OPS`. */
+export const DIGIT_VIEW_OPS = DIGIT_SAFE_OPS;
 
 /** The virtual-view options of every arm that uses the view (VRM and its controls). */
 function viewOptions(c: Config) {
+  // magnitude on torchvision's RandAugment scale (0-30).
   return { numOps: 2, magnitude: c.magnitude as number, ops: DIGIT_VIEW_OPS };
 }
 
