@@ -19,7 +19,7 @@ import numpy as np
 from common import f32, log_softmax, numeric_grad, softmax, to_list, write_fixture
 
 DEFAULTS = dict(temperature=3.0, kdWeight=0.16, ceWeight=0.04, negKdWeight=0.04, negCeWeight=0.01,
-                tripletWeight=0.01, margin=1.0, scoreWeight=0.01, detachDeepest=True)
+                tripletWeight=0.01, margin=1.0, scoreWeight=0.01, detachDeepest=True, tSquared=False)
 
 
 def corsd_parts(up, un, sp, sn, ya, yn, opts, const=None):
@@ -50,6 +50,8 @@ def corsd_parts(up, un, sp, sn, ya, yn, opts, const=None):
         q[b, yn[b]] += 0.5
     kd = sum(D(up[k], tup[K - 1]) for k in range(K - 1))
     negkd = sum(D(un[k], tun[K - 1]) for k in range(K - 1))
+    if o['tSquared']:  # Hinton's T² on the two D terms (option; off = the released scale)
+        kd, negkd = kd * T * T, negkd * T * T
     ce = sum(CE(up[k], ya) for k in range(K))
     negce = sum(SoftCE(un[k], q) for k in range(K))
     trip = sum(np.mean(np.maximum(0.0, sp[k] - sn[k] + o['margin'])) for k in range(K))
@@ -325,8 +327,18 @@ def main():
                        tripletWeight=0.5, margin=0.1, scoreWeight=0.7, detachDeepest=False)),
         make_case('K=2 T=1 detach', rng, 2, 3, 4, dict(temperature=1.0, scoreWeight=0.5, margin=0.2)),
         make_case('K=1', rng, 1, 3, 3, {}),
+        # issue 15: tSquared multiplies kd and negKd by T² (appended: earlier cases unchanged)
+        make_case('K=3 tSquared', rng, 3, 4, 5, dict(tSquared=True)),
+        make_case('K=2 tSquared T=2 no detach', rng, 2, 3, 4,
+                  dict(tSquared=True, temperature=2.0, detachDeepest=False, kdWeight=0.3)),
     ]
     write_fixture('relation-network', 'corsdLoss', dict(cases=cases))
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        # the committed relationNetwork fixture was cross-checked against PyTorch; keep it
+        print('PyTorch not available: fixtures/relationNetwork.json left unchanged')
+        return
     nrng = np.random.default_rng(7)
     nets = [
         # released RN2 with C = 1: pairs of 2-channel stage-2 features, SepConv 4->8, 8->16, h = 2c

@@ -2,6 +2,8 @@ export {
   type Batch,
   type BatchContext,
   type BatchLike,
+  type BatchSampler,
+  type BatchSamplerArgs,
   type BatchTransform,
   type DistillData,
   Distiller,

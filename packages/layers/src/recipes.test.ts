@@ -203,12 +203,21 @@ describe.each(BACKENDS)('recipes on %s', (backend) => {
         [[128], 128],
         [[], 128], // GAP of the 2·64-wide pair, no 1×1 projection
       ]);
-      const n0 = recipe.networks.map((n) => n.trainableVariables.map((v) => Array.from(v.dataSync())));
+      const n0 = recipe.networks.map((n) =>
+        n.trainableVariables.map((v) => Array.from(v.dataSync())),
+      );
       const x = tf.randomUniform([8, 28, 28, 1], 0, 1, 'float32', 5);
       const y = tf.tensor1d([0, 0, 1, 1, 2, 2, 3, 3], 'int32');
       const d = new Distiller({ student: s.model, optimizer: tf.train.adam(0.01), ...recipe });
       const r = d.step(x, y);
-      for (const p of ['corsd/kd', 'corsd/ce', 'corsd/negKd', 'corsd/negCe', 'corsd/triplet', 'corsd/score'])
+      for (const p of [
+        'corsd/kd',
+        'corsd/ce',
+        'corsd/negKd',
+        'corsd/negCe',
+        'corsd/triplet',
+        'corsd/score',
+      ])
         expect(Number.isFinite(r.parts[p]!), p).toBe(true);
       for (const p of ['corsd/acc1', 'corsd/acc2', 'corsd/acc3', 'corsd/headAcc']) {
         const v = r.parts[p]!;
@@ -219,20 +228,29 @@ describe.each(BACKENDS)('recipes on %s', (backend) => {
       d.step(x, y);
       expect(tf.memory().numTensors).toBe(before);
       recipe.networks.forEach((n, k) => {
-        expect(n.trainableVariables.map((v) => Array.from(v.dataSync())), `network ${k + 1}`).not.toEqual(n0[k]);
+        expect(
+          n.trainableVariables.map((v) => Array.from(v.dataSync())),
+          `network ${k + 1}`,
+        ).not.toEqual(n0[k]);
       });
       d.dispose();
       tf.dispose([x, y]);
     });
 
-    it('logAccuracy: false drops the monitoring parts; tSquared reaches corsdLoss', () => {
+    it('logAccuracy: false drops the monitoring parts; tSquared and jointPairBatch reach the loss', () => {
       const s = cnn(2, 11);
       const { x, y } = batch();
       const make = (extra: object) =>
         new Distiller({
           student: s.model,
           optimizer: tf.train.sgd(0),
-          ...recipes.corsd({ student: s.model, stages: s.stages, numClasses: C, seed: 3, ...extra }),
+          ...recipes.corsd({
+            student: s.model,
+            stages: s.stages,
+            numClasses: C,
+            seed: 3,
+            ...extra,
+          }),
         });
       const plain = make({ logAccuracy: false });
       const a = plain.step(x, y);
@@ -241,6 +259,11 @@ describe.each(BACKENDS)('recipes on %s', (backend) => {
       const b = sq.step(x, y);
       expect(b.parts['corsd/kd']!).toBeCloseTo(9 * a.parts['corsd/kd']!, 4);
       expect(b.parts['corsd/ce']!).toBeCloseTo(a.parts['corsd/ce']!, 5);
+      // jointPairBatch (default true) shares the BatchNorm statistics of both pair kinds
+      const separate = make({ logAccuracy: false, jointPairBatch: false });
+      const c = separate.step(x, y);
+      expect(Math.abs(c.parts['corsd/triplet']! - a.parts['corsd/triplet']!)).toBeGreaterThan(1e-5);
+      separate.dispose();
       plain.dispose();
       sq.dispose();
       tf.dispose([x, y]);
@@ -279,7 +302,12 @@ describe.each(BACKENDS)('recipes on %s', (backend) => {
         expect(b.length).toBe(9);
         expect([...counts.values()]).toEqual([3, 3, 3]);
       }
-      const off = recipes.corsd({ student: s.model, stages: s.stages, numClasses: C, balancedBatches: false });
+      const off = recipes.corsd({
+        student: s.model,
+        stages: s.stages,
+        numClasses: C,
+        balancedBatches: false,
+      });
       expect(off.sampler).toBeUndefined();
       for (const net of off.networks) net.dispose();
       d.dispose();
@@ -314,7 +342,9 @@ describe.each(BACKENDS)('recipes on %s', (backend) => {
       expect(seen).toEqual([[1, 0], [3, 2], [1], [0, 0], [1]]);
       expect(h.epochs).toHaveLength(2);
       const bad = new Distiller({ student: s.model, sampler: () => [0, n] });
-      await expect(bad.fit({ x, y }, { batchSize: 2 })).rejects.toMatchObject({ code: 'INVALID_OPTION' });
+      await expect(bad.fit({ x, y }, { batchSize: 2 })).rejects.toMatchObject({
+        code: 'INVALID_OPTION',
+      });
       expect(() => new Distiller({ student: s.model, sampler: 3 as never })).toThrow(RelkdError);
       // iterable data: the batches are the caller's, the sampler is not called
       calls.length = 0;
@@ -342,6 +372,7 @@ describe.each(BACKENDS)('recipes on %s', (backend) => {
         { deepestProjection: 'no' },
         { balancedBatches: 1 },
         { logAccuracy: null },
+        { jointPairBatch: 'yes' },
         { loss: { temperature: 0 } },
         { loss: { tSquared: 'yes' } },
         { loss: { kdWieght: 1 } },

@@ -133,23 +133,47 @@ describe.each(BACKENDS)('relation networks on %s', (backend) => {
       for (const n of nets) n.dispose();
     });
 
-    it('projects the deepest pair when 2·C_K differs from 16c, and honours custom widths', () => {
-      const nets = buildRelationNetworks({
-        stageShapes: [
-          [6, 6, 2],
-          [3, 3, 3],
-        ],
-        numClasses: 4,
-        seed: 2,
-      });
+    it('the deepest network pools its pair as is (the paper); deepestProjection restores the 1×1 projection', () => {
+      const shapes = [
+        [6, 6, 2],
+        [3, 3, 3],
+      ];
+      const nets = buildRelationNetworks({ stageShapes: shapes, numClasses: 4, seed: 2 });
       expect(nets[0]!.blockWidths).toEqual([32]);
-      expect(nets[1]!.namedVariables()[0]!.path).toBe('trunk/0/kernel');
-      expect(nets[1]!.namedVariables()[0]!.variable.shape).toEqual([1, 1, 6, 32]);
+      expect(nets[0]!.embeddingWidth).toBe(32);
+      // no trunk variables: GAP of the 6-wide pair, then the heads on e [B, 6]
+      expect(nets[1]!.embeddingWidth).toBe(6);
+      expect(nets[1]!.namedVariables().some((v) => v.path.startsWith('trunk'))).toBe(false);
+      expect(nets[1]!.namedVariables()[0]!.path).toBe('score/0/kernel');
+      expect(nets[1]!.namedVariables()[0]!.variable.shape).toEqual([6, 4 * 2]);
+      expect(
+        nets[1]!.namedVariables().find((v) => v.path === 'classifier/kernel')!.variable.shape,
+      ).toEqual([6, 4]);
       tf.tidy(() => {
-        const out = nets[1]!.apply(tf.ones([2, 3, 3, 6]));
+        // the pooled pair is the embedding: two pairs with equal channel means give equal outputs
+        const a = tf.randomNormal([1, 3, 3, 6], 0, 1, 'float32', 1);
+        const m = tf.mean(a, [1, 2], true);
+        const flat = tf.concat([a, tf.add(tf.zeros([1, 3, 3, 6]), m)]);
+        const out = nets[1]!.apply(flat);
         expect(out.logits.shape).toEqual([2, 4]);
+        const [l0, l1] = tf.split(out.logits, 2) as [tf.Tensor, tf.Tensor];
+        expectClose(l0, l1.arraySync() as number[][], { rtol: 1e-5, atol: 1e-5 });
       });
       for (const n of nets) n.dispose();
+      const projected = buildRelationNetworks({
+        stageShapes: shapes,
+        numClasses: 4,
+        seed: 2,
+        deepestProjection: true,
+      });
+      expect(projected[1]!.embeddingWidth).toBe(32);
+      expect(projected[1]!.namedVariables()[0]!.path).toBe('trunk/0/kernel');
+      expect(projected[1]!.namedVariables()[0]!.variable.shape).toEqual([1, 1, 6, 32]);
+      tf.tidy(() => {
+        const out = projected[1]!.apply(tf.ones([2, 3, 3, 6]));
+        expect(out.logits.shape).toEqual([2, 4]);
+      });
+      for (const n of projected) n.dispose();
       const custom = buildRelationNetworks({
         stageShapes: [
           [4, 4, 2],
@@ -457,6 +481,62 @@ describe.each(BACKENDS)('relation networks on %s', (backend) => {
       x.dispose();
     });
 
+    it('applyPairs jointBatch: one call on the 2B pairs (shared BatchNorm statistics); inference unchanged', () => {
+      const a = tiny();
+      const b = tiny();
+      tf.tidy(() => {
+        const pos = tf.randomNormal([3, 4, 4, 2], 0, 1, 'float32', 51) as tf.Tensor4D;
+        const neg = tf.randomNormal([3, 4, 4, 2], 0.5, 2, 'float32', 52) as tf.Tensor4D;
+        const joint = a.applyPairs(
+          { positive: pos, negative: neg },
+          { training: true, jointBatch: true },
+        );
+        const whole = b.apply(tf.concat([pos, neg]), { training: true });
+        expectClose(
+          joint.positive.score,
+          tf.slice(whole.score, [0, 0], [3, 1]).arraySync() as number[][],
+          { rtol: 1e-5, atol: 1e-6 },
+        );
+        expectClose(
+          joint.negative.logits,
+          tf.slice(whole.logits, [3, 0], [3, 3]).arraySync() as number[][],
+          { rtol: 1e-5, atol: 1e-6 },
+        );
+        // separate calls normalise each kind on its own: different training-mode outputs
+        const sep = b.applyPairs({ positive: pos, negative: neg }, { training: true });
+        const d = tf.max(tf.abs(tf.sub(sep.negative.logits, joint.negative.logits))).dataSync()[0]!;
+        expect(d).toBeGreaterThan(1e-4);
+        // inference mode: rows are independent, so joint and separate agree (same weights)
+        const c = tiny();
+        const ji = c.applyPairs({ positive: pos, negative: neg }, { jointBatch: true });
+        const si = c.applyPairs({ positive: pos, negative: neg });
+        expectClose(ji.negative.score, si.negative.score.arraySync() as number[][], {
+          rtol: 1e-5,
+          atol: 1e-6,
+        });
+        expectClose(ji.positive.logits, si.positive.logits.arraySync() as number[][], {
+          rtol: 1e-5,
+          atol: 1e-6,
+        });
+        c.dispose();
+        expectRelkdError(
+          () => a.applyPairs({ positive: pos, negative: neg }, { jointBatch: 1 as never }),
+          'INVALID_OPTION',
+        );
+      });
+      const before = tf.memory().numTensors;
+      const pos = tf.ones([2, 4, 4, 2]) as tf.Tensor4D;
+      const out = a.applyPairs(
+        { positive: pos, negative: pos },
+        { training: true, jointBatch: true },
+      );
+      tf.dispose([out.positive, out.negative]);
+      pos.dispose();
+      expect(tf.memory().numTensors).toBe(before);
+      a.dispose();
+      b.dispose();
+    });
+
     it('inference mode uses the running statistics, training mode the batch statistics', () => {
       const net = tiny();
       tf.tidy(() => {
@@ -584,6 +664,23 @@ describe.each(BACKENDS)('relation networks on %s', (backend) => {
         'INVALID_OPTION',
       );
       expectRelkdError(() => new RelationNetwork({ ...opts, numClasses: 1.5 }), 'INVALID_OPTION');
+      // no trunk: the pair is pooled as is unless `projection`
+      expectRelkdError(() => new RelationNetwork({ ...opts, numBlocks: 0 }), 'INVALID_OPTION');
+      expectRelkdError(
+        () => new RelationNetwork({ ...opts, numBlocks: 0, projection: 'yes' as never }),
+        'INVALID_OPTION',
+      );
+      new RelationNetwork({ ...opts, numBlocks: 0, projection: true }).dispose();
+      new RelationNetwork({ ...opts, numBlocks: 0, embeddingWidth: 2 }).dispose();
+      expectRelkdError(
+        () =>
+          buildRelationNetworks({
+            stageShapes: [[4, 4, 2]],
+            numClasses: 3,
+            deepestProjection: 1 as never,
+          }),
+        'INVALID_OPTION',
+      );
       expectRelkdError(
         () => buildRelationNetworks({ stageShapes: [], numClasses: 3 }),
         'INVALID_OPTION',
@@ -648,7 +745,7 @@ describe.each(BACKENDS)('relation networks on %s', (backend) => {
           const net = new RelationNetwork({
             inChannels: ch,
             numBlocks: blocks,
-            embeddingWidth: 4,
+            embeddingWidth: blocks === 0 ? ch : 4, // no trunk: the pair is pooled as is
             hiddenUnits: 2,
             numClasses: classes,
             seed: b * 31 + ch,

@@ -25,9 +25,17 @@ export interface RelationNetworkOptions {
   numBlocks: number;
   /**
    * Width of the embedding `e` after global average pooling (`16c` in CORSD, c = stage-1 width).
-   * Must be divisible by `2^(numBlocks − 1)`: the trunk widths double each block up to it.
+   * Must be divisible by `2^(numBlocks − 1)`: the trunk widths double each block up to it. With
+   * `numBlocks = 0` it must equal `inChannels` (the pair is pooled as is, as in the paper) unless
+   * `projection` is `true`.
    */
   embeddingWidth: number;
+  /**
+   * Only for `numBlocks = 0` (the deepest network) with `inChannels ≠ embeddingWidth`: project
+   * the pair with a 1×1 convolution (no bias) → BatchNorm → ReLU to `embeddingWidth` before
+   * pooling. Ours, not in the paper; the default before issue 15. Default `false`.
+   */
+  projection?: boolean;
   /** Hidden width `h` of the score head (`2c`, `4c` for the deepest network in CORSD). */
   hiddenUnits: number;
   /** Classes of the auxiliary classifier. */
@@ -45,6 +53,18 @@ export type RelationOutput = {
   logits: tf.Tensor2D;
 };
 
+/** Options of {@link RelationNetwork.applyPairs} (and of `relationStages`). */
+export interface ApplyPairsOptions extends ApplyOptions {
+  /**
+   * Run the positive and the negative pairs as one batch of 2B pairs, so in training mode the
+   * BatchNorm layers normalise both kinds with shared batch statistics (ours). Default `false`:
+   * two calls with separate statistics, as in the released code. With separate statistics the
+   * BatchNorm of the score head gives the positive and the negative batch the same mean hidden
+   * activation, which limits how far the mean scores `s⁺` and `s⁻` can separate.
+   */
+  jointBatch?: boolean;
+}
+
 /** The outputs for the positive and the negative pairs of one stage (a {@link corsdLoss} stage). */
 export type RelationPairOutput = {
   positive: RelationOutput;
@@ -61,9 +81,10 @@ export type RelationPairOutput = {
  * `2·C_k` to `e / 2^(numBlocks − 1)`. For a backbone whose widths double per stage
  * (`C_k = 2^(k−1)·c`, the CORSD ResNets) this is exactly the released architecture:
  * `2^k·c -> 2^(k+1)·c -> … -> 16c` for K = 4. The deepest network (`numBlocks = 0`) has no
- * trunk; if its pair width `2·C_K` differs from `embeddingWidth` (a backbone that does not double
- * its widths, or K ≠ 4) a 1×1 convolution (no bias) → BatchNorm → ReLU projects it first (ours;
- * absent when `2·C_K = e` as in the paper's setting). Then global average pooling gives `e [B, e]`.
+ * trunk: its pair is pooled as is, so its `embeddingWidth` is the pair width `2·C_K` (the
+ * paper's architecture). The option `projection: true` instead maps a pair width that differs
+ * from `embeddingWidth` with a 1×1 convolution (no bias) → BatchNorm → ReLU first (ours; the
+ * behaviour before issue 15). Then global average pooling gives `e [B, e]`.
  *
  * Heads: score `s = sigmoid(Dense(1)(ReLU(BN(Dense(h)(e)))))`, auxiliary classifier
  * `u = Dense(C)(e)`. Output `{ score [B, 1], logits [B, C] }`.
@@ -92,13 +113,34 @@ export class RelationNetwork extends Module<tf.Tensor, RelationOutput> {
 
   constructor(options: RelationNetworkOptions) {
     super(options.name ?? 'RelationNetwork');
-    const { inChannels, numBlocks, embeddingWidth, hiddenUnits, numClasses, seed = 0 } = options;
+    const {
+      inChannels,
+      numBlocks,
+      embeddingWidth,
+      hiddenUnits,
+      numClasses,
+      seed = 0,
+      projection = false,
+    } = options;
     assertNumber(inChannels, 'inChannels', { min: 1, integer: true });
     assertNumber(numBlocks, 'numBlocks', { min: 0, integer: true });
     assertNumber(embeddingWidth, 'embeddingWidth', { min: 1, integer: true });
     assertNumber(hiddenUnits, 'hiddenUnits', { min: 1, integer: true });
     assertNumber(numClasses, 'numClasses', { min: 1, integer: true });
     assertNumber(seed, 'seed');
+    if (typeof projection !== 'boolean') {
+      throw new RelkdError(
+        'INVALID_OPTION',
+        `\`projection\` must be a boolean, got ${String(projection)}.`,
+      );
+    }
+    if (numBlocks === 0 && !projection && inChannels !== embeddingWidth) {
+      throw new RelkdError(
+        'INVALID_OPTION',
+        `A relation network without trunk blocks pools its pair as is: \`embeddingWidth\` (${embeddingWidth}) must equal \`inChannels\` (${inChannels}), or pass \`projection: true\` for a 1×1 projection.`,
+        { embeddingWidth, inChannels },
+      );
+    }
     if (numBlocks > 0 && embeddingWidth % 2 ** (numBlocks - 1) !== 0) {
       throw new RelkdError(
         'INVALID_OPTION',
@@ -154,13 +196,37 @@ export class RelationNetwork extends Module<tf.Tensor, RelationOutput> {
   }
 
   /**
-   * Runs the network on the positive and on the negative pairs of a stage (two separate calls,
-   * so in training mode each gets its own BatchNorm batch statistics, as in the released code).
+   * Runs the network on the positive and on the negative pairs of a stage: two separate calls
+   * by default, so in training mode each gets its own BatchNorm batch statistics (as in the
+   * released code); with `jointBatch: true` one call on the 2B pairs (shared statistics).
    */
-  applyPairs(pairs: FeaturePairs, options: ApplyOptions = {}): RelationPairOutput {
-    const positive = this.apply(pairs.positive, options);
+  applyPairs(pairs: FeaturePairs, options: ApplyPairsOptions = {}): RelationPairOutput {
+    const { jointBatch = false, ...applyOptions } = options;
+    if (typeof jointBatch !== 'boolean') {
+      throw new RelkdError(
+        'INVALID_OPTION',
+        `\`jointBatch\` must be a boolean, got ${String(jointBatch)}.`,
+      );
+    }
+    if (jointBatch) {
+      const b = pairs.positive.shape[0];
+      const x = tf.concat([pairs.positive, pairs.negative]);
+      let both: RelationOutput;
+      try {
+        both = this.apply(x, applyOptions);
+      } finally {
+        x.dispose();
+      }
+      return tf.tidy(() => {
+        const [sp, sn] = tf.split(both.score, [b, both.score.shape[0] - b]) as tf.Tensor2D[];
+        const [lp, ln] = tf.split(both.logits, [b, both.logits.shape[0] - b]) as tf.Tensor2D[];
+        tf.dispose(both);
+        return { positive: { score: sp!, logits: lp! }, negative: { score: sn!, logits: ln! } };
+      });
+    }
+    const positive = this.apply(pairs.positive, applyOptions);
     try {
-      return { positive, negative: this.apply(pairs.negative, options) };
+      return { positive, negative: this.apply(pairs.negative, applyOptions) };
     } catch (e) {
       tf.dispose(positive);
       throw e;

@@ -9,8 +9,19 @@ export interface BuildRelationNetworksOptions {
   numClasses: number;
   /** Seed; network k gets `childSeed(seed, k)`. Default `0`. */
   seed?: number;
-  /** Width of every network's embedding `e`. Default `16·c`, c = stage-1 width `C_1` (CORSD). */
+  /**
+   * Width of the embedding `e` of every network with a trunk (all but the deepest). Default
+   * `16·c`, c = stage-1 width `C_1` (CORSD). The deepest network pools its pair as is, so its
+   * embedding is `2·C_K` (= 16c in the paper's 4-stage width-doubling setting), unless
+   * `deepestProjection`.
+   */
   embeddingWidth?: number;
+  /**
+   * Give the deepest network a 1×1 convolution → BN → ReLU projection from `2·C_K` to
+   * `embeddingWidth` before pooling when they differ (ours, not in the paper; the behaviour
+   * before issue 15). Default `false`.
+   */
+  deepestProjection?: boolean;
   /**
    * Hidden widths of the score heads, one per stage. Default `2c` for every network but the
    * deepest and `4c` for the deepest (the released RN1–RN3 and RN4).
@@ -21,8 +32,10 @@ export interface BuildRelationNetworksOptions {
 /**
  * Creates CORSD's K relation networks from the backbone's stage shapes, shallow -> deepest.
  * Network k (1-based) takes pairs `[B, H_k, W_k, 2·C_k]`, has `K − k` SepConv blocks and ends in
- * an embedding of width `embeddingWidth` (default `16c`); see {@link RelationNetwork} for how the
- * pair width maps into the trunk. H and W are not fixed by the networks (they are fully
+ * an embedding of width `embeddingWidth` (default `16c`); the deepest network has no blocks and
+ * pools its pair as is (embedding `2·C_K`, as in the paper; `deepestProjection: true` restores
+ * the 1×1 projection to `embeddingWidth`). See {@link RelationNetwork} for how the pair width
+ * maps into the trunk. H and W are not fixed by the networks (they are fully
  * convolutional up to the pooling) and are only validated here.
  *
  * For the paper's ResNet-18 on CIFAR (`stageShapes = [[32,32,64],[16,16,128],[8,8,256],[4,4,512]]`)
@@ -33,7 +46,7 @@ export interface BuildRelationNetworksOptions {
  * @example
  * ```ts
  * const nets = buildRelationNetworks({ stageShapes: [[14, 14, 8], [7, 7, 16]], numClasses: 10, seed: 1 });
- * // nets[0]: 1 SepConv block 16 -> 128; nets[1]: 1×1 projection 32 -> 128 (2·C_K ≠ 16c)
+ * // nets[0]: 1 SepConv block 16 -> 128; nets[1]: GAP of the 32-wide pair (embedding 32)
  * ```
  */
 export function buildRelationNetworks(options: BuildRelationNetworksOptions): RelationNetwork[] {
@@ -43,7 +56,14 @@ export function buildRelationNetworks(options: BuildRelationNetworksOptions): Re
       '`options` must be `{ stageShapes, numClasses, seed? }`.',
     );
   }
-  const { stageShapes, numClasses, seed = 0 } = options;
+  const { stageShapes, numClasses, seed = 0, deepestProjection = false } = options;
+  if (typeof deepestProjection !== 'boolean') {
+    throw new RelkdError(
+      'INVALID_OPTION',
+      `\`deepestProjection\` must be a boolean, got ${String(deepestProjection)}.`,
+      { name: 'deepestProjection' },
+    );
+  }
   if (!Array.isArray(stageShapes) || stageShapes.length === 0) {
     throw new RelkdError(
       'INVALID_OPTION',
@@ -82,11 +102,13 @@ export function buildRelationNetworks(options: BuildRelationNetworksOptions): Re
   const nets: RelationNetwork[] = [];
   try {
     stageShapes.forEach((shape, k) => {
+      const deepest = k === K - 1;
       nets.push(
         new RelationNetwork({
           inChannels: 2 * shape[2]!,
           numBlocks: K - 1 - k,
-          embeddingWidth,
+          embeddingWidth: deepest && !deepestProjection ? 2 * shape[2]! : embeddingWidth,
+          projection: deepest && deepestProjection,
           hiddenUnits: hidden[k]!,
           numClasses,
           seed: childSeed(seed, k),

@@ -11,7 +11,12 @@ import {
 import * as tf from '@tensorflow/tfjs-core';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type CorsdLossOptions, type CorsdStageInput, corsdLoss } from './corsdLoss';
+import {
+  type CorsdLossOptions,
+  type CorsdStageInput,
+  corsdLoss,
+  resolveCorsdLossOptions,
+} from './corsdLoss';
 import { gatherPairs } from './gatherPairs';
 import { negativePairTargets } from './negativePairTargets';
 
@@ -340,6 +345,69 @@ describe.each(BACKENDS)('corsdLoss on %s', (backend) => {
       });
     });
 
+    it('tSquared multiplies kd and negKd (and their gradients) by T², nothing else', () => {
+      tf.tidy(() => {
+        const r = randomRaw(21, 3, 4, 5);
+        for (const temperature of [3, 2]) {
+          const plain = lossOf(r, { temperature });
+          const sq = lossOf(r, { temperature, tSquared: true });
+          const t2 = temperature * temperature;
+          expectClose(sq.kd, plain.kd.dataSync()[0]! * t2, { rtol: 1e-5 });
+          expectClose(sq.negKd, plain.negKd.dataSync()[0]! * t2, { rtol: 1e-5 });
+          for (const p of ['ce', 'negCe', 'triplet', 'score'] as const)
+            expectClose(sq[p], plain[p].dataSync()[0]!, { rtol: 1e-6, label: p });
+          const g = (o: CorsdLossOptions) =>
+            tf.grad(
+              (u: tf.Tensor) =>
+                corsdLoss(
+                  {
+                    stages: stagesOf(u, r.un, r.sp, r.sn),
+                    anchorLabels: r.ya,
+                    negativeLabels: r.yn,
+                  },
+                  o,
+                ).kd,
+            )(r.up);
+          expectClose(
+            g({ temperature, tSquared: true }),
+            tf.mul(g({ temperature }), t2).arraySync() as number[][][],
+            {
+              rtol: 1e-4,
+              atol: 1e-7,
+            },
+          );
+        }
+        // K = 1: the D terms stay exactly 0
+        const one = lossOf(randomRaw(22, 1, 3, 4), { tSquared: true });
+        expect(one.kd.dataSync()[0]).toBe(0);
+        expect(one.negKd.dataSync()[0]).toBe(0);
+      });
+    });
+
+    it('resolveCorsdLossOptions fills the spec defaults and rejects bad or (strict) unknown keys', () => {
+      expect(resolveCorsdLossOptions()).toEqual({
+        temperature: 3,
+        kdWeight: 0.16,
+        ceWeight: 0.04,
+        negKdWeight: 0.04,
+        negCeWeight: 0.01,
+        tripletWeight: 0.01,
+        margin: 1,
+        scoreWeight: 0.01,
+        detachDeepest: true,
+        tSquared: false,
+        validate: 'shapes',
+      });
+      expect(resolveCorsdLossOptions({ tSquared: true, kdWeight: 1 }).kdWeight).toBe(1);
+      expect(resolveCorsdLossOptions({ kdWieght: 1 } as never).kdWeight).toBe(0.16);
+      expectRelkdError(
+        () => resolveCorsdLossOptions({ kdWieght: 1 } as never, true),
+        'INVALID_OPTION',
+      );
+      expectRelkdError(() => resolveCorsdLossOptions({ tSquared: 1 as never }), 'INVALID_OPTION');
+      expectRelkdError(() => resolveCorsdLossOptions(null as never), 'INVALID_OPTION');
+    });
+
     it('total is the weighted sum of the unweighted parts (defaults from the spec)', () => {
       tf.tidy(() => {
         const out = lossOf(randomRaw(10, 3, 4, 5));
@@ -415,6 +483,7 @@ describe.each(BACKENDS)('corsdLoss on %s', (backend) => {
         expectRelkdError(call({ kdWeight: Number.NaN }), 'INVALID_OPTION');
         expectRelkdError(call({ scoreWeight: Number.POSITIVE_INFINITY }), 'INVALID_OPTION');
         expectRelkdError(call({ detachDeepest: 'yes' as unknown as boolean }), 'INVALID_OPTION');
+        expectRelkdError(call({ tSquared: 'yes' as unknown as boolean }), 'INVALID_OPTION');
         expectRelkdError(call({ validate: 'all' as unknown as 'full' }), 'INVALID_OPTION');
       });
     });

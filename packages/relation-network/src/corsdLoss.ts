@@ -65,6 +65,12 @@ export interface CorsdLossOptions {
    * triplet terms. Default `true` (ours; the released code lets the gradient through).
    */
   detachDeepest?: boolean;
+  /**
+   * Multiply the two D terms (`kd`, `negKd`, the parts as returned) by `T²`, Hinton's scale that
+   * keeps their gradient magnitude independent of T (`∂D/∂u = (p(u_k) − p(u_K))·T/B` then).
+   * Default `false`: no T², the released code's scale (ours as an option).
+   */
+  tSquared?: boolean;
   /** Input checking; `'full'` also reads the data (label ranges, finiteness). Default `'shapes'`. */
   validate?: ValidateMode;
 }
@@ -72,11 +78,11 @@ export interface CorsdLossOptions {
 /** The parts of {@link corsdLoss}: unweighted sums over stages, and the weighted total. */
 export type CorsdLossResult = {
   total: tf.Scalar;
-  /** `Σ_{k<K} D(u⁺_k, u⁺_K)`. */
+  /** `Σ_{k<K} D(u⁺_k, u⁺_K)` (times `T²` with `tSquared`). */
   kd: tf.Scalar;
   /** `Σ_k CE(u⁺_k, y_anchor)`. */
   ce: tf.Scalar;
-  /** `Σ_{k<K} D(u⁻_k, u⁻_K)`. */
+  /** `Σ_{k<K} D(u⁻_k, u⁻_K)` (times `T²` with `tSquared`). */
   negKd: tf.Scalar;
   /** `Σ_k SoftCE(u⁻_k, q)`. */
   negCe: tf.Scalar;
@@ -85,6 +91,104 @@ export type CorsdLossResult = {
   /** `Σ_{k<K} [mean_b (s⁺_k − sg(s⁺_K))² + mean_b (s⁻_k − sg(s⁻_K))²]`. */
   score: tf.Scalar;
 };
+
+/** {@link CorsdLossOptions} with every default filled in (see {@link resolveCorsdLossOptions}). */
+export type ResolvedCorsdLossOptions = Required<CorsdLossOptions>;
+
+const OPTION_KEYS: ReadonlySet<string> = new Set([
+  'temperature',
+  'kdWeight',
+  'ceWeight',
+  'negKdWeight',
+  'negCeWeight',
+  'tripletWeight',
+  'margin',
+  'scoreWeight',
+  'detachDeepest',
+  'tSquared',
+  'validate',
+]);
+
+/**
+ * Validates {@link corsdLoss} options and fills in the defaults (`temperature 3`, `kdWeight 0.16`,
+ * `ceWeight 0.04`, `negKdWeight 0.04`, `negCeWeight 0.01`, `tripletWeight 0.01`, `margin 1`,
+ * `scoreWeight 0.01`, `detachDeepest true`, `tSquared false`, `validate 'shapes'`). Reads no
+ * tensor. `corsdLoss` calls it on every call; recipes call it once when they are made.
+ *
+ * @param strict also reject keys that are not options (typos). Default `false`.
+ * @throws RelkdError `INVALID_OPTION` (T ≤ 0, non-finite weight, margin < 0, non-boolean
+ *   `detachDeepest` / `tSquared`, bad `validate`, unknown key when `strict`)
+ * @example
+ * ```ts
+ * resolveCorsdLossOptions({ tSquared: true }).temperature; // 3
+ * ```
+ */
+export function resolveCorsdLossOptions(
+  options: CorsdLossOptions = {},
+  strict = false,
+): ResolvedCorsdLossOptions {
+  if (options == null || typeof options !== 'object') {
+    throw new RelkdError('INVALID_OPTION', '`options` must be an object of corsdLoss options.');
+  }
+  if (strict) {
+    for (const key of Object.keys(options)) {
+      if (!OPTION_KEYS.has(key)) {
+        throw new RelkdError(
+          'INVALID_OPTION',
+          `Unknown corsdLoss option \`${key}\`; known: ${[...OPTION_KEYS].join(', ')}.`,
+          { name: key },
+        );
+      }
+    }
+  }
+  const {
+    temperature = 3,
+    kdWeight = 0.16,
+    ceWeight = 0.04,
+    negKdWeight = 0.04,
+    negCeWeight = 0.01,
+    tripletWeight = 0.01,
+    margin = 1,
+    scoreWeight = 0.01,
+    detachDeepest = true,
+    tSquared = false,
+    validate = 'shapes',
+  } = options;
+  assertNumber(temperature, 'options.temperature', { min: 0, exclusiveMin: true });
+  const weights = { kdWeight, ceWeight, negKdWeight, negCeWeight, tripletWeight, scoreWeight };
+  for (const [name, w] of Object.entries(weights)) assertNumber(w, `options.${name}`);
+  assertNumber(margin, 'options.margin', { min: 0 });
+  for (const [name, flag] of [
+    ['detachDeepest', detachDeepest],
+    ['tSquared', tSquared],
+  ] as const) {
+    if (typeof flag !== 'boolean') {
+      throw new RelkdError(
+        'INVALID_OPTION',
+        `\`options.${name}\` must be a boolean, got ${String(flag)}.`,
+      );
+    }
+  }
+  if (validate !== 'shapes' && validate !== 'full') {
+    throw new RelkdError(
+      'INVALID_OPTION',
+      `\`options.validate\` must be 'shapes' or 'full', got ${String(validate)}.`,
+    );
+  }
+  return {
+    temperature,
+    kdWeight,
+    ceWeight,
+    negKdWeight,
+    negCeWeight,
+    tripletWeight,
+    margin,
+    scoreWeight,
+    detachDeepest,
+    tSquared,
+    validate,
+  };
+}
 
 /** `x` stacked `n` times along the rows (a concat: the wasm backend's `Tile` is far slower). */
 function repeatRows(x: tf.Tensor2D, n: number): tf.Tensor2D {
@@ -97,7 +201,7 @@ function repeatRows(x: tf.Tensor2D, n: number): tf.Tensor2D {
  * With `u±_k [B, C]` the auxiliary logits and `s±_k [B, 1]` the scores of stage k for the
  * positive (+) and negative (−) pairs, `sg` = stopGradient when `detachDeepest`:
  * ```
- * D(u, v)      = (1/B) Σ_b KL(softmax(sg(v_b)/T) ‖ softmax(u_b/T))              (no T² factor)
+ * D(u, v)      = (1/B) Σ_b KL(softmax(sg(v_b)/T) ‖ softmax(u_b/T))   (× T² with tSquared)
  * SoftCE(u, q) = −(1/B) Σ_b Σ_c q_bc · logSoftmax(u_b/T)_c,   q = ½(onehot(y_anchor) + onehot(y_neg))
  * kd      = Σ_{k<K} D(u⁺_k, u⁺_K)          ce    = Σ_k CE(u⁺_k, y_anchor)       (T = 1)
  * negKd   = Σ_{k<K} D(u⁻_k, u⁻_K)          negCe = Σ_k SoftCE(u⁻_k, q)
@@ -109,7 +213,8 @@ function repeatRows(x: tf.Tensor2D, n: number): tf.Tensor2D {
  * The deepest stage's own D terms `D(u_K, u_K)` are identically 0 and are not computed (so they
  * are exactly 0 with an exactly zero gradient). Defaults (released code): `T = 3`,
  * `kdWeight 0.16, ceWeight 0.04, negKdWeight 0.04, negCeWeight 0.01, tripletWeight 0.01,
- * margin 1, scoreWeight 0.01`, `detachDeepest = true`. The score is a learned dissimilarity:
+ * margin 1, scoreWeight 0.01`, `detachDeepest = true`, `tSquared = false` (no T², the released
+ * scale; `true` multiplies `kd` and `negKd` by `T²`). The score is a learned dissimilarity:
  * the hinge pushes `s⁺` below `s⁻`. The backbone's own cross-entropy on the images is the
  * caller's to add.
  *
@@ -132,33 +237,18 @@ export function corsdLoss(
   options: CorsdLossOptions = {},
 ): CorsdLossResult {
   const {
-    temperature = 3,
-    kdWeight = 0.16,
-    ceWeight = 0.04,
-    negKdWeight = 0.04,
-    negCeWeight = 0.01,
-    tripletWeight = 0.01,
-    margin = 1,
-    scoreWeight = 0.01,
-    detachDeepest = true,
-    validate = 'shapes',
-  } = options;
-  assertNumber(temperature, 'options.temperature', { min: 0, exclusiveMin: true });
-  const weights = { kdWeight, ceWeight, negKdWeight, negCeWeight, tripletWeight, scoreWeight };
-  for (const [name, w] of Object.entries(weights)) assertNumber(w, `options.${name}`);
-  assertNumber(margin, 'options.margin', { min: 0 });
-  if (typeof detachDeepest !== 'boolean') {
-    throw new RelkdError(
-      'INVALID_OPTION',
-      `\`options.detachDeepest\` must be a boolean, got ${String(detachDeepest)}.`,
-    );
-  }
-  if (validate !== 'shapes' && validate !== 'full') {
-    throw new RelkdError(
-      'INVALID_OPTION',
-      `\`options.validate\` must be 'shapes' or 'full', got ${String(validate)}.`,
-    );
-  }
+    temperature: T,
+    kdWeight,
+    ceWeight,
+    negKdWeight,
+    negCeWeight,
+    tripletWeight,
+    margin,
+    scoreWeight,
+    detachDeepest,
+    tSquared,
+    validate,
+  } = resolveCorsdLossOptions(options);
   if (inputs == null || typeof inputs !== 'object') {
     throw new RelkdError(
       'INVALID_OPTION',
@@ -222,7 +312,6 @@ export function corsdLoss(
     });
     const ya = toLabels(inputs.anchorLabels, c, b, 'anchorLabels', validate);
     const yn = toLabels(inputs.negativeLabels, c, b, 'negativeLabels', validate);
-    const T = temperature;
     const temper = (u: tf.Tensor): tf.Tensor => (T === 1 ? u : tf.div(u, T));
     const target = <X extends tf.Tensor>(x: X): X => (detachDeepest ? stopGradient(x) : x);
 
@@ -245,8 +334,10 @@ export function corsdLoss(
       const logP = tf.logSoftmax(temper(deepest));
       return tf.div(tf.sum(tf.mul(tf.exp(logP), tf.sub(logP, logQ))), b) as tf.Scalar;
     };
-    const kd = mimic(uPos, posLogits[K - 1]!);
-    const negKd = mimic(uNeg, negLogits[K - 1]!);
+    const scaleD = (d: tf.Scalar): tf.Scalar =>
+      tSquared && K > 1 ? (tf.mul(d, T * T) as tf.Scalar) : d;
+    const kd = scaleD(mimic(uPos, posLogits[K - 1]!));
+    const negKd = scaleD(mimic(uNeg, negLogits[K - 1]!));
 
     // Σ_k CE(u_k, y) / b and Σ_k CE_T(u_k, q) / b as one batch-mean soft CE over the K·b rows.
     const stacked = (u: tf.Tensor3D) => tf.reshape(u, [K * b, c]) as tf.Tensor2D;

@@ -10,6 +10,7 @@ export {
   type BuildRelationNetworksOptions,
   buildRelationNetworks,
 } from './buildRelationNetworks';
+export { type ClassBalancedOrderOptions, classBalancedOrder } from './classBalancedOrder';
 export {
   type CorsdLossInputs,
   type CorsdLossOptions,
@@ -17,10 +18,14 @@ export {
   type CorsdPairInput,
   type CorsdStageInput,
   corsdLoss,
+  type ResolvedCorsdLossOptions,
+  resolveCorsdLossOptions,
 } from './corsdLoss';
 export { type FeaturePairs, gatherPairs, type PairIndices } from './gatherPairs';
 export { negativePairTargets } from './negativePairTargets';
+export { pairAccuracy } from './pairAccuracy';
 export {
+  type ApplyPairsOptions,
   RelationNetwork,
   type RelationNetworkOptions,
   type RelationOutput,

@@ -1,7 +1,7 @@
-import { type ApplyOptions, RelkdError, type TensorInput } from '@relkd/core';
+import { RelkdError, type TensorInput } from '@relkd/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { gatherPairs, type PairIndices } from './gatherPairs';
-import type { RelationNetwork, RelationPairOutput } from './RelationNetwork';
+import type { ApplyPairsOptions, RelationNetwork, RelationPairOutput } from './RelationNetwork';
 
 /**
  * Runs every stage's relation network on its positive and negative pairs: for stage k,
@@ -23,7 +23,7 @@ export function relationStages(
   networks: readonly RelationNetwork[],
   stageFeatures: readonly (tf.Tensor4D | TensorInput)[],
   indices: PairIndices,
-  options: ApplyOptions = {},
+  options: ApplyPairsOptions = {},
 ): RelationPairOutput[] {
   if (
     !Array.isArray(networks) ||
