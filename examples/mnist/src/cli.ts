@@ -238,10 +238,10 @@ function parseRequest(argv: string[]): Request | undefined {
       seeds,
       epochs: int('epochs', values.epochs, base.epochs, 1, 1000),
       trainSize: int('train-size', values['train-size'], base.trainSize, 20, 1_000_000),
-      valSize: int('val-size', values['val-size'], base.valSize, 100, 1_000_000),
-      testSize: int('test-size', values['test-size'], base.testSize, 100, 1_000_000),
+      valSize: int('val-size', values['val-size'], base.valSize, 10, 1_000_000),
+      testSize: int('test-size', values['test-size'], base.testSize, 10, 1_000_000),
       batchSize: 32,
-      lr: 0.002,
+      lr: 0.005,
       teacherTrainSize: base.teacherTrainSize,
       teacherEpochs: base.teacherEpochs,
       teacherLrDecay: 0.5,
@@ -571,7 +571,7 @@ function runLine(p: Protocol, info: { name: string }, minutes: number, dataName:
   return (
     `**Run:** \`${['npm run distill --', p.mode === 'default' ? '' : `--${p.mode}`, p.task === 'ablate' ? '--ablate …' : ''].filter((x) => x !== '').join(' ')}\`` +
     ` · data ${dataName} · backend \`${info.name}\` · ${p.arch} models · ${p.trainSize} training images, ${p.valSize} validation, ${p.testSize} test · ` +
-    `${p.epochs} epoch${p.epochs > 1 ? 's' : ''}, ${p.seeds} seed${p.seeds > 1 ? 's' : ''}, batch ${p.batchSize}, Adam ${p.lr} · ` +
+    `${p.epochs} epoch${p.epochs > 1 ? 's' : ''}, ${p.seeds} seed${p.seeds > 1 ? 's' : ''}, batch ${p.batchSize}, Adam ${p.lr} with cosine decay per epoch · ` +
     `${minutes.toFixed(1)} min on ${p.jobs} worker process${p.jobs > 1 ? 'es' : ''}` +
     (p.mode === 'quick' ? ' · **smoke run: tiny budget, the numbers are NOT representative**' : '')
   );
@@ -646,7 +646,7 @@ async function main(): Promise<void> {
     epochs: p.epochs,
     seeds: p.seeds,
     batchSize: p.batchSize,
-    optimizer: `adam(${p.lr})`,
+    optimizer: `adam(${p.lr}), cosine decay per epoch`,
     teacherTrainSize: data.teacherIdx.length,
     teacherEpochs: p.teacherEpochs,
     teacherOptimizer: `adam(${TEACHER_LR}) × ${p.teacherLrDecay} per epoch`,

@@ -382,6 +382,11 @@ export interface RunResult {
   lastLoss: Record<string, number>;
 }
 
+/** The students' learning rate in epoch `epoch` (0-based): Adam with cosine decay per epoch. */
+export function cosineLr(p: Pick<Protocol, 'lr' | 'epochs'>, epoch: number): number {
+  return p.lr * 0.5 * (1 + Math.cos((Math.PI * epoch) / p.epochs));
+}
+
 /** The seed of run `s` (0-based) of every arm: the same students for every arm. */
 export function runSeed(s: number): number {
   return 1000 + 17 * s;
@@ -428,6 +433,12 @@ export async function runStudent(
     epochs: p.epochs,
     batchSize: p.batchSize,
     validationData: data.curveSet,
+    callbacks: {
+      // Cosine decay per epoch: epoch e trains at lr · ½(1 + cos(π e / E)).
+      onEpochEnd: (epoch) => {
+        (optimizer as unknown as { learningRate: number }).learningRate = cosineLr(p, epoch + 1);
+      },
+    },
     progress: {
       label: `${arm.id.padEnd(14)} seed ${job.s + 1}`,
       ...(stream === undefined ? {} : { stream }),
