@@ -94,7 +94,7 @@ def stkd(s, t, targets, T=4.0):
 
 
 def icc(s, t, y, T=4.0):
-    """class-correlation iccStudentLoss: CE + KD(T = 4) + Frobenius-normalised ICC (tau = 1)."""
+    """class-correlation iccStudentLoss with correlationTemperature: 1: CE + KD(T = 4) + Frobenius-normalised ICC (tau = 1)."""
     def corr(z):
         p = F.softmax(z, 1)
         g = p.T @ p

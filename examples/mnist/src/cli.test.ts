@@ -133,7 +133,9 @@ describe('npm run distill (examples/mnist CLI)', () => {
     expect(r.code).toBe(1);
     expect(r.output).toContain('image height 6 is outside what the models accept (8-128 pixels)');
     expect(existsSync(out)).toBe(false);
-    const few = await distill([...tinyRun, '--data', data, '--train-size', '150', '--out', out]);
+    const small = writeTinyIdx({ size: 10, classes: 3, train: 200, test: 30 });
+    temps.push(small);
+    const few = await distill([...tinyRun, '--data', small, '--train-size', '150', '--out', out]);
     expect(few.code).toBe(1);
     expect(few.output).toMatch(
       /200 training images are fewer than --val-size 100 \+ --train-size 150/,

@@ -134,13 +134,17 @@ export const stkdCase: CaseFactory = (B, C, shape) => {
   );
 };
 
-/** ICC student objective (`@relkd/class-correlation` iccStudentLoss: CE + KD + ICC, defaults). */
+/**
+ * ICC student objective (`@relkd/class-correlation` iccStudentLoss: CE + KD + ICC). The PyTorch
+ * peer (tools/reference/bench_torch.py) computes the correlation at τ = 1, so the case pins
+ * `correlationTemperature: 1` (the library default is now the KD temperature; the cost is the same).
+ */
 export const iccCase: CaseFactory = (B, C, shape) => {
   const s = logits(B, C, 1);
   const t = logits(B, C, 2);
   const y = labels(B, C, 3);
   return makeCase('icc', shape, B, C, [s], [t, y], (x) =>
-    iccStudentLoss({ student: x!, teacher: t, labels: y }),
+    iccStudentLoss({ student: x!, teacher: t, labels: y }, { correlationTemperature: 1 }),
   );
 };
 

@@ -42,7 +42,12 @@ const RELKD: Record<string, (i: Inputs) => tf.Scalar | { total: tf.Scalar }> = {
       teacher: { real: f32(i.ts), virtual: f32(i.tv) },
     }),
   stkd: (i) => stkdLoss({ student: f32(i.s), teacher: f32(i.t), targets: f32(i.targets) }),
-  icc: (i) => iccStudentLoss({ student: f32(i.s), teacher: f32(i.t), labels: i32(i.y) }),
+  icc: (i) =>
+    // bench_torch.py computes the correlation at τ = 1 (the library default is now τ = T).
+    iccStudentLoss(
+      { student: f32(i.s), teacher: f32(i.t), labels: i32(i.y) },
+      { correlationTemperature: 1 },
+    ),
   scd: (i) => channelDistillationLoss(list(i.fs), list(i.ft)),
   srd: (i) => stageResponseLoss(list(i.zs), list(i.zt)),
   crd: (i) => crossStageReviewLoss(list(i.zs)),
