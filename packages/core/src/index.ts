@@ -1,4 +1,10 @@
 export { isRelkdError, RelkdError, type RelkdErrorCode } from './errors/RelkdError';
+export {
+  type RelkdWarning,
+  type RelkdWarningCode,
+  type RelkdWarningHandler,
+  setWarningHandler,
+} from './errors/warnings';
 export { type CrossEntropyOptions, crossEntropy } from './losses/crossEntropy';
 export { type KdLossOptions, kdLoss } from './losses/kdLoss';
 export { type KlDivergenceOptions, klDivergence } from './losses/klDivergence';
@@ -46,4 +52,5 @@ export {
   toLogits,
   toTensor,
   type ValidateMode,
+  warnIfProbabilities,
 } from './validation/validation';

@@ -10,6 +10,9 @@
  * - `BACKEND_UNAVAILABLE`: a requested backend cannot be loaded or initialised.
  * - `GRADIENTS_NOT_REGISTERED`: a gradient is being recorded but tfjs-core has no gradients registered.
  * - `NON_FINITE`: an input contains NaN or ±Infinity (checked only with `validate: 'full'`).
+ * - `IO_ERROR`: a model or checkpoint cannot be read or written: a missing file, a corrupt
+ *   `model.json` or a weights file of the wrong size (`@relkd/layers`' file routers and
+ *   `Distiller.save`/`load`); the message names the path.
  */
 export type RelkdErrorCode =
   | 'SHAPE_MISMATCH'
@@ -20,7 +23,8 @@ export type RelkdErrorCode =
   | 'EMPTY_BATCH'
   | 'BACKEND_UNAVAILABLE'
   | 'GRADIENTS_NOT_REGISTERED'
-  | 'NON_FINITE';
+  | 'NON_FINITE'
+  | 'IO_ERROR';
 
 /**
  * The one error type relkd throws for bad input. It is thrown synchronously, before any kernel

@@ -1,12 +1,16 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import type { TensorInput, ValidateMode } from '../validation/validation';
-import { klDivergence } from './klDivergence';
+import { klDivergenceOf } from './klDivergence';
 
 /** Options of {@link kdLoss}. */
 export interface KdLossOptions {
   /** Softmax temperature `T > 0`. Default `4`. */
   temperature?: number;
-  /** Input checking. Default `'shapes'`. */
+  /**
+   * Input checking. Default `'shapes'`. `'full'` reads the data: `NON_FINITE` inputs, and a
+   * `PROBABILITY_LIKE_LOGITS` warning when the student or the teacher input looks like
+   * probabilities (a teacher ending in a softmax: pass its pre-softmax outputs).
+   */
   validate?: ValidateMode;
 }
 
@@ -29,7 +33,7 @@ export function kdLoss(
   options: KdLossOptions = {},
 ): tf.Scalar {
   const { temperature = 4, validate } = options;
-  return klDivergence(student, teacher, {
+  return klDivergenceOf('kdLoss', student, teacher, {
     temperature,
     scaleByTSquared: true,
     ...(validate === undefined ? {} : { validate }),

@@ -7,6 +7,7 @@ import {
   resolveValidate,
   type TensorInput,
   type ValidateMode,
+  warnIfProbabilities,
 } from '../validation/validation';
 import { temperedLogSoftmax, toLogitPair } from './logitPair';
 
@@ -16,7 +17,10 @@ export interface KlDivergenceOptions {
   temperature?: number;
   /** Multiply by `T²` (Hinton's gradient-scale correction). Default `false`. */
   scaleByTSquared?: boolean;
-  /** Input checking. Default `'shapes'`. */
+  /**
+   * Input checking. Default `'shapes'`. `'full'` reads the data: `NON_FINITE` inputs, and a
+   * `PROBABILITY_LIKE_LOGITS` warning when either input looks like probabilities.
+   */
   validate?: ValidateMode;
 }
 
@@ -41,6 +45,16 @@ export function klDivergence(
   teacherLogits: tf.Tensor2D | TensorInput,
   options: KlDivergenceOptions = {},
 ): tf.Scalar {
+  return klDivergenceOf('klDivergence', studentLogits, teacherLogits, options);
+}
+
+/** Internal: {@link klDivergence}, with `who` naming the public function in warnings. */
+export function klDivergenceOf(
+  who: string,
+  studentLogits: tf.Tensor2D | TensorInput,
+  teacherLogits: tf.Tensor2D | TensorInput,
+  options: KlDivergenceOptions,
+): tf.Scalar {
   const { temperature = 1, scaleByTSquared = false } = options;
   assertNumber(temperature, 'options.temperature', { min: 0, exclusiveMin: true });
   const validate = resolveValidate(options.validate);
@@ -53,6 +67,8 @@ export function klDivergence(
       'teacherLogits',
       validate,
     );
+    warnIfProbabilities(s, 'studentLogits', who, validate);
+    warnIfProbabilities(t, 'teacherLogits', who, validate);
     const scale = (scaleByTSquared ? temperature * temperature : 1) / s.shape[0];
     return fusedKl(scale, temperature)(s, t);
   });

@@ -5,6 +5,7 @@ import {
   resolveValidate,
   type TensorInput,
   type ValidateMode,
+  warnIfProbabilities,
 } from '../validation/validation';
 import { fusedSoftCe } from './fusedSoftCe';
 import { toLogitPair } from './logitPair';
@@ -13,7 +14,10 @@ import { toLogitPair } from './logitPair';
 export interface SoftCrossEntropyOptions {
   /** Softmax temperature `T > 0` applied to the logits. Default `1`. */
   temperature?: number;
-  /** Input checking. Default `'shapes'`. */
+  /**
+   * Input checking. Default `'shapes'`. `'full'` reads the data: `NON_FINITE` inputs, and a
+   * `PROBABILITY_LIKE_LOGITS` warning when `logits` look like probabilities.
+   */
   validate?: ValidateMode;
 }
 
@@ -41,6 +45,7 @@ export function softCrossEntropy(
   ensureGradients();
   return tf.tidy(() => {
     const [z, q] = toLogitPair(logits, targets, 'logits', 'targets', validate);
+    warnIfProbabilities(z, 'logits', 'softCrossEntropy', validate);
     return fusedSoftCe(z, q, temperature, 1 / z.shape[0]);
   });
 }

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { RelkdError } from '../errors/RelkdError';
+import { emitWarning } from '../errors/warnings';
 
 /**
  * How much input checking a public function does.
@@ -338,6 +339,49 @@ export function checkFinite(t: tf.Tensor, name: string, validate: ValidateMode |
       );
     }
   }
+}
+
+/**
+ * In `validate: 'full'` mode, reads the `[B, C]` input `t` of a loss that expects **logits** and
+ * warns (`PROBABILITY_LIKE_LOGITS`, through the handler set with `setWarningHandler`; by default
+ * `console.warn` once per call site) when it looks like probabilities: every row non-negative and
+ * summing to 1 within `1e-3`. Probabilities passed as logits are accepted by every logit loss and
+ * give a finite but wrong loss (softmax of probabilities is nearly uniform), so this is a warning,
+ * not an error. Does nothing in `'shapes'` mode or for `C < 2`. `who` names the function.
+ *
+ * @example
+ * ```ts
+ * const z = toLogits(logits, 'logits');
+ * checkFinite(z, 'logits', validate);
+ * warnIfProbabilities(z, 'logits', 'myLoss', validate);
+ * ```
+ */
+export function warnIfProbabilities(
+  t: tf.Tensor,
+  name: string,
+  who: string,
+  validate: ValidateMode | undefined,
+): void {
+  if (validate !== 'full' || t.rank !== 2) return;
+  const [rows, cols] = t.shape as [number, number];
+  if (rows === 0 || cols < 2) return;
+  const data = t.dataSync();
+  for (let r = 0; r < rows; r++) {
+    let sum = 0;
+    for (let c = 0; c < cols; c++) {
+      const v = data[r * cols + c]!;
+      if (!(v >= 0)) return;
+      sum += v;
+    }
+    if (Math.abs(sum - 1) > 1e-3) return;
+  }
+  emitWarning(
+    'PROBABILITY_LIKE_LOGITS',
+    `${who}:${name}`,
+    `${who}: \`${name}\` looks like probabilities (every row is non-negative and sums to 1), but logits are expected. ` +
+      'Pass the pre-softmax outputs (remove the final softmax, or tap the layer before it), or `tf.log(probabilities)`.',
+    { who, name },
+  );
 }
 
 /**
