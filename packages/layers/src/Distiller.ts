@@ -1,6 +1,7 @@
 import { crossEntropy, type Module, RelkdError, Rng } from '@relkd/core';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
+import { loadFromDirectory, saveToDirectory } from './node/files';
 import { ProgressBar, type ProgressOptions } from './progress';
 import { type Tap, type TapOutput, type TapSpec, tap } from './tap';
 
@@ -649,10 +650,15 @@ export class Distiller {
 
   /**
    * Writes the student's topology and weights, the modules' weights and the optimizer state as one
-   * tfjs `layers-model` artifact: to a directory in Node (`model.json` + `weights.bin`), or to any
-   * `tf.io.IOHandler`. The student can be loaded alone with
-   * `tf.loadLayersModel(handler, { strict: false })` (the extra weights are skipped);
-   * {@link Distiller.load} restores everything to resume.
+   * tfjs `layers-model` artifact, with the step and epoch counters in `userDefinedMetadata.relkd`.
+   * `target`: a directory in Node (`'./ckpt'` or `'file://ckpt'`: tfjs-node's layout,
+   * `model.json` + `weights.bin`, written atomically, see `saveToDirectory`), another tfjs URL
+   * (`'indexeddb://ckpt'`, resolved through `tf.io`'s routers), or any `tf.io.IOHandler`. The
+   * student loads alone with `tf.loadLayersModel(source, { strict: false })` (the extra weights
+   * are skipped); {@link Distiller.load} restores everything to resume.
+   *
+   * @throws RelkdError `IO_ERROR` when the directory cannot be written (no half-written
+   *   checkpoint is left), `INVALID_OPTION` for a URL no router handles or a handler without `save`
    */
   async save(target: string | tf.io.IOHandler): Promise<tf.io.SaveResult> {
     let captured: tf.io.ModelArtifacts | undefined;
@@ -672,7 +678,13 @@ export class Distiller {
     optWeights.forEach((w, i) => {
       extra.push({ name: `${OPTIMIZER_PREFIX}/${i}/${w.name}`, tensor: w.tensor });
     });
-    const enc = await tf.io.encodeWeights(extra);
+    let enc: { data: ArrayBuffer; specs: tf.io.WeightsManifestEntry[] };
+    try {
+      enc = await tf.io.encodeWeights(extra);
+    } finally {
+      // getWeights() makes a fresh tensor for the iteration count; the rest are its variables.
+      for (const w of optWeights) if (!(w.tensor instanceof tf.Variable)) w.tensor.dispose();
+    }
     const studentData = tf.io.CompositeArrayBuffer.join(
       artifacts.weightData as ArrayBuffer | ArrayBuffer[],
     );
@@ -690,16 +702,25 @@ export class Distiller {
         },
       },
     };
-    if (typeof target === 'string') return saveToDirectory(target, full);
-    if (target.save === undefined)
+    const handler = typeof target === 'string' ? stringHandler(target, 'save') : target;
+    if (handler === undefined) return saveToDirectory(target as string, full);
+    if (handler.save === undefined)
       throw new RelkdError('INVALID_OPTION', 'Distiller.save: the handler has no save().');
-    return target.save(full);
+    return handler.save(full);
   }
 
-  /** Restores what {@link Distiller.save} wrote (student, modules, optimizer state, counters). */
+  /**
+   * Restores what {@link Distiller.save} wrote (student, modules, optimizer state, counters) from
+   * the same kinds of `source` (a directory or its `model.json` in Node, a tfjs URL, an
+   * `IOHandler`).
+   *
+   * @throws RelkdError `IO_ERROR` (missing or corrupt files), `SHAPE_MISMATCH` (a checkpoint of
+   *   another architecture), `INVALID_OPTION` (no weights)
+   */
   async load(source: string | tf.io.IOHandler): Promise<void> {
+    const handler = typeof source === 'string' ? stringHandler(source, 'load') : source;
     const artifacts =
-      typeof source === 'string' ? await loadFromDirectory(source) : await source.load?.();
+      handler === undefined ? await loadFromDirectory(source as string) : await handler.load?.();
     if (artifacts?.weightSpecs === undefined || artifacts.weightData === undefined) {
       throw new RelkdError('INVALID_OPTION', 'Distiller.load: no weights found in the checkpoint.');
     }
@@ -762,6 +783,28 @@ export class Distiller {
   dispose(): void {
     for (const m of this.modules) m.dispose();
   }
+}
+
+/**
+ * The handler for a tfjs URL other than `file://` (`indexeddb://`, `localstorage://`, `http(s)://`
+ * through `tf.io`'s routers); `undefined` for a path or a `file://` URL (relkd's own file I/O).
+ */
+function stringHandler(url: string, kind: 'save' | 'load'): tf.io.IOHandler | undefined {
+  if (typeof url !== 'string' || url === '') {
+    throw new RelkdError(
+      'INVALID_OPTION',
+      `Distiller.${kind}: expected a directory, a URL or a tf.io.IOHandler, got ${JSON.stringify(url)}.`,
+    );
+  }
+  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(url) || url.startsWith('file://')) return undefined;
+  const handlers = kind === 'save' ? tf.io.getSaveHandlers(url) : tf.io.getLoadHandlers(url);
+  if (handlers.length !== 1) {
+    throw new RelkdError(
+      'INVALID_OPTION',
+      `Distiller.${kind}: ${handlers.length === 0 ? 'no' : 'more than one'} tf.io handler for '${url}'.`,
+    );
+  }
+  return handlers[0];
 }
 
 /** Accuracy and mean CE of a tapped (or plain) model on `(x, y)` in inference mode. */
@@ -875,60 +918,4 @@ async function* iterateBatches(
     'INVALID_OPTION',
     'Distiller.fit: data must be { x, y } tensors, an iterable of batches or a tf.data.Dataset.',
   );
-}
-
-async function saveToDirectory(
-  dir: string,
-  artifacts: tf.io.ModelArtifacts,
-): Promise<tf.io.SaveResult> {
-  const fs = await import('node:fs/promises');
-  const path = await import('node:path');
-  await fs.mkdir(dir, { recursive: true });
-  const data = tf.io.CompositeArrayBuffer.join(artifacts.weightData as ArrayBuffer | ArrayBuffer[]);
-  const modelJson = {
-    format: artifacts.format ?? 'layers-model',
-    generatedBy: artifacts.generatedBy,
-    convertedBy: artifacts.convertedBy ?? null,
-    modelTopology: artifacts.modelTopology,
-    weightsManifest: [{ paths: ['./weights.bin'], weights: artifacts.weightSpecs }],
-    userDefinedMetadata: artifacts.userDefinedMetadata,
-  };
-  await fs.writeFile(path.join(dir, 'weights.bin'), new Uint8Array(data));
-  await fs.writeFile(path.join(dir, 'model.json'), JSON.stringify(modelJson));
-  return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts) };
-}
-
-/**
- * Reads a `model.json` + weight files written by {@link Distiller.save} (or any tfjs layers
- * model directory) in Node. Pass the result to `tf.loadLayersModel(tf.io.fromMemory(...))`.
- */
-export async function loadFromDirectory(dir: string): Promise<tf.io.ModelArtifacts> {
-  const fs = await import('node:fs/promises');
-  const path = await import('node:path');
-  const json = JSON.parse(await fs.readFile(path.join(dir, 'model.json'), 'utf8')) as {
-    modelTopology: tf.io.ModelArtifacts['modelTopology'];
-    weightsManifest: Array<{ paths: string[]; weights: tf.io.WeightsManifestEntry[] }>;
-    userDefinedMetadata?: Record<string, unknown>;
-    format?: string;
-  };
-  const buffers: ArrayBuffer[] = [];
-  const specs: tf.io.WeightsManifestEntry[] = [];
-  for (const group of json.weightsManifest) {
-    for (const p of group.paths) {
-      const b = await fs.readFile(path.join(dir, p));
-      buffers.push(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer);
-    }
-    specs.push(...group.weights);
-  }
-  const out: tf.io.ModelArtifacts = {
-    modelTopology: json.modelTopology ?? {},
-    weightSpecs: specs,
-    weightData: tf.io.concatenateArrayBuffers(buffers),
-    format: json.format ?? 'layers-model',
-  };
-  if (json.userDefinedMetadata !== undefined)
-    out.userDefinedMetadata = json.userDefinedMetadata as NonNullable<
-      tf.io.ModelArtifacts['userDefinedMetadata']
-    >;
-  return out;
 }

@@ -14,7 +14,6 @@ export {
   evaluateModel,
   type FitOptions,
   type History,
-  loadFromDirectory,
   type NetworkOutputs,
   type StepResult,
   type Term,
@@ -22,6 +21,7 @@ export {
   type TermResult,
   type UpdateContext,
 } from './Distiller';
+export { loadFromDirectory } from './node/files';
 export { formatDuration, ProgressBar, type ProgressOptions, type ProgressStream } from './progress';
 export {
   type CorsdRecipe,
