@@ -5,6 +5,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Distiller } from './Distiller';
 import type { ProgressStream } from './progress';
+import { recipes } from './recipes';
 
 const C = 3;
 
@@ -487,5 +488,375 @@ describe.each(BACKENDS)('Distiller with conv models on %s', (backend) => {
       expect(Array.from(w)).toEqual(Array.from(before[i]!));
     });
     tf.dispose([x, y]);
+  });
+});
+
+/** A Dense classifier `[inputs] -> [classes]` with fresh layer names. */
+let setupUid = 0;
+function classifier(inputs: number, classes: number, seed: number): tfl.Sequential {
+  const p = `set${setupUid++}_`;
+  return tfl.sequential({
+    name: `${p}model`,
+    layers: [
+      tfl.layers.dense({
+        inputShape: [inputs],
+        units: 5,
+        activation: 'relu',
+        name: `${p}h`,
+        kernelInitializer: tfl.initializers.glorotUniform({ seed }),
+      }),
+      tfl.layers.dense({
+        units: classes,
+        name: `${p}out`,
+        kernelInitializer: tfl.initializers.glorotUniform({ seed: seed + 1 }),
+      }),
+    ],
+  });
+}
+
+function bitsOf(...models: tfl.LayersModel[]): number[][] {
+  return models.flatMap((m) =>
+    m.getWeights().map((w) => Array.from(new Uint32Array(w.dataSync().slice().buffer))),
+  );
+}
+
+/** Asserts `run` rejects with a RelkdError of `code`, leaks no tensor and changes no weight. */
+async function expectSetupError(
+  run: () => Promise<unknown>,
+  code: string,
+  models: tfl.LayersModel[],
+  message?: RegExp,
+): Promise<void> {
+  const weights = bitsOf(...models);
+  const before = tf.memory().numTensors;
+  let caught: unknown;
+  try {
+    await run();
+  } catch (e) {
+    caught = e;
+  }
+  expect(caught, 'expected a RelkdError').toBeInstanceOf(RelkdError);
+  expect((caught as RelkdError).code, (caught as Error).message).toBe(code);
+  if (message !== undefined) expect((caught as Error).message).toMatch(message);
+  expect(tf.memory().numTensors, 'live tensors after the failed fit').toBe(before);
+  expect(bitsOf(...models), 'weights after the failed fit').toEqual(weights);
+}
+
+describe.each(BACKENDS)('Distiller set-up checks on %s', (backend) => {
+  beforeAll(() => useTestBackend(backend));
+
+  it('recipes.kd validates its options when made (INVALID_OPTION)', () => {
+    for (const bad of [
+      { temperature: 0 },
+      { temperature: -1 },
+      { temperature: Number.NaN },
+      { weight: -0.5 },
+      { ceWeight: Number.POSITIVE_INFINITY },
+      { temprature: 2 },
+    ]) {
+      let code: string | undefined;
+      try {
+        recipes.kd(bad as never);
+      } catch (e) {
+        code = (e as RelkdError).code;
+      }
+      expect(code, JSON.stringify(bad)).toBe('INVALID_OPTION');
+    }
+    expect(() => recipes.kd(null as never)).toThrow(RelkdError);
+    expect(recipes.kd({ temperature: 2 }).terms).toHaveLength(1);
+  });
+
+  it('a 5-class teacher with a 10-class student: SHAPE_MISMATCH naming both, before any update', async () => {
+    const teacher = classifier(6, 5, 1);
+    const student = classifier(6, 10, 2);
+    const x = tf.randomNormal([8, 6], 0, 1, 'float32', 1);
+    const y = tf.tensor1d([0, 1, 2, 3, 4, 0, 1, 2], 'int32');
+    let beforeFit = 0;
+    const d = new Distiller({
+      teacher,
+      student,
+      optimizer: tf.train.adam(0.1),
+      ...recipes.kd(),
+      hooks: { beforeFit: () => void beforeFit++ },
+    });
+    await expectSetupError(
+      () => d.fit({ x, y }, { epochs: 1, batchSize: 4 }),
+      'SHAPE_MISMATCH',
+      [teacher, student],
+      new RegExp(
+        `'${teacher.name}' outputs 5 classes but the student '${student.name}' outputs 10`,
+      ),
+    );
+    expect(beforeFit).toBe(0);
+    expect(d.stepCount).toBe(0);
+    // iterables: checked on the first batch, before its step
+    await expectSetupError(
+      () => d.fit([{ xs: x.clone(), ys: y.clone() }], { epochs: 1 }),
+      'SHAPE_MISMATCH',
+      [teacher, student],
+    );
+    expect(d.stepCount).toBe(0);
+    tf.dispose([x, y]);
+  });
+
+  it('x of the wrong per-sample shape: SHAPE_MISMATCH (not tfjs ValueError), naming the model', async () => {
+    const student = classifier(6, 3, 3);
+    const d = new Distiller({ student, optimizer: tf.train.sgd(0.1) });
+    const x7 = tf.zeros([4, 7]);
+    const x3d = tf.zeros([4, 6, 1]);
+    const y = tf.tensor1d([0, 1, 2, 0], 'int32');
+    await expectSetupError(
+      () => d.fit({ x: x7, y }),
+      'SHAPE_MISMATCH',
+      [student],
+      new RegExp(`per-sample shape \\[7\\].*'${student.name}' expects \\[6\\]`),
+    );
+    await expectSetupError(() => d.fit({ x: x3d, y }), 'SHAPE_MISMATCH', [student]);
+    const conv = convModel(5);
+    const dc = new Distiller({ student: conv });
+    const noChannel = tf.zeros([4, 6, 6]);
+    await expectSetupError(() => dc.fit({ x: noChannel, y }), 'SHAPE_MISMATCH', [conv]);
+    // a student that does not end in [B, C] logits
+    const input = tfl.input({ shape: [6] });
+    const out = tfl.layers.reshape({ targetShape: [2, 3] }).apply(input) as tfl.SymbolicTensor;
+    const rank3 = new Distiller({ student: tfl.model({ inputs: input, outputs: out }) });
+    const x6 = tf.zeros([4, 6]);
+    await expectSetupError(
+      () => rank3.fit({ x: x6, y }),
+      'SHAPE_MISMATCH',
+      [],
+      /must output \[B, C\] logits/,
+    );
+    // validationData of the wrong shape too
+    await expectSetupError(
+      () => d.fit({ x: x6, y }, { validationData: { x: x7, y } }),
+      'SHAPE_MISMATCH',
+      [student],
+      /validationData\.x/,
+    );
+    tf.dispose([x7, x3d, y, noChannel, x6]);
+  });
+
+  it('wrong data forms: INVALID_OPTION with a clear message (fit([x, y]) and friends)', async () => {
+    const student = classifier(6, 3, 4);
+    const d = new Distiller({ student });
+    const x = tf.zeros([4, 6]);
+    const y = tf.tensor1d([0, 1, 2, 0], 'int32');
+    const cases: Array<[string, () => Promise<unknown>, RegExp]> = [
+      ['fit([x, y])', () => d.fit([x, y] as never), /write fit\(\{ x, y \}\)/],
+      ['fit(null)', () => d.fit(null as never), /got null/],
+      ['fit(x)', () => d.fit(x as never), /data must be/],
+      ['arrays', () => d.fit({ x: [[1, 2, 3, 4, 5, 6]], y: [0] } as never), /tf\.Tensors/],
+      ['missing y', () => d.fit({ x } as never), /y: undefined/],
+      ['one { xs, ys }', () => d.fit({ xs: x, ys: y } as never), /\{ x: xs, y: ys \}/],
+      ['bad batch', () => d.fit([{ images: x, labels: y }] as never), /batch 0/],
+      [
+        'bad validationData',
+        () => d.fit({ x, y }, { validationData: [x, y] as never }),
+        /validationData/,
+      ],
+      ['bad validate', () => d.fit({ x, y }, { validate: 'full' as never }), /'once' or 'none'/],
+      ['bad initialEpoch', () => d.fit({ x, y }, { initialEpoch: -1 }), /initialEpoch/],
+    ];
+    for (const [what, run, message] of cases) {
+      const before = tf.memory().numTensors;
+      let caught: unknown;
+      try {
+        await run();
+      } catch (e) {
+        caught = e;
+      }
+      expect(caught, what).toBeInstanceOf(RelkdError);
+      expect((caught as RelkdError).code, what).toBe('INVALID_OPTION');
+      expect((caught as Error).message, what).toMatch(message);
+      expect(tf.memory().numTensors, what).toBe(before);
+    }
+    const y3 = tf.tensor1d([0, 1, 2], 'int32');
+    const x0 = tf.zeros([0, 6]);
+    const y0 = tf.zeros([0], 'int32');
+    await expectSetupError(() => d.fit({ x, y: y3 }), 'SHAPE_MISMATCH', [student]);
+    await expectSetupError(() => d.fit({ x: x0, y: y0 }), 'EMPTY_BATCH', [student]);
+    tf.dispose([y3, x0, y0]);
+    expect(d.stepCount).toBe(0);
+    tf.dispose([x, y]);
+  });
+
+  it('labels are checked once per fit (dtype, rank, width, range, one-hot), before any update', async () => {
+    const teacher = classifier(6, 3, 6);
+    const student = classifier(6, 3, 7);
+    const d = new Distiller({ teacher, student, optimizer: tf.train.adam(0.1), ...recipes.kd() });
+    const x = tf.randomNormal([4, 6], 0, 1, 'float32', 2);
+    const t = (v: number[], dtype: 'int32' | 'float32' = 'int32') => tf.tensor1d(v, dtype);
+    const cases: Array<[string, tf.Tensor, string, RegExp?]> = [
+      ['label = C', t([0, 1, 3, 0]), 'LABEL_OUT_OF_RANGE', /data\.y\[2\] = 3 .*\[0, 3\)/],
+      ['negative label', t([0, -1, 2, 0]), 'LABEL_OUT_OF_RANGE'],
+      ['non-integer float label', t([0, 1.5, 2, 0], 'float32'), 'LABEL_OUT_OF_RANGE'],
+      ['bool labels', tf.tensor1d([true, false, true, false], 'bool'), 'DTYPE_MISMATCH'],
+      ['rank 3', tf.zeros([4, 3, 1]), 'RANK_MISMATCH'],
+      ['one-hot width 4', tf.oneHot(t([0, 1, 2, 3]), 4), 'SHAPE_MISMATCH', /width 4.*3 classes/],
+      [
+        'soft rows',
+        tf.tensor2d([0.9, 0.1, 0, 0, 1, 0, 0, 0, 1, 1, 0, 0], [4, 3]),
+        'LABEL_OUT_OF_RANGE',
+        /one-hot/,
+      ],
+      ['two hot', tf.tensor2d([1, 1, 0, 0, 1, 0, 0, 0, 1, 1, 0, 0], [4, 3]), 'LABEL_OUT_OF_RANGE'],
+    ];
+    for (const [, y, code, message] of cases) {
+      await expectSetupError(() => d.fit({ x, y }), code, [teacher, student], message);
+    }
+    // validationData labels, and the first batch of an iterable
+    const good = t([0, 1, 2, 0]);
+    const badVal = t([0, 1, 2, 9]);
+    await expectSetupError(
+      () => d.fit({ x, y: good }, { validationData: { x, y: badVal } }),
+      'LABEL_OUT_OF_RANGE',
+      [teacher, student],
+      /validationData\.y\[3\]/,
+    );
+    await expectSetupError(
+      () => d.fit([{ xs: x.clone(), ys: t([0, 5, 2, 0]) }]),
+      'LABEL_OUT_OF_RANGE',
+      [teacher, student],
+      /first batch\.y\[1\]/,
+    );
+    expect(d.stepCount).toBe(0);
+    // what passes: int32, float32 integers, one-hot float32 rows
+    for (const y of [good, t([0, 1, 2, 0], 'float32'), tf.cast(tf.oneHot(good, 3), 'float32')]) {
+      const h = await d.fit({ x, y }, { batchSize: 4 });
+      expect(Number.isFinite(h.epochs[0]!.loss.total!)).toBe(true);
+    }
+    // validate: 'none' skips the checks (the out-of-range label then trains silently)
+    const h = await d.fit({ x, y: t([0, 1, 7, 0]) }, { batchSize: 4, validate: 'none' });
+    expect(Number.isFinite(h.epochs[0]!.loss.total!)).toBe(true);
+    tf.dispose([x, good, badVal, ...cases.map((c) => c[1])]);
+  });
+
+  it('labels are read once per fit, not per batch or epoch', async () => {
+    const student = classifier(6, 3, 8);
+    const d = new Distiller({ student });
+    const x = tf.randomNormal([8, 6], 0, 1, 'float32', 3);
+    const y = tf.tensor1d([0, 1, 2, 0, 1, 2, 0, 1], 'int32');
+    const proto = tf.Tensor.prototype as unknown as { data: () => Promise<unknown> };
+    const orig = proto.data;
+    let labelReads = 0;
+    proto.data = function (this: tf.Tensor) {
+      if (this === y) labelReads++;
+      return orig.call(this);
+    };
+    try {
+      await d.fit({ x, y }, { epochs: 3, batchSize: 2 });
+    } finally {
+      proto.data = orig;
+    }
+    expect(labelReads).toBe(1);
+    tf.dispose([x, y]);
+  });
+
+  it('the dry run uses the raw models: a batch transform with teacherOnX: false still fits', async () => {
+    const teacher = classifier(6, 3, 9);
+    const student = classifier(6, 3, 10);
+    const x = tf.randomNormal([8, 6], 0, 1, 'float32', 4);
+    const y = tf.tensor1d([0, 1, 2, 0, 1, 2, 0, 1], 'int32');
+    let teacherLogitsRead = false;
+    const d = new Distiller({
+      teacher,
+      student,
+      batchTransform: (b) => ({
+        ...b,
+        teacherOnX: false,
+        teacherViews: { clean: tf.mul(b.x, 1) },
+      }),
+      terms: [
+        {
+          name: 'kdClean',
+          loss: ({ student: s, teacher: t }) => {
+            try {
+              void t!.logits;
+            } catch {
+              teacherLogitsRead = true;
+            }
+            return kdLoss(s.logits as tf.Tensor2D, t!.views.clean!.logits as tf.Tensor2D);
+          },
+        },
+      ],
+    });
+    const h = await d.fit({ x, y }, { epochs: 1, batchSize: 4 });
+    expect(teacherLogitsRead).toBe(true); // the teacher really did not run on x inside the steps
+    expect(Number.isFinite(h.epochs[0]!.loss.kdClean!)).toBe(true);
+    tf.dispose([x, y]);
+  });
+
+  it('the dry run changes nothing: BatchNorm moving statistics stay put', async () => {
+    const student = functionalStudent(31);
+    const d = new Distiller({ student, optimizer: tf.train.sgd(0) });
+    const x = tf.randomNormal([4, 6], 3, 2, 'float32', 5);
+    const y = tf.tensor1d([0, 1, 2, 9], 'int32'); // out of range: fails after the dry run
+    await expectSetupError(() => d.fit({ x, y }), 'LABEL_OUT_OF_RANGE', [student]);
+    tf.dispose([x, y]);
+  });
+});
+
+describe.each(BACKENDS)('Distiller resume (fit after load) on %s', (backend) => {
+  beforeAll(() => useTestBackend(backend));
+
+  it('fit after load continues like model.fit with initialEpoch: same weights as one run', async () => {
+    const { x, y } = data(24, 41);
+    const make = (seed: number) =>
+      new Distiller({
+        student: dense(seed),
+        optimizer: tf.train.adam(0.02),
+        seed: 3,
+        batchTransform: (b, ctx) => ({
+          ...b,
+          x: tf.add(b.x, tf.randomNormal(b.x.shape, 0, 0.1, 'float32', ctx.seed)),
+        }),
+      });
+    // the uninterrupted run: 4 epochs, checkpoint after epoch index 1 (2 epochs done)
+    const full = make(131);
+    const startWeights = full.student.getWeights().map((w) => w.clone());
+    let checkpoint: tf.io.ModelArtifacts | undefined;
+    const handler = tf.io.withSaveHandler(async (a) => {
+      checkpoint = a;
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    });
+    await full.fit(
+      { x, y },
+      {
+        epochs: 4,
+        batchSize: 8,
+        callbacks: {
+          onEpochEnd: async (e) => {
+            if (e === 1) await full.save(handler);
+          },
+        },
+      },
+    );
+    // "the process died after epoch 2": a fresh distiller, load, and the same fit call
+    const resumed = make(131);
+    resumed.student.setWeights(startWeights);
+    await resumed.load(tf.io.fromMemory(checkpoint!));
+    expect(resumed.epochCount).toBe(2);
+    const h = await resumed.fit({ x, y }, { epochs: 4, batchSize: 8 });
+    expect(h.epochs.map((e) => e.epoch)).toEqual([2, 3]);
+    expect(resumed.epochCount).toBe(4);
+    expect(resumed.stepCount).toBe(full.stepCount);
+    const a = full.student.getWeights();
+    const b = resumed.student.getWeights();
+    a.forEach((w, i) => {
+      expectClose(b[i]!, w, { rtol: 1e-5, atol: 1e-6 });
+    });
+    // nothing left to do: epochs <= the restored counter trains nothing
+    await resumed.load(tf.io.fromMemory(checkpoint!));
+    expect((await resumed.fit({ x, y }, { epochs: 2 })).epochs).toHaveLength(0);
+    // explicit initialEpoch: model.fit semantics (epochs is the final epoch index)
+    const explicit = await make(132).fit({ x, y }, { epochs: 3, initialEpoch: 1, batchSize: 8 });
+    expect(explicit.epochs.map((e) => e.epoch)).toEqual([1, 2]);
+    // without load or initialEpoch: `epochs` more epochs, numbered on from the counter
+    const plain = make(133);
+    await plain.fit({ x, y }, { epochs: 1, batchSize: 8 });
+    const again = await plain.fit({ x, y }, { epochs: 2, batchSize: 8 });
+    expect(again.epochs.map((e) => e.epoch)).toEqual([1, 2]);
+    tf.dispose([x, y, ...startWeights]);
   });
 });

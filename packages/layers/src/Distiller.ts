@@ -1,4 +1,4 @@
-import { crossEntropy, type Module, RelkdError, Rng } from '@relkd/core';
+import { crossEntropy, formatShape, type Module, RelkdError, Rng } from '@relkd/core';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { loadFromDirectory, saveToDirectory } from './node/files';
@@ -183,13 +183,27 @@ export interface EpochLog {
 
 /** Options of {@link Distiller.fit}. */
 export interface FitOptions {
+  /**
+   * How many epochs to train. Default 1. When the fit starts from an initial epoch (an explicit
+   * {@link FitOptions.initialEpoch}, or the epoch counter restored by {@link Distiller.load}),
+   * `epochs` is the index of the final epoch, as in tfjs `model.fit`: epochs
+   * `initialEpoch … epochs − 1` run (none when `initialEpoch >= epochs`). Otherwise `epochs` more
+   * epochs run, numbered on from the distiller's epoch counter.
+   */
   epochs?: number;
   /** Batch size for tensor data. Default 32. */
   batchSize?: number;
   /** Shuffle tensor data each epoch (seeded). Default true. */
   shuffle?: boolean;
+  /** Tensors `{ x, y }` evaluated (student accuracy and CE, inference mode) after each epoch. */
   validationData?: { x: tf.Tensor; y: tf.Tensor };
-  /** First epoch (resume). Default: the distiller's epoch counter. */
+  /**
+   * Epoch to start at (resume), `model.fit`-style: with it, `epochs` is the index of the final
+   * epoch. Default: after {@link Distiller.load}, the restored epoch counter (same semantics);
+   * otherwise the distiller's epoch counter, and `epochs` counts the epochs to run.
+   * The seeded shuffle and batch transforms depend on the epoch index, so a resumed run sees the
+   * same batches as an uninterrupted one.
+   */
   initialEpoch?: number;
   callbacks?: {
     onBatchEnd?: (batch: number, result: StepResult) => void | Promise<void>;
@@ -197,7 +211,27 @@ export interface FitOptions {
   };
   /** `true` prints a progress bar (TTY) or one line per epoch (not a TTY). Default false. */
   progress?: boolean | ProgressOptions;
+  /**
+   * Set-up checks before training, all before any weight changes (default `'once'`):
+   * - a one-sample dry run of the student and the teacher in inference mode (no weight or
+   *   BatchNorm-statistics change): the sample's shape must match each model's input shape, the
+   *   outputs must be `[B, C]` logits and the teacher's `C` must equal the student's
+   *   (`SHAPE_MISMATCH`, naming both models);
+   * - labels, read once: `[N]` integers (int32, or float32 holding integers) in `[0, C)`, or
+   *   `[N, C]` one-hot rows, where `C` is the student's output width (`DTYPE_MISMATCH`,
+   *   `RANK_MISMATCH`, `SHAPE_MISMATCH`, `LABEL_OUT_OF_RANGE`); `validationData` likewise.
+   *
+   * For tensor data `{ x, y }` the checks run at the start of `fit` (before `hooks.beforeFit`) on
+   * the whole label tensor; for iterables and datasets, on the first batch of the fit, before its
+   * step. `'none'` skips them (e.g. a feature-only distillation between models with different
+   * class counts, or soft labels on purpose). The form of `data` (tensors `{ x, y }`, batches
+   * `{ xs, ys }` / `{ x, y }`) is always checked (`INVALID_OPTION`).
+   */
+  validate?: FitValidate;
 }
+
+/** The set-up checks of {@link Distiller.fit}: `'once'` per fit (default) or `'none'`. */
+export type FitValidate = 'once' | 'none';
 
 /** Returned by {@link Distiller.fit}. */
 export interface History {
@@ -280,6 +314,10 @@ export class Distiller {
   private readonly hooks: DistillerHooks;
   private readonly seed: number;
   private currentEpoch = 0;
+  /** Set by {@link Distiller.load}: the next fit resumes `model.fit`-style from this epoch. */
+  private resumeEpoch: number | undefined;
+  /** The student's output width, once known. */
+  private classCount: number | undefined;
 
   constructor(config: DistillerConfig) {
     const { student, teacher } = config;
@@ -535,6 +573,23 @@ export class Distiller {
   /**
    * Trains for `epochs` epochs. Tensor data is shuffled (seeded) and batched; iterables yield
    * ready batches. Returns the per-epoch history (loss part means, time, validation metrics).
+   *
+   * Before any weight changes it checks the options, the form of `data` and (unless
+   * `validate: 'none'`) the set-up: a one-sample dry run of both models and the labels; see
+   * {@link FitOptions.validate}. After {@link Distiller.load} (or with `initialEpoch`) it resumes
+   * `model.fit`-style; see {@link FitOptions.epochs}.
+   *
+   * @throws RelkdError `INVALID_OPTION` (options; data that is not `{ x, y }` tensors, an
+   *   iterable of `{ xs, ys }` / `{ x, y }` batches or a `tf.data.Dataset`, e.g. `fit([x, y])`),
+   *   `SHAPE_MISMATCH` (input shape; teacher and student class counts; rows of x and y),
+   *   `EMPTY_BATCH`, and the label codes `DTYPE_MISMATCH` / `RANK_MISMATCH` /
+   *   `LABEL_OUT_OF_RANGE`; all before the first update.
+   * @example
+   * ```ts
+   * await distiller.fit({ x, y }, { epochs: 10, batchSize: 64 });
+   * await distiller.load('./ckpt');                 // saved after epoch 4
+   * await distiller.fit({ x, y }, { epochs: 10 });  // trains epochs 4 … 9
+   * ```
    */
   async fit(data: DistillData, options: FitOptions = {}): Promise<History> {
     const epochs = options.epochs ?? 1;
@@ -551,8 +606,53 @@ export class Distiller {
         `Distiller.fit: batchSize must be an integer >= 1, got ${batchSize}.`,
       );
     }
+    const { initialEpoch } = options;
+    if (initialEpoch !== undefined && (!Number.isInteger(initialEpoch) || initialEpoch < 0)) {
+      throw new RelkdError(
+        'INVALID_OPTION',
+        `Distiller.fit: initialEpoch must be an integer >= 0, got ${initialEpoch}.`,
+      );
+    }
+    const validate = options.validate ?? 'once';
+    if (validate !== 'once' && validate !== 'none') {
+      throw new RelkdError(
+        'INVALID_OPTION',
+        `Distiller.fit: validate must be 'once' or 'none', got ${JSON.stringify(validate)}.`,
+      );
+    }
+    const form = dataForm(data);
+    const { validationData } = options;
+    if (
+      validationData !== undefined &&
+      !(isObjectLike(validationData) && isTensor(validationData.x) && isTensor(validationData.y))
+    ) {
+      throw new RelkdError(
+        'INVALID_OPTION',
+        'Distiller.fit: validationData must be { x, y } tensors.',
+      );
+    }
+    let labelIndices: Int32Array | undefined;
+    if (form === 'tensors') {
+      const { x, y } = data as { x: tf.Tensor; y: tf.Tensor };
+      checkRows(x, y, 'data');
+      if (x.shape[0] === 0) {
+        throw new RelkdError('EMPTY_BATCH', 'Distiller.fit: data.x has no rows.');
+      }
+      if (validate === 'once') labelIndices = await this.checkSetup(x, y, 'data');
+    }
+    if (validationData !== undefined) {
+      checkRows(validationData.x, validationData.y, 'validationData');
+      if (validate === 'once') {
+        this.checkInputShape(validationData.x, 'validationData.x');
+        await checkLabels(validationData.y, this.numClasses(), 'validationData.y');
+      }
+    }
+    // model.fit semantics when starting from an initial epoch (explicit, or restored by load).
+    const resumeFrom = initialEpoch ?? this.resumeEpoch;
+    const start = resumeFrom ?? this.epochCount;
+    const end = resumeFrom === undefined ? start + epochs : epochs;
+    this.resumeEpoch = undefined;
     await this.hooks.beforeFit?.(data, options);
-    const start = options.initialEpoch ?? this.epochCount;
     const bar =
       options.progress === undefined || options.progress === false
         ? undefined
@@ -561,14 +661,11 @@ export class Distiller {
     this.stopTraining = false;
     // A sampler sees the labels of tensor data, read once per fit.
     const sampledLabels =
-      this.sampler !== undefined &&
-      'x' in data &&
-      isTensor(data.x) &&
-      'y' in data &&
-      isTensor(data.y)
-        ? await readAllLabels(data.y)
+      this.sampler !== undefined && form === 'tensors'
+        ? (labelIndices ?? (await readAllLabels((data as { y: tf.Tensor }).y)))
         : undefined;
-    for (let epoch = start; epoch < start + epochs && !this.stopTraining; epoch++) {
+    let firstBatch = form !== 'tensors' && validate === 'once';
+    for (let epoch = start; epoch < end && !this.stopTraining; epoch++) {
       this.currentEpoch = epoch;
       const t0 = Date.now();
       const sums: Record<string, number> = {};
@@ -581,8 +678,8 @@ export class Distiller {
       const numBatches =
         order !== undefined
           ? Math.ceil(order.length / batchSize)
-          : 'x' in data && isTensor(data.x)
-            ? Math.ceil(data.x.shape[0] / batchSize)
+          : form === 'tensors'
+            ? Math.ceil((data as { x: tf.Tensor }).x.shape[0] / batchSize)
             : Number.NaN;
       for await (const [bx, by, owned] of iterateBatches(
         data,
@@ -593,12 +690,15 @@ export class Distiller {
       )) {
         let result: StepResult;
         try {
+          if (firstBatch) {
+            // Iterables: the set-up is checked on the fit's first batch, before its step.
+            checkRows(bx, by, 'the first batch');
+            await this.checkSetup(bx, by, 'the first batch');
+            firstBatch = false;
+          }
           result = await this.stepAsync(bx, by);
         } finally {
-          if (owned) {
-            bx.dispose();
-            by.dispose();
-          }
+          if (owned) tf.dispose([bx, by]);
         }
         sums.total = (sums.total ?? 0) + result.total;
         for (const [k, v] of Object.entries(result.parts)) sums[k] = (sums[k] ?? 0) + v;
@@ -612,7 +712,7 @@ export class Distiller {
           );
           bar.update(
             epoch + 1,
-            start + epochs,
+            end,
             batches,
             Number.isNaN(numBatches) ? batches : numBatches,
             (Date.now() - t0) / 1000,
@@ -628,8 +728,8 @@ export class Distiller {
       );
       const log: EpochLog = { epoch, loss, seconds };
       this.hooks.onEpochEnd?.(epoch);
-      if (options.validationData !== undefined) {
-        log.val = await this.evaluate(options.validationData.x, options.validationData.y);
+      if (validationData !== undefined) {
+        log.val = await this.evaluate(validationData.x, validationData.y);
       }
       this.epochCount = epoch + 1;
       history.epochs.push(log);
@@ -637,7 +737,7 @@ export class Distiller {
         const shown = Object.fromEntries(Object.entries(loss).filter(([k]) => !k.includes('/')));
         bar.endEpoch(
           epoch + 1,
-          start + epochs,
+          end,
           seconds,
           shown,
           log.val ? `val acc ${(100 * log.val.accuracy).toFixed(2)}%` : '',
@@ -646,6 +746,107 @@ export class Distiller {
       await options.callbacks?.onEpochEnd?.(epoch, log);
     }
     return history;
+  }
+
+  /** The student's number of classes: the last dimension of its (tapped) logits. */
+  private numClasses(): number {
+    if (this.classCount !== undefined) return this.classCount;
+    const shape = this.studentTap.model.outputs[0]!.shape;
+    const c = shape[shape.length - 1];
+    if (shape.length === 2 && typeof c === 'number') this.classCount = c;
+    return this.classCount ?? this.dryRunClasses();
+  }
+
+  /** Runs the student on one zero sample of its input shape to learn its output width. */
+  private dryRunClasses(): number {
+    const input = this.student.inputs[0]!.shape;
+    if (input.slice(1).some((d) => d === null)) {
+      throw new RelkdError(
+        'SHAPE_MISMATCH',
+        `Distiller.fit: cannot tell how many classes the student '${this.student.name}' outputs (its input shape ${JSON.stringify(input)} has free dimensions); pass validate: 'none' to skip the label check.`,
+      );
+    }
+    const c = tf.tidy(() => {
+      const out = this.studentTap(tf.zeros([1, ...(input.slice(1) as number[])]), {
+        training: false,
+      }).logits;
+      return out.shape[out.shape.length - 1]!;
+    });
+    this.classCount = c;
+    return c;
+  }
+
+  /**
+   * Checks `x`'s per-sample shape against the student's and the teacher's input shapes
+   * (`SHAPE_MISMATCH`, naming the model, the expected and the actual shape).
+   */
+  private checkInputShape(x: tf.Tensor, where: string): void {
+    for (const [role, model] of [
+      ['student', this.student],
+      ['teacher', this.teacher],
+    ] as const) {
+      if (model === undefined || model.inputs.length !== 1) continue;
+      const expected = model.inputs[0]!.shape.slice(1);
+      const actual = x.shape.slice(1);
+      const fits =
+        expected.length === actual.length &&
+        expected.every((d, i) => d === null || d === actual[i]);
+      if (!fits) {
+        const want = `[${expected.map((d) => (d === null ? '*' : d)).join(', ')}]`;
+        throw new RelkdError(
+          'SHAPE_MISMATCH',
+          `Distiller.fit: ${where} has per-sample shape ${formatShape(actual)} (full shape ${formatShape(x.shape)}) but the ${role} '${model.name}' expects ${want} (input shape [batch, ${want.slice(1)}). Reshape the data (e.g. tf.reshape(x, [-1, ${expected.map((d) => d ?? -1).join(', ')}])) or fix the model's inputShape.`,
+          { role, model: model.name, expected, actual },
+        );
+      }
+    }
+  }
+
+  /**
+   * The set-up checks of {@link FitOptions.validate} on data `(x, y)` (`where` names it in
+   * messages): input shapes, a one-sample inference-mode dry run of the raw student and teacher
+   * (not through the terms or the batch transform), class counts, then the labels (one read).
+   * Returns the labels as class indices.
+   */
+  private async checkSetup(x: tf.Tensor, y: tf.Tensor, where: string): Promise<Int32Array> {
+    this.checkInputShape(x, `${where}.x`);
+    const classes = tf.tidy(() => {
+      const sample = x.shape[0] === 1 ? x : tf.slice(x, 0, 1);
+      const run = (role: 'student' | 'teacher', t: Tap, model: tfl.LayersModel): number => {
+        let logits: tf.Tensor;
+        try {
+          logits = t(sample, { training: false }).logits;
+        } catch (e) {
+          throw new RelkdError(
+            'SHAPE_MISMATCH',
+            `Distiller.fit: the ${role} '${model.name}' failed on one sample of ${where}.x (shape ${formatShape(sample.shape)}): ${(e as Error).message}`,
+            { role, model: model.name, cause: e },
+          );
+        }
+        if (logits.rank !== 2) {
+          throw new RelkdError(
+            'SHAPE_MISMATCH',
+            `Distiller.fit: the ${role} '${model.name}' must output [B, C] logits, got shape ${formatShape(logits.shape)} for one sample; end it in a Dense/flatten layer or tap the logits layer (taps.${role}.logits).`,
+            { role, model: model.name, shape: logits.shape },
+          );
+        }
+        return logits.shape[1]!;
+      };
+      const s = run('student', this.studentTap, this.student);
+      if (this.teacherTap !== undefined && this.teacher !== undefined) {
+        const t = run('teacher', this.teacherTap, this.teacher);
+        if (t !== s) {
+          throw new RelkdError(
+            'SHAPE_MISMATCH',
+            `Distiller.fit: the teacher '${this.teacher.name}' outputs ${t} classes but the student '${this.student.name}' outputs ${s}; both must predict the same classes (pass validate: 'none' for a feature-only distillation).`,
+            { teacher: this.teacher.name, student: this.student.name, classes: [t, s] },
+          );
+        }
+      }
+      return s;
+    });
+    this.classCount = classes;
+    return checkLabels(y, classes, `${where}.y`);
   }
 
   /**
@@ -712,7 +913,9 @@ export class Distiller {
   /**
    * Restores what {@link Distiller.save} wrote (student, modules, optimizer state, counters) from
    * the same kinds of `source` (a directory or its `model.json` in Node, a tfjs URL, an
-   * `IOHandler`).
+   * `IOHandler`). The next {@link Distiller.fit} resumes like `model.fit` with `initialEpoch`: it
+   * starts at the saved epoch counter and `epochs` is the index of the final epoch (see
+   * {@link FitOptions.initialEpoch}).
    *
    * @throws RelkdError `IO_ERROR` (missing or corrupt files), `SHAPE_MISMATCH` (a checkpoint of
    *   another architecture), `INVALID_OPTION` (no weights)
@@ -774,6 +977,7 @@ export class Distiller {
         );
       this.stepCount = meta.stepCount ?? this.stepCount;
       this.epochCount = meta.epochCount ?? this.epochCount;
+      this.resumeEpoch = this.epochCount;
     } finally {
       for (const t of Object.values(map)) t.dispose();
     }
@@ -842,6 +1046,128 @@ export async function evaluateModel(
   return { accuracy: correct! / n, loss: total! / n };
 }
 
+function isObjectLike(x: unknown): x is Record<string, unknown> {
+  return (typeof x === 'object' || typeof x === 'function') && x !== null;
+}
+
+function describeValue(x: unknown): string {
+  if (isTensor(x)) return `a ${x.dtype} tensor of shape ${formatShape(x.shape)}`;
+  if (Array.isArray(x)) return `an array of ${x.length}`;
+  if (x === null) return 'null';
+  return typeof x === 'object' ? `an object with keys {${Object.keys(x).join(', ')}}` : typeof x;
+}
+
+/**
+ * What kind of data {@link Distiller.fit} got; `INVALID_OPTION` for anything else, with a hint
+ * for the usual mistakes (`fit([x, y])`, `fit({ xs, ys })`, arrays instead of tensors).
+ */
+function dataForm(data: unknown): 'tensors' | 'batches' {
+  const expected =
+    'data must be { x, y } tensors, an (async) iterable of { xs, ys } (or { x, y }) batches, or a tf.data.Dataset';
+  if (!isObjectLike(data)) {
+    throw new RelkdError(
+      'INVALID_OPTION',
+      `Distiller.fit: ${expected}; got ${describeValue(data)}.`,
+    );
+  }
+  if (Array.isArray(data) && data.some(isTensor)) {
+    throw new RelkdError(
+      'INVALID_OPTION',
+      `Distiller.fit: ${expected}; got an array of tensors. For fit([x, y]) write fit({ x, y }).`,
+    );
+  }
+  const iterable =
+    Symbol.iterator in data ||
+    Symbol.asyncIterator in data ||
+    typeof (data as { iterator?: unknown }).iterator === 'function';
+  if ('x' in data || 'y' in data) {
+    if (isTensor(data.x) && isTensor(data.y)) return 'tensors';
+    throw new RelkdError(
+      'INVALID_OPTION',
+      `Distiller.fit: data.x and data.y must be tf.Tensors, got x: ${describeValue(data.x)}, y: ${describeValue(data.y)}. Convert arrays with tf.tensor(...).`,
+    );
+  }
+  if (iterable) return 'batches';
+  if ('xs' in data || 'ys' in data) {
+    throw new RelkdError(
+      'INVALID_OPTION',
+      `Distiller.fit: ${expected}; got one { xs, ys } batch. Pass { x: xs, y: ys }, or [batch] for a single batch.`,
+    );
+  }
+  throw new RelkdError('INVALID_OPTION', `Distiller.fit: ${expected}; got ${describeValue(data)}.`);
+}
+
+/** `SHAPE_MISMATCH` unless `x` and `y` have the same number of rows. */
+function checkRows(x: tf.Tensor, y: tf.Tensor, where: string): void {
+  if (x.rank === 0 || y.rank === 0 || x.shape[0] !== y.shape[0]) {
+    throw new RelkdError(
+      'SHAPE_MISMATCH',
+      `Distiller.fit: ${where} has x of shape ${formatShape(x.shape)} and y of shape ${formatShape(y.shape)}; they must have the same number of rows.`,
+    );
+  }
+}
+
+/**
+ * Checks labels once (one read): `[N]` integers (int32, or float32 holding integers) in
+ * `[0, numClasses)`, or `[N, numClasses]` one-hot rows. Returns the class indices.
+ */
+async function checkLabels(y: tf.Tensor, numClasses: number, name: string): Promise<Int32Array> {
+  if (y.dtype !== 'int32' && y.dtype !== 'float32') {
+    throw new RelkdError(
+      'DTYPE_MISMATCH',
+      `Distiller.fit: ${name} must be int32 class indices or float32 one-hot rows, got ${y.dtype}.`,
+      { name, dtype: y.dtype },
+    );
+  }
+  if (y.rank !== 1 && y.rank !== 2) {
+    throw new RelkdError(
+      'RANK_MISMATCH',
+      `Distiller.fit: ${name} must be [N] class indices or [N, ${numClasses}] one-hot rows, got shape ${formatShape(y.shape)}.`,
+      { name, shape: y.shape },
+    );
+  }
+  if (y.rank === 2 && y.shape[1] !== numClasses) {
+    throw new RelkdError(
+      'SHAPE_MISMATCH',
+      `Distiller.fit: ${name} has one-hot rows of width ${y.shape[1]} but the student outputs ${numClasses} classes.`,
+      { name, shape: y.shape, numClasses },
+    );
+  }
+  const values = await y.data();
+  const n = y.shape[0]!;
+  const out = new Int32Array(n);
+  const bad = (i: number, what: string): never => {
+    throw new RelkdError(
+      'LABEL_OUT_OF_RANGE',
+      `Distiller.fit: ${name}[${i}] ${what} (the student outputs ${numClasses} classes). Fix the labels, or pass validate: 'none' to skip this check.`,
+      { name, index: i, numClasses },
+    );
+  };
+  if (y.rank === 1) {
+    for (let i = 0; i < n; i++) {
+      const v = values[i]!;
+      if (!Number.isInteger(v) || v < 0 || v >= numClasses)
+        bad(i, `= ${v} is not a class index in [0, ${numClasses})`);
+      out[i] = v;
+    }
+    return out;
+  }
+  for (let i = 0; i < n; i++) {
+    let hot = -1;
+    for (let c = 0; c < numClasses; c++) {
+      const v = values[i * numClasses + c]!;
+      if (v === 1 && hot === -1) hot = c;
+      else if (v !== 0) {
+        hot = -2;
+        break;
+      }
+    }
+    if (hot < 0) bad(i, 'is not a one-hot row (exactly one 1, the rest 0)');
+    out[i] = hot;
+  }
+  return out;
+}
+
 /** `[N]` int labels of a whole tensor data set (`[N]` ints or `[N, C]` one-hot), one read. */
 async function readAllLabels(y: tf.Tensor): Promise<Int32Array> {
   const t = toLabelTensor(y);
@@ -900,9 +1226,20 @@ async function* iterateBatches(
     }
     return;
   }
-  const pick = (b: BatchLike): [tf.Tensor, tf.Tensor] => ('xs' in b ? [b.xs, b.ys] : [b.x, b.y]);
+  let index = 0;
+  const pick = (b: unknown): [tf.Tensor, tf.Tensor] => {
+    const i = index++;
+    if (isObjectLike(b)) {
+      const pair = 'xs' in b || 'ys' in b ? [b.xs, b.ys] : [b.x, b.y];
+      if (isTensor(pair[0]) && isTensor(pair[1])) return pair as [tf.Tensor, tf.Tensor];
+    }
+    throw new RelkdError(
+      'INVALID_OPTION',
+      `Distiller.fit: batch ${i} of the data must be { xs, ys } or { x, y } tensors, got ${describeValue(b)}.`,
+    );
+  };
   if (Symbol.asyncIterator in data || Symbol.iterator in data) {
-    for await (const b of data as AsyncIterable<BatchLike>) yield [...pick(b), true];
+    for await (const b of data as AsyncIterable<unknown>) yield [...pick(b), true];
     return;
   }
   if ('iterator' in data && typeof data.iterator === 'function') {

@@ -13,6 +13,7 @@ export {
   type EpochLog,
   evaluateModel,
   type FitOptions,
+  type FitValidate,
   type History,
   type NetworkOutputs,
   type StepResult,

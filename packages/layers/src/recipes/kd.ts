@@ -1,4 +1,4 @@
-import { kdLoss } from '@relkd/core';
+import { assertNumber, kdLoss, RelkdError } from '@relkd/core';
 import type { DistillerParts } from '../Distiller';
 import { logits2d, teacherOf } from './shared';
 
@@ -12,9 +12,33 @@ export interface KdRecipeOptions {
   ceWeight?: number;
 }
 
-/** Hinton KD: `ceWeight·CE + weight·T²·KL(teacher_T ‖ student_T)`. */
+const KD_KEYS: readonly string[] = ['temperature', 'weight', 'ceWeight'];
+
+/**
+ * Hinton KD: `ceWeight·CE + weight·T²·KL(teacher_T ‖ student_T)`. Options are checked when the
+ * recipe is made (`INVALID_OPTION`: `temperature > 0`, weights `>= 0`, finite, no unknown keys),
+ * not at the first step.
+ *
+ * @example
+ * ```ts
+ * const distiller = new Distiller({ teacher, student, ...recipes.kd({ temperature: 4, weight: 0.9, ceWeight: 0.1 }) });
+ * ```
+ */
 export function kd(options: KdRecipeOptions = {}): DistillerParts {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new RelkdError('INVALID_OPTION', 'recipes.kd: options must be an object.');
+  }
+  const unknown = Object.keys(options).filter((k) => !KD_KEYS.includes(k));
+  if (unknown.length > 0) {
+    throw new RelkdError(
+      'INVALID_OPTION',
+      `recipes.kd: unknown option(s) ${unknown.map((k) => `'${k}'`).join(', ')}; the options are ${KD_KEYS.join(', ')}.`,
+    );
+  }
   const { temperature = 4, weight = 1, ceWeight = 1 } = options;
+  assertNumber(temperature, 'recipes.kd options.temperature', { min: 0, exclusiveMin: true });
+  assertNumber(weight, 'recipes.kd options.weight', { min: 0 });
+  assertNumber(ceWeight, 'recipes.kd options.ceWeight', { min: 0 });
   return {
     ceWeight,
     terms: [
