@@ -7,11 +7,16 @@ const packages = readdirSync(`${root}packages`, { withFileTypes: true })
   .filter((d) => d.isDirectory())
   .map((d) => d.name);
 
-/** `@relkd/<pkg>` resolves to the package's TypeScript source, so tests need no build. */
+/** `@relkd/<pkg>` (and its subpaths) resolve to the package's TypeScript source, so tests need no build. */
 const alias = [
   ...packages.map((name) => ({
     find: new RegExp(`^@relkd/${name}$`),
     replacement: `${root}packages/${name}/src/index.ts`,
+  })),
+  // Subpath entries: `@relkd/layers/node` -> packages/layers/src/node.ts.
+  ...packages.map((name) => ({
+    find: new RegExp(`^@relkd/${name}/(?!package\\.json$)([\\w-]+)$`),
+    replacement: `${root}packages/${name}/src/$1.ts`,
   })),
   { find: /^@relkd\/testing$/, replacement: `${root}tools/testing/index.ts` },
 ];

@@ -3,7 +3,8 @@
 //   1. publint (strict: warnings fail)             2. attw --pack (types resolve in every mode)
 //   3. npm pack every package, install the tarballs into an empty temp project next to only
 //      @tensorflow/tfjs-core + -backend-cpu + -backend-wasm (+ tfjs-layers for @relkd/layers),
-//      then run tools/smoke/smoke.mjs (ESM) and smoke.cjs (CJS) there with plain `node`.
+//      then run tools/smoke/smoke.mjs (ESM) and smoke.cjs (CJS) there with plain `node` (every
+//      main entry, plus the `@relkd/layers/node` subpath: a file:// save + load round trip).
 // Usage: node tools/scripts/check-packages.mjs [--skip-lint] [--skip-install] [--keep]
 // Needs built packages (npm run build) and the npm registry (or a warm npm cache).
 import { execFileSync } from 'node:child_process';

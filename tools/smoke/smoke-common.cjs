@@ -125,6 +125,50 @@ function checks(m) {
   };
 }
 
+/**
+ * `@relkd/layers/node` (when given): its import registered file:// routers; a LayersModel saved with
+ * `model.save('file://...')` loads back with `tfl.loadLayersModel('file://.../model.json')`, weights
+ * bit-identical, and a missing model is a RelkdError IO_ERROR. No tfjs-node involved.
+ */
+async function fileRoundTrip(mods, label) {
+  const { tf, tfl, layersNode } = mods;
+  if (layersNode === undefined) return;
+  const fs = require('node:fs');
+  const os = require('node:os');
+  const path = require('node:path');
+  if (layersNode.registerFileRouters() !== true)
+    throw new Error(`${label}: @relkd/layers/node did not register its file:// routers`);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'relkd-smoke-'));
+  try {
+    const model = tfl.sequential({
+      layers: [tfl.layers.dense({ inputShape: [3], units: 2, name: 'smoke_dense' })],
+    });
+    await model.save(`file://${dir}/m`);
+    const files = fs.readdirSync(path.join(dir, 'm')).sort().join(',');
+    if (files !== 'model.json,weights.bin')
+      throw new Error(`${label}: file:// save wrote ${files}`);
+    const back = await tfl.loadLayersModel(`file://${dir}/m/model.json`);
+    const a = model.getWeights().map((w) => Array.from(w.dataSync()));
+    const b = back.getWeights().map((w) => Array.from(w.dataSync()));
+    if (JSON.stringify(a) !== JSON.stringify(b))
+      throw new Error(`${label}: file:// round trip changed the weights`);
+    model.dispose();
+    back.dispose();
+    let code;
+    try {
+      await tfl.loadLayersModel(`file://${dir}/missing/model.json`);
+    } catch (e) {
+      code = e.code;
+    }
+    if (code !== 'IO_ERROR') throw new Error(`${label}: missing model gave ${code}, not IO_ERROR`);
+    if (tf.io.getLoadHandlers(`file://${dir}/m/model.json`).length !== 1)
+      throw new Error(`${label}: expected exactly one file:// load handler`);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  console.log(`${label} @relkd/layers/node: file:// save + load ok`);
+}
+
 async function runSmoke(mods, label) {
   const { tf, backend } = mods;
   const results = {};
@@ -164,6 +208,7 @@ async function runSmoke(mods, label) {
     if (tf.memory().numTensors !== before)
       throw new Error(`${label}/${name}: ${tf.memory().numTensors - before} tensors leaked`);
   }
+  await fileRoundTrip(mods, label);
   console.log(`${label}: all packages ok on cpu and wasm`);
 }
 

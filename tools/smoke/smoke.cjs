@@ -9,11 +9,13 @@ const icc = require('@relkd/class-correlation');
 const stage = require('@relkd/stage-distill');
 const relation = require('@relkd/relation-network');
 const layers = require('@relkd/layers');
+const layersNode = require('@relkd/layers/node');
 const { runSmoke } = require('./smoke-common.cjs');
 
-runSmoke({ tf, tfl, backend, core, affinity, mixup, icc, stage, relation, layers }, 'cjs').catch(
-  (e) => {
-    console.error(e);
-    process.exit(1);
-  },
-);
+runSmoke(
+  { tf, tfl, backend, core, affinity, mixup, icc, stage, relation, layers, layersNode },
+  'cjs',
+).catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

@@ -4,6 +4,7 @@ import * as backend from '@relkd/backend';
 import * as icc from '@relkd/class-correlation';
 import * as core from '@relkd/core';
 import * as layers from '@relkd/layers';
+import * as layersNode from '@relkd/layers/node';
 import * as mixup from '@relkd/mixup-similarity';
 import * as relation from '@relkd/relation-network';
 import * as stage from '@relkd/stage-distill';
@@ -12,6 +13,6 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import common from './smoke-common.cjs';
 
 await common.runSmoke(
-  { tf, tfl, backend, core, affinity, mixup, icc, stage, relation, layers },
+  { tf, tfl, backend, core, affinity, mixup, icc, stage, relation, layers, layersNode },
   'esm',
 );
