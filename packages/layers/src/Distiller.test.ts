@@ -612,6 +612,8 @@ describe.each(BACKENDS)('Distiller set-up checks on %s', (backend) => {
       new RegExp(`per-sample shape \\[7\\].*'${student.name}' expects \\[6\\]`),
     );
     await expectSetupError(() => d.fit({ x: x3d, y }), 'SHAPE_MISMATCH', [student]);
+    // step() checks the input shape too (shapes only, no dry run)
+    expect(() => d.step(x7, y)).toThrow(expect.objectContaining({ code: 'SHAPE_MISMATCH' }));
     const conv = convModel(5);
     const dc = new Distiller({ student: conv });
     const noChannel = tf.zeros([4, 6, 6]);

@@ -423,6 +423,8 @@ export class Distiller {
         `Distiller.step: x has ${x.shape[0]} rows but y has ${y.shape[0]}.`,
       );
     }
+    // Cheap (no read-back): a typed error instead of tfjs's ValueError from inside the closure.
+    this.checkInputShape(x, 'x', 'Distiller.step');
     const names: string[] = ['total'];
     const step = this.stepCount;
     let keptLogits: tf.Tensor | undefined;
@@ -541,6 +543,8 @@ export class Distiller {
   /**
    * One training step on `(x, y)`: returns the total and every loss part (unweighted), read back
    * from the device with a single synchronous read. Labels: `[B]` int32 or `[B, C]` one-hot.
+   * `x`'s per-sample shape must fit the student's (and teacher's) input shape (`SHAPE_MISMATCH`);
+   * the other set-up checks of {@link Distiller.fit} (dry run, label values) are not run here.
    */
   step(x: tf.Tensor, y: tf.Tensor): StepResult {
     const { values, names } = this.runStep(x, y);
@@ -780,7 +784,7 @@ export class Distiller {
    * Checks `x`'s per-sample shape against the student's and the teacher's input shapes
    * (`SHAPE_MISMATCH`, naming the model, the expected and the actual shape).
    */
-  private checkInputShape(x: tf.Tensor, where: string): void {
+  private checkInputShape(x: tf.Tensor, where: string, who = 'Distiller.fit'): void {
     for (const [role, model] of [
       ['student', this.student],
       ['teacher', this.teacher],
@@ -795,7 +799,7 @@ export class Distiller {
         const want = `[${expected.map((d) => (d === null ? '*' : d)).join(', ')}]`;
         throw new RelkdError(
           'SHAPE_MISMATCH',
-          `Distiller.fit: ${where} has per-sample shape ${formatShape(actual)} (full shape ${formatShape(x.shape)}) but the ${role} '${model.name}' expects ${want} (input shape [batch, ${want.slice(1)}). Reshape the data (e.g. tf.reshape(x, [-1, ${expected.map((d) => d ?? -1).join(', ')}])) or fix the model's inputShape.`,
+          `${who}: ${where} has per-sample shape ${formatShape(actual)} (full shape ${formatShape(x.shape)}) but the ${role} '${model.name}' expects ${want} (input shape [batch, ${want.slice(1)}). Reshape the data (e.g. tf.reshape(x, [-1, ${expected.map((d) => d ?? -1).join(', ')}])) or fix the model's inputShape.`,
           { role, model: model.name, expected, actual },
         );
       }
