@@ -3,7 +3,7 @@
  * runs in the CLI process (`--jobs 1`) or in a worker process (see `pool.ts`); a run's result
  * depends only on the protocol, its arm, configuration and seed, not on where it runs.
  */
-import { existsSync as exists, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BackendName } from '@relkd/backend';
@@ -13,12 +13,12 @@ import {
   Distiller,
   type DistillerParts,
   evaluateModel,
-  loadFromDirectory,
   type ProgressStream,
   recipes,
 } from '@relkd/layers';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
+import '@relkd/layers/node';
 import { armById, type Config } from './arms';
 import { type IdxDataset, IdxError, type ImageSplit, loadIdxDataset } from './idx';
 import { type Arch, buildStudent, buildTeacher, MAX_SIDE, MIN_SIDE, type Net } from './models';
@@ -190,7 +190,7 @@ export async function teacherHeads(
 ): Promise<{ weights: SavedWeights; accuracy: number[] | undefined; cached: boolean }> {
   const dir = teacherDir('plain', p, data);
   const file = join(dir, 'mtkd-heads-v1.json');
-  if (exists(file)) {
+  if (existsSync(file)) {
     const saved = JSON.parse(readFileSync(file, 'utf8')) as {
       specs: SavedWeights['specs'];
       data: string;
@@ -298,7 +298,7 @@ export async function getTeacher(
   let cached = false;
   let trainSeconds = 0;
   if ((!p.noCache || options.reuse === true) && existsSync(join(dir, 'model.json'))) {
-    const loaded = await tfl.loadLayersModel(tf.io.fromMemory(await loadFromDirectory(dir)), {
+    const loaded = await tfl.loadLayersModel(`file://${join(dir, 'model.json')}`, {
       strict: false,
     });
     net.model.setWeights(loaded.getWeights());
@@ -327,28 +327,8 @@ export async function getTeacher(
       },
     });
     trainSeconds = (Date.now() - t0) / 1000;
-    mkdirSync(dir, { recursive: true });
-    await net.model.save(
-      tf.io.withSaveHandler(async (artifacts) => {
-        const { mkdir, rename, writeFile } = await import('node:fs/promises');
-        await mkdir(dir, { recursive: true });
-        const bin = tf.io.CompositeArrayBuffer.join(
-          artifacts.weightData as ArrayBuffer | ArrayBuffer[],
-        );
-        await writeFile(join(dir, 'weights.bin'), new Uint8Array(bin));
-        // model.json last (through a temporary name): its presence marks a complete cache entry.
-        await writeFile(
-          join(dir, 'model.json.tmp'),
-          JSON.stringify({
-            format: 'layers-model',
-            modelTopology: artifacts.modelTopology,
-            weightsManifest: [{ paths: ['./weights.bin'], weights: artifacts.weightSpecs }],
-          }),
-        );
-        await rename(join(dir, 'model.json.tmp'), join(dir, 'model.json'));
-        return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-      }),
-    );
+    // @relkd/layers/node's file:// router: model.json + weights.bin, written atomically.
+    await net.model.save(`file://${dir}`);
     d.dispose();
     optimizer.dispose();
     tf.dispose([teacherSet.x, teacherSet.y]);
