@@ -177,6 +177,26 @@ describe.each(BACKENDS)('Distiller on %s', (backend) => {
     tf.dispose([x, y]);
   });
 
+  it('dispose releases an optimizer it created, never the caller’s', () => {
+    const student = dense(31);
+    const { x, y } = data(8, 5);
+    const before = tf.memory().numTensors;
+    const own = new Distiller({ student });
+    own.step(x, y);
+    own.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+    const optimizer = tf.train.adam(0.01);
+    const theirs = new Distiller({ student, optimizer });
+    theirs.step(x, y);
+    theirs.dispose();
+    // The caller's Adam keeps its slot variables (two per student weight) until they dispose it.
+    expect(tf.memory().numTensors).toBeGreaterThan(before);
+    optimizer.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+    student.dispose();
+    tf.dispose([x, y]);
+  });
+
   it('leaks no tensor over 200 steps (functional student with BatchNorm and a module)', () => {
     const teacher = dense(21);
     const student = functionalStudent(22);

@@ -313,6 +313,8 @@ export class Distiller {
   private readonly sampler: BatchSampler | undefined;
   private readonly hooks: DistillerHooks;
   private readonly seed: number;
+  /** The optimizer was created here (no `optimizer` in the config): `dispose` releases it. */
+  private readonly ownsOptimizer: boolean;
   private currentEpoch = 0;
   /** Set by {@link Distiller.load}: the next fit resumes `model.fit`-style from this epoch. */
   private resumeEpoch: number | undefined;
@@ -371,6 +373,7 @@ export class Distiller {
     this.terms = [...(config.terms ?? [])];
     this.modules = [...(config.modules ?? [])];
     this.ceWeight = ceWeight;
+    this.ownsOptimizer = config.optimizer === undefined;
     this.optimizer = config.optimizer ?? tf.train.adam(1e-3);
     this.batchTransform = config.batchTransform;
     if (config.sampler !== undefined && typeof config.sampler !== 'function') {
@@ -987,9 +990,13 @@ export class Distiller {
     }
   }
 
-  /** Disposes the tap models' bookkeeping and the modules (not the student or teacher). */
+  /**
+   * Disposes the modules and, when the distiller created it (no `optimizer` in the config), the
+   * optimizer and its slot variables. Not the student, the teacher or a caller's optimizer.
+   */
   dispose(): void {
     for (const m of this.modules) m.dispose();
+    if (this.ownsOptimizer) this.optimizer.dispose();
   }
 }
 

@@ -1,0 +1,95 @@
+import { useBackend } from '@relkd/backend';
+import { Distiller, recipes } from '@relkd/layers';
+import * as tf from '@tensorflow/tfjs-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ARMS, ablationsOf, configFor, controlsFor, METHODS } from './arms';
+import { buildStudent, buildTeacher } from './models';
+import { loadTuned } from './tuning';
+
+const shape = { height: 12, width: 12, numClasses: 3 };
+
+describe('benchmark arms', () => {
+  beforeAll(async () => {
+    await useBackend('cpu');
+  });
+
+  it('every method brings its controls; CE and KD have no ablations', () => {
+    expect(controlsFor(['ce', 'kd']).map((a) => a.id)).toEqual([]);
+    expect(controlsFor([...METHODS]).map((a) => a.id)).toEqual([
+      'ce+view',
+      'kd+view',
+      'kd@icc',
+      'ce+mixup',
+      'selfkd',
+    ]);
+    expect(ablationsOf('kd')).toEqual([]);
+    expect(ablationsOf('vrm').map((a) => a.id)).toEqual([
+      'vrm-is',
+      'vrm-ic',
+      'vrm-view',
+      'vrm-rep',
+      'vrm-uep',
+    ]);
+    expect(new Set(ARMS.map((a) => a.id)).size).toBe(ARMS.length);
+  });
+
+  it('an ablation overrides its family configuration (and flips the STKD target mode)', () => {
+    const { configs } = loadTuned('/nonexistent/tuned.json');
+    const arm = (id: string) => ARMS.find((a) => a.id === id)!;
+    expect(configFor(arm('vrm-uep'), configs).uep).toBe('none');
+    expect(configFor(arm('vrm'), configs).uep).toBe('jointEntropy');
+    expect(configFor(arm('stkd-mode'), configs).targetMode).toBe('mixedTeacherSoft');
+    expect(configFor(arm('stkd'), configs).targetMode).toBe('teacherOnMixed');
+    expect(configFor(arm('kd+view'), configs)).toEqual(configs.kd);
+  });
+
+  it('every arm trains a 3-stage student for a step with finite losses and no leak', async () => {
+    const { configs } = loadTuned('/nonexistent/tuned.json');
+    const x = tf.randomUniform([12, 12, 12, 1], 0, 1, 'float32', 1) as tf.Tensor4D;
+    const y = tf.tensor1d([0, 1, 2, 0, 1, 2, 0, 1, 2, 0, 1, 2], 'int32');
+    const plain = buildTeacher(1, 'ta', '3stage', shape);
+    const icc = buildTeacher(2, 'tb', '3stage', shape);
+    // MTKD-SSR's teacher stage heads, fitted once as the benchmark does.
+    const scratch = buildStudent(0, '3stage', shape);
+    const headsRecipe = recipes.mtkd({
+      teacher: plain.model,
+      student: scratch.model,
+      stages: { teacher: plain.stages, student: scratch.stages },
+      numClasses: 3,
+      teacherHeadFit: { epochs: 1, batchSize: 6 },
+    });
+    await headsRecipe.fitTeacherHeads({ x, y });
+    const heads = await headsRecipe.teacherHeads!.saveWeights();
+    headsRecipe.dispose();
+    for (const arm of ARMS) {
+      const before = tf.memory().numTensors;
+      const student = buildStudent(7, '3stage', shape);
+      const teacher = arm.teacher === 'plain' ? plain : arm.teacher === 'icc' ? icc : undefined;
+      const parts = arm.build({
+        student,
+        teacher,
+        numClasses: 3,
+        config: configFor(arm, configs),
+        seed: 7,
+        teacherHeadWeights: heads,
+      });
+      const d = new Distiller({
+        student: student.model,
+        teacher: teacher?.model,
+        seed: 7,
+        ...parts,
+      });
+      const h = await d.fit({ x, y }, { epochs: 1, batchSize: 6 });
+      const loss = h.epochs[0]!.loss;
+      expect(Number.isFinite(loss.total), `${arm.id}: ${JSON.stringify(loss)}`).toBe(true);
+      d.dispose();
+      (parts as { dispose?: () => void }).dispose?.();
+      student.model.dispose();
+      expect(tf.memory().numTensors, arm.id).toBe(before);
+    }
+    plain.model.dispose();
+    icc.model.dispose();
+    scratch.model.dispose();
+    tf.dispose([x, y]);
+  }, 120_000);
+});
