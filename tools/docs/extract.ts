@@ -5,15 +5,18 @@
  *
  * Conventions (also in docs/contributing.md):
  *
- * - A block runs as an ES module of its own (top-level `await` works), in its own process (plain `node`;
- *   the check type-strips it with TypeScript first),
- *   in a fresh empty working directory, with a timeout. Imports resolve as in a user's project:
- *   `@relkd/*` are the built packages (`npm run build` first; `npm test` does it).
+ * - A block runs as an ES module of its own (top-level `await` works), in its own `node` process
+ *   (type-stripped by TypeScript here first: a TS loader such as tsx would cost ~0.5 s of CPU in
+ *   every process), in a fresh empty working directory, with a timeout, several in parallel.
+ *   Imports resolve as in a user's project: `@relkd/*` are the built packages (`npm run build`
+ *   first; `npm test` does it).
  * - Before the block, a hidden prelude (tools/docs/prelude.ts) selects the backend
  *   (`useBackend('auto')`) and declares tiny `teacher`, `student` (tfjs-layers models ending in
  *   logits), `x`, `y`, `xTest`, `yTest` and `batches`. A block may shadow any of them.
  * - The fence's info string takes flags after the language:
- *   - `standalone`: no prelude; the block must be complete (the README's first sample).
+ *   - `standalone`: no prelude; the block must be complete (the README's first sample). It is
+ *     typechecked in the shared program, which sees the prelude's global declarations, so a
+ *     name it forgot to define shows up when it runs.
  *   - `continues`: the block continues the previous checked block of the same file; the two
  *     typecheck and run as one program (the previous one does not run alone).
  *   - `norun`: typechecked only: code for a bundler or a browser (`?url` imports, a page).
