@@ -12,11 +12,15 @@
  * - `x`: `[32, 28, 28, 1]` float32 images in [0, 1]; `y`: `[32]` int32 labels `i % 10` (every
  *   class present); `xTest`, `yTest`: 16 more.
  * - `batches`: `x`, `y` in 2 batches of 16, as `{ xs, ys }`.
+ * - The working directory (empty, one per block) holds `teacher/model.json` + `teacher/weights.bin`:
+ *   `teacher` saved in tfjs' layout (written here with plain `fs`, so no `file://` handler is
+ *   registered for the block), for docs that load a model from disk.
  *
  * The backend is `useBackend('auto')` (WASM in Node unless tfjs-node is installed). A block may
  * shadow any of these names with its own declaration. Keep this list short and documented in
  * docs/contributing.md: a doc that needs anything else defines it where the reader can see it.
  */
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { useBackend } from '@relkd/backend';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
@@ -96,3 +100,23 @@ globalThis.batches = [0, 16].map((start) => ({
   xs: tf.slice(globalThis.x, start, 16),
   ys: tf.slice(globalThis.y, start, 16),
 }));
+
+await globalThis.teacher.save(
+  tf.io.withSaveHandler(async (artifacts) => {
+    const { modelTopology, format, generatedBy, convertedBy, weightSpecs, weightData } = artifacts;
+    const buffers = weightData === undefined ? [] : [weightData].flat();
+    mkdirSync('teacher', { recursive: true });
+    writeFileSync('teacher/weights.bin', Buffer.concat(buffers.map((b) => new Uint8Array(b))));
+    writeFileSync(
+      'teacher/model.json',
+      JSON.stringify({
+        modelTopology,
+        format,
+        generatedBy,
+        convertedBy,
+        weightsManifest: [{ paths: ['weights.bin'], weights: weightSpecs ?? [] }],
+      }),
+    );
+    return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts) };
+  }),
+);
