@@ -2,9 +2,17 @@ import { useBackend } from '@relkd/backend';
 import { Distiller, recipes } from '@relkd/layers';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ARMS, ablationsOf, configFor, controlsFor, METHODS } from './arms';
+import {
+  ARMS,
+  ablationsOf,
+  type Config,
+  configFor,
+  controlsFor,
+  type Family,
+  METHODS,
+} from './arms';
 import { buildStudent, buildTeacher } from './models';
-import { loadTuned } from './tuning';
+import { GRIDS, loadTuned } from './tuning';
 
 const shape = { height: 12, width: 12, numClasses: 3 };
 
@@ -87,6 +95,70 @@ describe('benchmark arms', () => {
       student.model.dispose();
       expect(tf.memory().numTensors, arm.id).toBe(before);
     }
+    plain.model.dispose();
+    icc.model.dispose();
+    scratch.model.dispose();
+    tf.dispose([x, y]);
+  }, 120_000);
+  it('every tuned key reaches the loss: two grid points differing in one key give different losses', async () => {
+    const { configs } = loadTuned('/nonexistent/tuned.json');
+    const x = tf.randomUniform([12, 12, 12, 1], 0, 1, 'float32', 3) as tf.Tensor4D;
+    const y = tf.tensor1d([0, 1, 2, 0, 1, 2, 0, 1, 2, 0, 1, 2], 'int32');
+    const plain = buildTeacher(1, 'tc', '3stage', shape);
+    const icc = buildTeacher(2, 'td', '3stage', shape);
+    const scratch = buildStudent(0, '3stage', shape);
+    const headsRecipe = recipes.mtkd({
+      teacher: plain.model,
+      student: scratch.model,
+      stages: { teacher: plain.stages, student: scratch.stages },
+      numClasses: 3,
+      teacherHeadFit: { epochs: 1, batchSize: 6 },
+    });
+    await headsRecipe.fitTeacherHeads({ x, y });
+    const heads = await headsRecipe.teacherHeads!.saveWeights();
+    headsRecipe.dispose();
+    const lossOf = (family: Family, config: Config) => {
+      const arm = ARMS.find((a) => a.family === family && a.group !== 'ablation')!;
+      const student = buildStudent(7, '3stage', shape);
+      const teacher = arm.teacher === 'plain' ? plain : arm.teacher === 'icc' ? icc : undefined;
+      const parts = arm.build({
+        student,
+        teacher,
+        numClasses: 3,
+        config,
+        seed: 7,
+        teacherHeadWeights: heads,
+      });
+      const d = new Distiller({
+        student: student.model,
+        teacher: teacher?.model,
+        seed: 7,
+        ...parts,
+      });
+      const total = d.step(x, y).total;
+      d.dispose();
+      (parts as { dispose?: () => void }).dispose?.();
+      student.model.dispose();
+      return total;
+    };
+    const checked: string[] = [];
+    for (const [family, grid] of Object.entries(GRIDS) as [Exclude<Family, 'ce'>, Config[]][]) {
+      for (const key of Object.keys(grid[0]!)) {
+        const pair = grid.flatMap((a) =>
+          grid
+            .filter(
+              (b) => b[key] !== a[key] && Object.keys(a).every((k) => k === key || a[k] === b[k]),
+            )
+            .map((b) => [a, b] as const),
+        )[0];
+        if (pair === undefined) continue;
+        const [a, b] = pair.map((g) => lossOf(family, { ...configs[family], ...g }));
+        expect(a, `${family}.${key}: ${JSON.stringify(pair)}`).not.toBe(b);
+        checked.push(`${family}.${key}`);
+      }
+    }
+    // VRM's uepRatio only exists with joint-entropy pruning, which every VRM grid point uses.
+    expect(checked.length).toBeGreaterThanOrEqual(13);
     plain.model.dispose();
     icc.model.dispose();
     scratch.model.dispose();

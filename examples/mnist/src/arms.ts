@@ -144,6 +144,7 @@ function corsdParts(ctx: ArmContext): DistillerParts {
     seed: ctx.seed,
     weight: num(c, 'weight'),
     loss: {
+      tSquared: c.tSquared === true,
       ...(off('pairCe') ? { ceWeight: 0 } : {}),
       ...(off('negative') ? { negKdWeight: 0, negCeWeight: 0 } : {}),
       ...(off('tripletScore') ? { tripletWeight: 0, scoreWeight: 0 } : {}),
