@@ -274,7 +274,10 @@ const teacherName = (k: 'plain' | 'icc') => (k === 'plain' ? 'plain CE' : 'ICC r
  * the backend, loads the data once, then runs jobs until told to exit. Progress goes to the parent.
  */
 async function worker(): Promise<void> {
-  const send = (m: WorkerMessage) => process.send?.(m);
+  // The parent may have told this worker to exit already (all jobs done): then there is no one to tell.
+  const send = (m: WorkerMessage) => {
+    if (process.connected) process.send?.(m);
+  };
   let p: Protocol | undefined;
   let data: Data | undefined;
   let stream: ProgressStream | undefined;

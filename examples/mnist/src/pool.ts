@@ -97,6 +97,8 @@ interface Slot {
   busy: boolean;
   /** Index of the job it runs. */
   current?: number;
+  /** It was told to exit. */
+  released?: boolean;
 }
 
 /**
@@ -126,10 +128,17 @@ export async function runInWorkers(
       for (const s of slots) s.child.kill();
       reject(e);
     };
+    const release = (s: Slot) => {
+      if (s.released || !s.child.connected) return;
+      s.released = true;
+      s.child.send({ type: 'exit' } satisfies ParentMessage);
+    };
     const dispatch = () => {
       if (failed) return;
       if (done.size === jobs.length) {
-        for (const s of slots) s.child.send({ type: 'exit' } satisfies ParentMessage);
+        // Every worker is told to exit once; a worker that becomes ready later (all jobs went to
+        // the others) is told when it reports ready, and one already gone is skipped (no EPIPE).
+        for (const s of slots) release(s);
         resolvePromise(results as (TeacherReport | RunResult)[]);
         return;
       }
@@ -149,6 +158,10 @@ export async function runInWorkers(
       });
       const slot: Slot = { child, busy: true };
       slots.push(slot);
+      // A send to a worker that just exited is not fatal: its exit is handled below.
+      child.on('error', (e) => {
+        if (!slot.released) fail(e);
+      });
       child.on('message', (m: WorkerMessage) => {
         if (m.type === 'ready') {
           slot.busy = false;
