@@ -74,7 +74,7 @@ method, the paired difference to CE and to Hinton KD over the same seeds with a 
 Modes (default: 2 seeds, 8 epochs, 1 000 training images):
   --quick            smoke run (1 seed, 2 epochs, 300 images, a quick teacher); writes under
                      .cache/distill-quick unless --out is given
-  --full             5 seeds, 20 epochs: the published table
+  --full             5 seeds, 12 epochs: the published table
 Tasks (default: compare the methods and their controls):
   --tune             run each family's grid (≤ 6 configurations, 2 seeds, validation accuracy)
                      and write the chosen configurations to examples/mnist/tuned.json (or
@@ -165,7 +165,7 @@ function parseRequest(argv: string[]): Request | undefined {
     },
     full: {
       seeds: 5,
-      epochs: 20,
+      epochs: 12,
       trainSize: 1000,
       valSize: 5000,
       testSize: 10000,
