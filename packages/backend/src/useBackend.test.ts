@@ -1,4 +1,4 @@
-import { isRelkdError, type RelkdError } from '@relkd/core';
+import { isRelkdError, type RelkdError, type RelkdWarning, setWarningHandler } from '@relkd/core';
 import { expectClose } from '@relkd/testing';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
@@ -232,6 +232,55 @@ describe('useBackend: optional native packages (simulated with an injected loade
     expect(info.name).toBe('wasm');
     expect(info.tried[0]).toContain('CUDA libraries missing');
     expect(info.tried[1]).toContain('module missing: @tensorflow/tfjs-node is not installed');
+  });
+
+  it('a backend registered from another copy of tfjs-core (tfjs-node 4.21.0) warns DUPLICATE_TFJS_CORE, naming both versions and the fix', async () => {
+    // What tfjs-node 4.21 installed beside relkd's tfjs-core 4.22 looks like: its backend class
+    // derives from the KernelBackend of its own tfjs-core copy, and its module says its versions.
+    class KernelBackendOfTfjsCore421 {}
+    const other = new Proxy(new MathBackendCPU(), {
+      getPrototypeOf: () => KernelBackendOfTfjsCore421.prototype,
+    });
+    const seen: RelkdWarning[] = [];
+    const previous = setWarningHandler((w) => {
+      seen.push(w);
+    });
+    try {
+      const info = await useBackend('gpu', {
+        importModule: async (s) => {
+          if (s !== GPU) throw notFound(s);
+          tf.registerBackend('tensorflow', () =>
+            Object.assign(other, { isUsingGpuDevice: true, isGPUPackage: true }),
+          );
+          return { version: { 'tfjs-node-gpu': '4.21.0', 'tfjs-core': '4.21.0' } };
+        },
+      });
+      expect(info.name).toBe('tensorflow');
+      const duplicates = seen.filter((w) => w.code === 'DUPLICATE_TFJS_CORE');
+      expect(duplicates).toHaveLength(1);
+      const text = duplicates[0]!.message;
+      expect(text).toContain(`${tf.version_core} (used by @relkd/core, @relkd/backend)`);
+      expect(text).toContain('4.21.0 (used by @tensorflow/tfjs-node-gpu 4.21.0)');
+      expect(text).toContain('npm dedupe');
+      expect(text).toContain(`npm i @tensorflow/tfjs@${tf.version_core}`);
+    } finally {
+      setWarningHandler(previous);
+    }
+  });
+
+  it("backends on relkd's own tfjs-core: no DUPLICATE_TFJS_CORE warning", async () => {
+    const seen: RelkdWarning[] = [];
+    const previous = setWarningHandler((w) => {
+      seen.push(w);
+    });
+    try {
+      await useBackend('wasm');
+      await useBackend('cpu');
+      await useBackend('gpu', { importModule: loader({ [GPU]: fakeTensorflow(true) }) });
+      expect(seen).toEqual([]);
+    } finally {
+      setWarningHandler(previous);
+    }
   });
 
   it("explicit 'cpu' works through options.modules without importing", async () => {

@@ -37,6 +37,11 @@ export { Rng } from './random/Rng';
 export { type SampleBetaOptions, sampleBeta } from './random/sampleBeta';
 export { seededPermutation } from './random/seededPermutation';
 export {
+  checkTfjsCore,
+  type TfjsCoreCopy,
+  type TfjsCoreUser,
+} from './validation/checkTfjsCore';
+export {
   assertNonEmpty,
   assertNumber,
   assertOneOf,
