@@ -1,3 +1,11 @@
+/**
+ * @relkd/core: shared tensor math, the KD and cross-entropy losses, errors and warnings,
+ * trainable `Module`s, seeded randomness and validation helpers.
+ *
+ * @module @relkd/core
+ * @document ../README.md
+ */
+
 export { isRelkdError, RelkdError, type RelkdErrorCode } from './errors/RelkdError';
 export {
   type RelkdWarning,
