@@ -146,6 +146,9 @@ describe('useBackend: validation', () => {
     [{ wasmPaths: 3 }, 'wasmPaths'],
     [{ wasmPaths: { 'tfjs-backend-wasm.wasm': 1 } }, 'wasmPaths'],
     [{ importModule: 'x' }, 'importModule'],
+    [{ initTimeoutMs: 0 }, 'initTimeoutMs'],
+    [{ initTimeoutMs: Number.NaN }, 'initTimeoutMs'],
+    [{ initTimeoutMs: '5' }, 'initTimeoutMs'],
   ])('bad options %j throw INVALID_OPTION', async (options, name) => {
     const e = await rejection(useBackend('wasm', options as unknown as UseBackendOptions));
     expect(e.code).toBe('INVALID_OPTION');
@@ -281,6 +284,32 @@ describe('useBackend: optional native packages (simulated with an injected loade
     } finally {
       setWarningHandler(previous);
     }
+  });
+
+  it('a backend whose initialisation never settles: BACKEND_UNAVAILABLE (init-timeout) after initTimeoutMs, previous backend kept; auto goes on', async () => {
+    // e.g. tfjs-backend-wasm's threaded worker in a minified bundle: tf.setBackend never settles
+    const never = () => {
+      tf.registerBackend('tensorflow', () => new Promise<never>(() => {}));
+    };
+    const started = Date.now();
+    const e = await rejection(
+      useBackend('gpu', { importModule: loader({ [GPU]: never }), initTimeoutMs: 200 }),
+    );
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(e.code).toBe('BACKEND_UNAVAILABLE');
+    expect(e.message).toContain(
+      "initialisation did not finish within 0.2 s: tf.setBackend('tensorflow') never settled",
+    );
+    expect(e.details).toMatchObject({ reason: 'init-timeout' });
+    expect(tf.getBackend()).toBe('cpu');
+    expect(tf.findBackendFactory('tensorflow')).toBeNull();
+    await tf.ready(); // not stuck behind the abandoned initialisation
+    const info = await useBackend('auto', {
+      importModule: loader({ [GPU]: never }),
+      initTimeoutMs: 200,
+    });
+    expect(info.name).toBe('wasm');
+    expect(info.tried[0]).toContain('initialisation did not finish within 0.2 s');
   });
 
   it("explicit 'cpu' works through options.modules without importing", async () => {
