@@ -31,7 +31,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
  * (issue 18: no source maps, tfjs-core's gradients bundled against its public entry):
  *   package                    packed    unpacked
  *   @relkd/affinity-graph      30.3 kB   108.9 kB
- *   @relkd/backend             65.6 kB   300.9 kB   (was 826 kB / 4.49 MB with source maps)
+ *   @relkd/backend             67.5 kB   306.8 kB   (was 826 kB / 4.49 MB with source maps)
  *   @relkd/class-correlation   24.2 kB    91.6 kB
  *   @relkd/core                57.7 kB   209.4 kB
  *   @relkd/layers              75.7 kB   269.0 kB
