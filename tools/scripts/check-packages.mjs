@@ -5,7 +5,10 @@
 //      @tensorflow/tfjs-core + -backend-cpu + -backend-wasm (+ tfjs-layers for @relkd/layers),
 //      then run tools/smoke/smoke.mjs (ESM) and smoke.cjs (CJS) there with plain `node` (every
 //      main entry, plus the `@relkd/layers/node` subpath: a file:// save + load round trip).
+//   0. (first) size budgets: each tarball's packed and unpacked bytes (`npm pack --dry-run`)
+//      within SIZE_BUDGETS below.
 // Usage: node tools/scripts/check-packages.mjs [--skip-lint] [--skip-install] [--keep]
+//        (both skips: the size budgets only, in seconds)
 // Needs built packages (npm run build) and the npm registry (or a warm npm cache).
 import { execFileSync } from 'node:child_process';
 import {
@@ -21,6 +24,35 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/**
+ * What each published tarball may weigh, in bytes: `packed` (the .tgz users download) and
+ * `unpacked` (what lands in node_modules). About 20% over the sizes measured when they were set
+ * (issue 18: no source maps, tfjs-core's gradients bundled against its public entry):
+ *   package                    packed    unpacked
+ *   @relkd/affinity-graph      30.3 kB   108.9 kB
+ *   @relkd/backend             67.5 kB   306.8 kB   (was 826 kB / 4.49 MB with source maps)
+ *   @relkd/class-correlation   24.2 kB    91.6 kB
+ *   @relkd/core                57.7 kB   209.4 kB
+ *   @relkd/layers              75.7 kB   269.0 kB
+ *   @relkd/mixup-similarity    12.9 kB    57.6 kB
+ *   @relkd/relation-network    32.3 kB   117.4 kB
+ *   @relkd/stage-distill       29.4 kB   112.0 kB
+ * Raise a budget for code users need, never for build by-products (maps, fixtures, duplicates).
+ */
+const kB = 1000;
+const SIZE_BUDGETS = {
+  '@relkd/affinity-graph': { packed: 36 * kB, unpacked: 130 * kB },
+  '@relkd/backend': { packed: 79 * kB, unpacked: 360 * kB },
+  '@relkd/class-correlation': { packed: 29 * kB, unpacked: 110 * kB },
+  '@relkd/core': { packed: 70 * kB, unpacked: 250 * kB },
+  '@relkd/layers': { packed: 91 * kB, unpacked: 323 * kB },
+  '@relkd/mixup-similarity': { packed: 16 * kB, unpacked: 70 * kB },
+  '@relkd/relation-network': { packed: 39 * kB, unpacked: 141 * kB },
+  '@relkd/stage-distill': { packed: 35 * kB, unpacked: 135 * kB },
+};
+const fmt = (bytes) =>
+  bytes >= 1e6 ? `${(bytes / 1e6).toFixed(2)} MB` : `${(bytes / kB).toFixed(1)} kB`;
 const args = new Set(process.argv.slice(2));
 const TFJS = '4.22.0';
 
@@ -46,6 +78,46 @@ const step = (name, fn) => {
     console.error(`FAILED: ${name}: ${e.message.split('\n')[0]}`);
   }
 };
+
+for (const p of pkgs) {
+  const name = p.json.name;
+  step(`size budget ${name}`, () => {
+    const budget = SIZE_BUDGETS[name];
+    if (budget === undefined)
+      throw new Error(
+        `${name} has no size budget: add one to SIZE_BUDGETS in tools/scripts/check-packages.mjs`,
+      );
+    const [info] = JSON.parse(
+      execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], {
+        cwd: p.dir,
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'ignore'],
+      }),
+    );
+    const over = [];
+    for (const [what, size] of [
+      ['packed', info.size],
+      ['unpacked', info.unpackedSize],
+    ]) {
+      if (size > budget[what])
+        over.push(`${what} ${fmt(size)} (${size} B) is over its budget of ${fmt(budget[what])}`);
+    }
+    const line = `${name}: packed ${fmt(info.size)} (budget ${fmt(budget.packed)}), unpacked ${fmt(info.unpackedSize)} (budget ${fmt(budget.unpacked)}), ${info.entryCount} files`;
+    if (over.length > 0) {
+      const largest = [...info.files]
+        .sort((a, b) => b.size - a.size)
+        .slice(0, 3)
+        .map((f) => `${f.path} ${fmt(f.size)}`)
+        .join(', ');
+      throw new Error(
+        `${over.join('; ')}. Largest files: ${largest}. ` +
+          `See \`npm pack --dry-run -w ${name}\`; ship only what users need, or raise the budget ` +
+          'in tools/scripts/check-packages.mjs if the growth is code users need.',
+      );
+    }
+    console.log(`size ok  ${line}`);
+  });
+}
 
 if (!args.has('--skip-lint')) {
   for (const p of pkgs) {

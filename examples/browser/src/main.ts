@@ -62,10 +62,13 @@ async function prepare(): Promise<void> {
   const info = await useBackend(ui.backend.value as BackendName, {
     wasmPaths: WASM_PATHS,
     modules: { '@tensorflow/tfjs-backend-wasm': wasmBackend },
-    wasmThreads: 1,
+    // One WASM thread unless the link asks for more (`?threads=4`): useBackend's default in a
+    // browser, since tfjs-backend-wasm's threaded worker does not start in a minified build.
+    ...(threads === null ? {} : { wasmThreads: Number(threads), initTimeoutMs: 10_000 }),
   });
+  ui.status.dataset.threads = String(info.threads ?? '');
   log(
-    `backend: ${info.name} (${info.device})${info.tried.length ? `; skipped: ${info.tried.join('; ')}` : ''}`,
+    `backend: ${info.name} (${info.device}${info.threads === undefined ? '' : `, ${info.threads} thread(s)`})${info.tried.length ? `; skipped: ${info.tried.join('; ')}` : ''}`,
   );
   if (!data || dataBackend !== tf.getBackend()) {
     data?.trainX.dispose();
@@ -192,7 +195,9 @@ ui.stop.addEventListener('click', () => {
   stopRequested = true;
 });
 // Deep links for demos and the end-to-end test: ?backend=wasm&method=kd&steps=200&autostart=1
+// (and &threads=4 for WASM threads; the page is cross-origin isolated).
 const params = new URLSearchParams(location.search);
+const threads = params.get('threads');
 for (const key of ['backend', 'method', 'steps'] as const) {
   const v = params.get(key);
   if (v !== null) (ui[key] as HTMLInputElement | HTMLSelectElement).value = v;

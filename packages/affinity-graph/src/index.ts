@@ -2,7 +2,8 @@
  * @relkd/affinity-graph — VRM (Virtual Relation Matching) knowledge distillation for
  * TensorFlow.js: virtual views, inter-sample / inter-class affinity graphs, edge pruning.
  *
- * @packageDocumentation
+ * @module @relkd/affinity-graph
+ * @document ../README.md
  */
 
 export { type AffinityGraph, type AffinityGraphOptions, affinityGraph } from './affinityGraph';

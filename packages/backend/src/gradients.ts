@@ -10,7 +10,7 @@
  * await tf.setBackend('wasm');
  * fixWasmOneHot(); // float32 tf.oneHot on tfjs-backend-wasm 4.22 (see the README)
  * ```
- * @packageDocumentation
+ * @module @relkd/backend/gradients
  */
 import { registerGradients } from './registerGradients';
 import { registerWasmGradientKernels } from './wasm/registerWasmGradientKernels';

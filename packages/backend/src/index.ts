@@ -1,3 +1,11 @@
+/**
+ * @relkd/backend: selects where tfjs runs (tfjs-node-gpu, tfjs-node, WASM, WebGPU, WebGL, CPU),
+ * registers tfjs-core's gradients and fills the WASM backend's gradient gaps.
+ *
+ * @module @relkd/backend
+ * @document ../README.md
+ */
+
 export { describeBackend } from './describeBackend';
 export type { ModuleLoader } from './environment';
 export { registerGradients } from './registerGradients';

@@ -1,4 +1,4 @@
-import { isRelkdError, type RelkdError } from '@relkd/core';
+import { isRelkdError, type RelkdError, type RelkdWarning, setWarningHandler } from '@relkd/core';
 import { expectClose } from '@relkd/testing';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
@@ -146,6 +146,9 @@ describe('useBackend: validation', () => {
     [{ wasmPaths: 3 }, 'wasmPaths'],
     [{ wasmPaths: { 'tfjs-backend-wasm.wasm': 1 } }, 'wasmPaths'],
     [{ importModule: 'x' }, 'importModule'],
+    [{ initTimeoutMs: 0 }, 'initTimeoutMs'],
+    [{ initTimeoutMs: Number.NaN }, 'initTimeoutMs'],
+    [{ initTimeoutMs: '5' }, 'initTimeoutMs'],
   ])('bad options %j throw INVALID_OPTION', async (options, name) => {
     const e = await rejection(useBackend('wasm', options as unknown as UseBackendOptions));
     expect(e.code).toBe('INVALID_OPTION');
@@ -232,6 +235,81 @@ describe('useBackend: optional native packages (simulated with an injected loade
     expect(info.name).toBe('wasm');
     expect(info.tried[0]).toContain('CUDA libraries missing');
     expect(info.tried[1]).toContain('module missing: @tensorflow/tfjs-node is not installed');
+  });
+
+  it('a backend registered from another copy of tfjs-core (tfjs-node 4.21.0) warns DUPLICATE_TFJS_CORE, naming both versions and the fix', async () => {
+    // What tfjs-node 4.21 installed beside relkd's tfjs-core 4.22 looks like: its backend class
+    // derives from the KernelBackend of its own tfjs-core copy, and its module says its versions.
+    class KernelBackendOfTfjsCore421 {}
+    const other = new Proxy(new MathBackendCPU(), {
+      getPrototypeOf: () => KernelBackendOfTfjsCore421.prototype,
+    });
+    const seen: RelkdWarning[] = [];
+    const previous = setWarningHandler((w) => {
+      seen.push(w);
+    });
+    try {
+      const info = await useBackend('gpu', {
+        importModule: async (s) => {
+          if (s !== GPU) throw notFound(s);
+          tf.registerBackend('tensorflow', () =>
+            Object.assign(other, { isUsingGpuDevice: true, isGPUPackage: true }),
+          );
+          return { version: { 'tfjs-node-gpu': '4.21.0', 'tfjs-core': '4.21.0' } };
+        },
+      });
+      expect(info.name).toBe('tensorflow');
+      const duplicates = seen.filter((w) => w.code === 'DUPLICATE_TFJS_CORE');
+      expect(duplicates).toHaveLength(1);
+      const text = duplicates[0]!.message;
+      expect(text).toContain(`${tf.version_core} (used by @relkd/core, @relkd/backend)`);
+      expect(text).toContain('4.21.0 (used by @tensorflow/tfjs-node-gpu 4.21.0)');
+      expect(text).toContain('npm dedupe');
+      expect(text).toContain(`npm i @tensorflow/tfjs@${tf.version_core}`);
+    } finally {
+      setWarningHandler(previous);
+    }
+  });
+
+  it("backends on relkd's own tfjs-core: no DUPLICATE_TFJS_CORE warning", async () => {
+    const seen: RelkdWarning[] = [];
+    const previous = setWarningHandler((w) => {
+      seen.push(w);
+    });
+    try {
+      await useBackend('wasm');
+      await useBackend('cpu');
+      await useBackend('gpu', { importModule: loader({ [GPU]: fakeTensorflow(true) }) });
+      expect(seen).toEqual([]);
+    } finally {
+      setWarningHandler(previous);
+    }
+  });
+
+  it('a backend whose initialisation never settles: BACKEND_UNAVAILABLE (init-timeout) after initTimeoutMs, previous backend kept; auto goes on', async () => {
+    // e.g. tfjs-backend-wasm's threaded worker in a minified bundle: tf.setBackend never settles
+    const never = () => {
+      tf.registerBackend('tensorflow', () => new Promise<never>(() => {}));
+    };
+    const started = Date.now();
+    const e = await rejection(
+      useBackend('gpu', { importModule: loader({ [GPU]: never }), initTimeoutMs: 200 }),
+    );
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(e.code).toBe('BACKEND_UNAVAILABLE');
+    expect(e.message).toContain(
+      "initialisation did not finish within 0.2 s: tf.setBackend('tensorflow') never settled",
+    );
+    expect(e.details).toMatchObject({ reason: 'init-timeout' });
+    expect(tf.getBackend()).toBe('cpu');
+    expect(tf.findBackendFactory('tensorflow')).toBeNull();
+    await tf.ready(); // not stuck behind the abandoned initialisation
+    const info = await useBackend('auto', {
+      importModule: loader({ [GPU]: never }),
+      initTimeoutMs: 200,
+    });
+    expect(info.name).toBe('wasm');
+    expect(info.tried[0]).toContain('initialisation did not finish within 0.2 s');
   });
 
   it("explicit 'cpu' works through options.modules without importing", async () => {

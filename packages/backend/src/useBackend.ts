@@ -1,4 +1,4 @@
-import { RelkdError } from '@relkd/core';
+import { checkTfjsCore, RelkdError, type TfjsCoreUser } from '@relkd/core';
 import * as tf from '@tensorflow/tfjs-core';
 import {
   defaultImport,
@@ -57,10 +57,20 @@ export interface UseBackendOptions {
   /**
    * Number of threads for the WASM backend (XNNPACK threadpool), a positive integer. Threads
    * need `SharedArrayBuffer`, i.e. a cross-origin-isolated page (COOP/COEP headers); Node runs the
-   * WASM backend single-threaded. `1` disables the threaded binary. Default: tfjs' choice (the
-   * number of logical cores when threads are available).
+   * WASM backend single-threaded. `1` disables the threaded binary. Default `1` in a browser:
+   * threads are opt-in, because tfjs-backend-wasm's threaded worker fails to start in minified
+   * production bundles (e.g. `vite build`), which left the page waiting forever; check your
+   * production build when you opt in (a failed start ends in `BACKEND_UNAVAILABLE` after
+   * `initTimeoutMs`).
    */
   wasmThreads?: number;
+  /**
+   * How long one backend may take to initialise (`tf.setBackend` and `tf.ready`), in
+   * milliseconds; past it, that backend counts as unavailable (`'auto'` goes on to the next one,
+   * an explicit choice throws `BACKEND_UNAVAILABLE`, reason `init-timeout`). Default `30000`;
+   * `Infinity` waits forever.
+   */
+  initTimeoutMs?: number;
   /**
    * Module namespaces to use instead of importing them, keyed by package name, e.g.
    * `{ '@tensorflow/tfjs-backend-wasm': wasmModule }`. Bundlers cannot resolve the optional
@@ -98,6 +108,7 @@ type FailureKind =
   | 'cuda-missing'
   | 'init-false'
   | 'init-failed'
+  | 'init-timeout'
   | 'needs-browser'
   | 'module-needed';
 
@@ -179,6 +190,7 @@ export async function useBackend(
   for (const candidate of plan) {
     try {
       const info = await attempt(candidate, name, node, options, tried);
+      checkTfjsCore(tfjsCoreUsers(candidate));
       lastInfo = { ...info, tried };
       return lastInfo;
     } catch (e) {
@@ -240,6 +252,16 @@ function validate(name: unknown, options: unknown): void {
       { name: 'wasmPaths' },
     );
   }
+  if (
+    o.initTimeoutMs !== undefined &&
+    !(typeof o.initTimeoutMs === 'number' && o.initTimeoutMs > 0 && !Number.isNaN(o.initTimeoutMs))
+  ) {
+    throw new RelkdError(
+      'INVALID_OPTION',
+      `useBackend: \`initTimeoutMs\` must be a positive number of milliseconds (or Infinity), got ${String(o.initTimeoutMs)}.`,
+      { name: 'initTimeoutMs', actual: o.initTimeoutMs },
+    );
+  }
   if (o.fasterWasmKernels !== undefined && typeof o.fasterWasmKernels !== 'boolean') {
     throw new RelkdError(
       'INVALID_OPTION',
@@ -269,11 +291,78 @@ function candidates(name: BackendName, node: boolean): Candidate[] {
   }
 }
 
+/** The backend modules loaded (or given), for their versions. */
+const loaded = new Map<Candidate, unknown>();
+
 async function load(candidate: Candidate, options: UseBackendOptions): Promise<unknown> {
   const pkg = PACKAGES[candidate];
-  const given = options.modules?.[pkg];
-  if (given !== undefined) return given;
-  return (options.importModule ?? defaultImport)(pkg);
+  const mod = options.modules?.[pkg] ?? (await (options.importModule ?? defaultImport)(pkg));
+  loaded.set(candidate, mod);
+  return mod;
+}
+
+/**
+ * Who uses which tfjs-core, for `checkTfjsCore`: this package, and the selected backend when its
+ * instance does not derive from this tfjs-core's `KernelBackend` (the backend package registered
+ * it from another copy of tfjs-core, e.g. tfjs-backend-wasm 4.21 next to relkd's 4.22).
+ */
+function tfjsCoreUsers(candidate: Candidate): TfjsCoreUser[] {
+  const users: TfjsCoreUser[] = [
+    { by: '@relkd/backend', version: tf.version_core, markers: [tf.KernelBackend, tf.Tensor] },
+  ];
+  const backend: unknown = tf.backend();
+  if (backend === null || typeof backend !== 'object' || backend instanceof tf.KernelBackend)
+    return users;
+  let root = Object.getPrototypeOf(backend) as object | null;
+  while (
+    root !== null &&
+    Object.getPrototypeOf(root) !== Object.prototype &&
+    Object.getPrototypeOf(root) !== null
+  )
+    root = Object.getPrototypeOf(root) as object | null;
+  const mod = loaded.get(candidate);
+  const { pkg, core } = registeredBy(backend, mod) ? versionsOf(mod) : {};
+  users.push({
+    by: pkg === undefined ? PACKAGES[candidate] : `${PACKAGES[candidate]} ${pkg}`,
+    // tfjs' backend packages pin tfjs-core to their own version (an exact peer dependency).
+    version: core ?? pkg,
+    markers: [root?.constructor ?? backend],
+  });
+  return users;
+}
+
+/**
+ * Whether `mod` is the module whose backend class made `backend`: not when it exports backend
+ * classes and none of them did (the application registered that backend name first, from another
+ * copy of the package, and tfjs kept it).
+ */
+function registeredBy(backend: object, mod: unknown): boolean {
+  if (mod === null || typeof mod !== 'object') return false;
+  const m = (mod as { default?: unknown }).default ?? mod;
+  const classes = Object.values(m as Record<string, unknown>).filter(
+    (v): v is abstract new (...args: never[]) => unknown =>
+      typeof v === 'function' &&
+      typeof (v as { prototype?: { readSync?: unknown } }).prototype?.readSync === 'function',
+  );
+  return classes.length === 0 || classes.some((c) => backend instanceof c);
+}
+
+/** A tfjs backend module's version (`version_wasm`, ... or tfjs-node's `version` map). */
+function versionsOf(mod: unknown): { pkg?: string; core?: string } {
+  if (mod === null || typeof mod !== 'object') return {};
+  const m = mod as Record<string, unknown>;
+  for (const [k, v] of Object.entries(m))
+    if (k.startsWith('version_') && typeof v === 'string') return { pkg: v };
+  if (m.version !== null && typeof m.version === 'object') {
+    const v = m.version as Record<string, unknown>;
+    const pkg = Object.entries(v).find(([k]) => k.startsWith('tfjs-node'))?.[1];
+    const core = v['tfjs-core'];
+    return {
+      ...(typeof pkg === 'string' ? { pkg } : {}),
+      ...(typeof core === 'string' ? { core } : {}),
+    };
+  }
+  return 'default' in m ? versionsOf(m.default) : {};
 }
 
 /** Maps an import error to a reason. */
@@ -353,7 +442,51 @@ async function importBackend(
   }
 }
 
-async function activate(tfName: SelectedBackendName, candidate: Candidate): Promise<void> {
+/** The default of `initTimeoutMs`. */
+const INIT_TIMEOUT_MS = 30_000;
+
+/**
+ * Initialises `tfName` within `options.initTimeoutMs`. `hint` explains a time-out (the WASM
+ * threaded worker that never starts in a minified bundle).
+ */
+async function activate(
+  tfName: SelectedBackendName,
+  candidate: Candidate,
+  options: UseBackendOptions,
+  hint = '',
+): Promise<void> {
+  const ms = options.initTimeoutMs ?? INIT_TIMEOUT_MS;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    if (!Number.isFinite(ms)) return;
+    timer = setTimeout(() => {
+      reject(
+        new Unavailable(
+          'init-timeout',
+          `initialisation did not finish within ${ms / 1000} s: tf.setBackend('${tfName}') never settled${hint}; ` +
+            `'${tfName}' was removed from tfjs' backends so that tf.ready() does not wait for it`,
+        ),
+      );
+    }, ms);
+  });
+  try {
+    await initialise(tfName, candidate, timeout);
+  } catch (e) {
+    // tfjs keeps waiting for that initialisation: every later tf.ready() would hang on it.
+    // Removing the backend drops it (public API; the backend cannot start in this page anyway).
+    if (e instanceof Unavailable && e.kind === 'init-timeout' && tf.findBackendFactory(tfName))
+      tf.removeBackend(tfName);
+    throw e;
+  } finally {
+    if (timer !== undefined) clearTimeout(timer);
+  }
+}
+
+async function initialise(
+  tfName: SelectedBackendName,
+  candidate: Candidate,
+  timeout: Promise<never>,
+): Promise<void> {
   if (tf.findBackendFactory(tfName) == null && !(tfName in registry())) {
     throw new Unavailable(
       'init-failed',
@@ -362,8 +495,9 @@ async function activate(tfName: SelectedBackendName, candidate: Candidate): Prom
   }
   let ok: boolean;
   try {
-    ok = await tf.setBackend(tfName);
+    ok = await Promise.race([tf.setBackend(tfName), timeout]);
   } catch (e) {
+    if (e instanceof Unavailable) throw e;
     throw new Unavailable(
       'init-failed',
       `initialisation failed: tf.setBackend('${tfName}') threw: ${firstLine(message(e))}`,
@@ -375,7 +509,7 @@ async function activate(tfName: SelectedBackendName, candidate: Candidate): Prom
       `initialisation returned false: tf.setBackend('${tfName}') resolved false${hintForFalse(tfName)}.`,
     );
   }
-  await tf.ready();
+  await Promise.race([tf.ready(), timeout]);
 }
 
 function hintForFalse(tfName: SelectedBackendName): string {
@@ -413,7 +547,7 @@ async function attempt(
       const existing = tf.findBackendFactory('tensorflow') != null;
       if (!existing) await importBackend(candidate, 'tensorflow', options, node);
       const previous = tf.engine().backendName as string | null;
-      await activate('tensorflow', candidate);
+      await activate('tensorflow', candidate, options);
       const be = tf.backend() as unknown as { isUsingGpuDevice?: boolean; isGPUPackage?: boolean };
       const onGpu = be.isUsingGpuDevice ?? be.isGPUPackage ?? candidate === 'nodeGpu';
       if (candidate === 'nodeGpu' && !onGpu) {
@@ -452,12 +586,22 @@ async function attempt(
               'fix `wasmPaths` and restart',
           );
         }
-        if (options.wasmThreads !== undefined) {
-          if (options.wasmThreads === 1) tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
-          wasmModule?.setThreadsCount?.(options.wasmThreads);
-        }
+        // Threads are opt-in in a browser (see `wasmThreads`); Node is single-threaded anyway.
+        if ((options.wasmThreads ?? (node ? undefined : 1)) === 1)
+          tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+        if (options.wasmThreads !== undefined) wasmModule?.setThreadsCount?.(options.wasmThreads);
       }
-      await activate('wasm', 'wasm');
+      const threaded = !node && !initialised && (options.wasmThreads ?? 1) > 1;
+      await activate(
+        'wasm',
+        'wasm',
+        options,
+        threaded
+          ? ` (wasmThreads: ${options.wasmThreads}): the threaded binary's Web Worker did not start, as happens in minified ` +
+              'production bundles (e.g. `vite build`; the worker reports "e is not defined"). Pass `wasmThreads: 1` ' +
+              '(the default) or serve an unminified build, then reload the page (tfjs-backend-wasm cannot initialise twice)'
+          : '',
+      );
       fixWasmOneHot();
       // Now that the wasm kernels exist: the faster replacements (or tfjs' own, if asked).
       registerWasmGradientKernels({ faster: options.fasterWasmKernels ?? true });
@@ -475,7 +619,7 @@ async function attempt(
     }
     case 'cpu':
       await importBackend('cpu', 'cpu', options, node);
-      await activate('cpu', 'cpu');
+      await activate('cpu', 'cpu', options);
       return { name: 'cpu', device: 'cpu', float32: true, gradients: true };
     case 'webgl':
     case 'webgpu': {
@@ -486,7 +630,7 @@ async function attempt(
         );
       }
       await importBackend(candidate, candidate, options, node);
-      await activate(candidate, candidate);
+      await activate(candidate, candidate, options);
       // tfjs-backend-webgl's floatPrecision() reports 16 whenever WEBGL_RENDER_FLOAT32_ENABLED is
       // true (tensorflow/tfjs#6980), so read the flag itself for webgl.
       const float32 =

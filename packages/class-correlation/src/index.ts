@@ -3,7 +3,8 @@
  * Tan, Liu & Zhang, Knowledge-Based Systems 2021): an inter-class correlation regulariser that
  * makes the teacher express class correlation, and a loss that makes the student mimic it.
  *
- * @packageDocumentation
+ * @module @relkd/class-correlation
+ * @document ../README.md
  */
 
 export {

@@ -1,3 +1,11 @@
+/**
+ * @relkd/core: shared tensor math, the KD and cross-entropy losses, errors and warnings,
+ * trainable `Module`s, seeded randomness and validation helpers.
+ *
+ * @module @relkd/core
+ * @document ../README.md
+ */
+
 export { isRelkdError, RelkdError, type RelkdErrorCode } from './errors/RelkdError';
 export {
   type RelkdWarning,
@@ -36,6 +44,11 @@ export { Sequential } from './modules/Sequential';
 export { Rng } from './random/Rng';
 export { type SampleBetaOptions, sampleBeta } from './random/sampleBeta';
 export { seededPermutation } from './random/seededPermutation';
+export {
+  checkTfjsCore,
+  type TfjsCoreCopy,
+  type TfjsCoreUser,
+} from './validation/checkTfjsCore';
 export {
   assertNonEmpty,
   assertNumber,

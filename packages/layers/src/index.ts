@@ -1,3 +1,10 @@
+/**
+ * @relkd/layers: taps on tfjs-layers models, the `Distiller`, and recipes for every method.
+ *
+ * @module @relkd/layers
+ * @document ../README.md
+ */
+
 export {
   type Batch,
   type BatchContext,

@@ -13,7 +13,7 @@
  * const teacher = await tfl.loadLayersModel('file://teacher/model.json');
  * await teacher.save('file://backup/teacher');
  * ```
- * @module
+ * @module @relkd/layers/node
  */
 import { registerFileRouters } from './node/routers';
 

@@ -2,6 +2,9 @@
  * @relkd/mixup-similarity — STKD (Similarity Transfer for Knowledge Distillation) for
  * TensorFlow.js: mixup virtual samples (`mixup`, `mixupWith`) and the similarity transfer loss
  * (`stkdLoss`). See docs/methods/stkd.md for the formulas and what is from the paper.
+ *
+ * @module @relkd/mixup-similarity
+ * @document ../README.md
  */
 
 export type { LambdaInput, PermutationInput } from './internal/mixArgs';

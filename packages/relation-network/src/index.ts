@@ -3,7 +3,8 @@
  * TensorFlow.js — triplet arrangement, pair gathering, trainable relation networks with
  * auxiliary classifiers, and the CORSD loss.
  *
- * @packageDocumentation
+ * @module @relkd/relation-network
+ * @document ../README.md
  */
 
 export {

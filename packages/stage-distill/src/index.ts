@@ -3,6 +3,9 @@
  * distillation (SCD), stage-wise response distillation (SRD) and cross-stage review distillation
  * (the student's self-reflection, `crossStageReview…` in code), with the trainable adapters and
  * stage heads they need.
+ *
+ * @module @relkd/stage-distill
+ * @document ../README.md
  */
 
 export {

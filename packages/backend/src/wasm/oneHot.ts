@@ -66,9 +66,9 @@ export function wasmOneHotIsBroken(): boolean {
 }
 
 /**
- * Replaces the wasm backend's `OneHot` kernel with {@link correctedOneHotKernel} when its float32
+ * Replaces the wasm backend's `OneHot` kernel with `correctedOneHotKernel` when its float32
  * output is wrong (tfjs-backend-wasm 4.22: `tf.oneHot(y, c, 1, 0, 'float32')` returns int32 bit
- * patterns, `1` reads as `1.4e-45`). Checks the kernel first ({@link wasmOneHotIsBroken}), so a
+ * patterns, `1` reads as `1.4e-45`). Checks the kernel first (`wasmOneHotIsBroken`), so a
  * fixed tfjs-backend-wasm is left alone. Needs the wasm backend initialised
  * (`await tf.setBackend('wasm')`); otherwise does nothing. Idempotent. Returns whether it patched.
  *

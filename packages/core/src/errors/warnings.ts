@@ -4,8 +4,10 @@
  * - `PROBABILITY_LIKE_LOGITS`: a loss that expects logits got a `[B, C]` input whose every row is
  *   non-negative and sums to 1 (within 1e-3), i.e. probabilities (e.g. a teacher ending in a
  *   softmax). Checked only with `validate: 'full'`, since it reads the data.
+ * - `DUPLICATE_TFJS_CORE`: more than one copy of `@tensorflow/tfjs-core` is loaded (e.g. an
+ *   application on another tfjs version than relkd's); see {@link checkTfjsCore}.
  */
-export type RelkdWarningCode = 'PROBABILITY_LIKE_LOGITS';
+export type RelkdWarningCode = 'PROBABILITY_LIKE_LOGITS' | 'DUPLICATE_TFJS_CORE';
 
 /** What a {@link RelkdWarningHandler} receives. */
 export interface RelkdWarning {

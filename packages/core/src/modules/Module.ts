@@ -52,7 +52,7 @@ export abstract class Module<In = tf.Tensor, Out extends tf.TensorContainer = tf
     this.name = name;
   }
 
-  /** The computation. Called inside a `tf.tidy` by {@link Module.apply}. */
+  /** The computation. Called inside a `tf.tidy` by `apply`. */
   protected abstract forward(x: In, training: boolean): Out;
 
   /**
@@ -105,14 +105,14 @@ export abstract class Module<In = tf.Tensor, Out extends tf.TensorContainer = tf
     return this.namedVariables().map((v) => v.variable);
   }
 
-  /** Copies of all variables (trainable and state) in {@link Module.namedVariables} order. */
+  /** Copies of all variables (trainable and state) in `namedVariables()` order. */
   getWeights(): tf.Tensor[] {
     this.assertAlive();
     return this.variables.map((v) => v.clone());
   }
 
   /**
-   * Assigns all variables from `weights` (same order and shapes as {@link Module.getWeights}).
+   * Assigns all variables from `weights` (same order and shapes as `getWeights()`).
    * @throws RelkdError `SHAPE_MISMATCH` (count or shape differs), `DTYPE_MISMATCH`, `INVALID_OPTION`
    *   (not a live tensor); nothing is assigned then.
    */
@@ -165,7 +165,7 @@ export abstract class Module<In = tf.Tensor, Out extends tf.TensorContainer = tf
   }
 
   /**
-   * Restores variables saved by {@link Module.saveWeights} (matched by path; exact round trip).
+   * Restores variables saved by `saveWeights()` (matched by path; exact round trip).
    * Extra saved entries are ignored.
    * @throws RelkdError `SHAPE_MISMATCH` (a path is missing or a shape differs), `DTYPE_MISMATCH`,
    *   `INVALID_OPTION` (not decodable); nothing is assigned then.
