@@ -16,6 +16,25 @@ import { GRIDS, loadTuned } from './tuning';
 
 const shape = { height: 12, width: 12, numClasses: 3 };
 
+/** Two tiny teachers and MTKD-SSR's teacher stage heads fitted once, as the benchmark does. */
+async function teachers(prefix: string, x: tf.Tensor4D, y: tf.Tensor1D) {
+  const plain = buildTeacher(1, `${prefix}p`, '3stage', shape);
+  const icc = buildTeacher(2, `${prefix}i`, '3stage', shape);
+  const scratch = buildStudent(0, '3stage', shape);
+  const recipe = recipes.mtkd({
+    teacher: plain.model,
+    student: scratch.model,
+    stages: { teacher: plain.stages, student: scratch.stages },
+    numClasses: 3,
+    teacherHeadFit: { epochs: 1, batchSize: 6 },
+  });
+  await recipe.fitTeacherHeads({ x, y });
+  const heads = await recipe.teacherHeads!.saveWeights();
+  recipe.dispose();
+  scratch.model.dispose();
+  return { plain, icc, heads };
+}
+
 describe('benchmark arms', () => {
   beforeAll(async () => {
     await useBackend('cpu');
@@ -55,20 +74,7 @@ describe('benchmark arms', () => {
     const { configs } = loadTuned('/nonexistent/tuned.json');
     const x = tf.randomUniform([12, 12, 12, 1], 0, 1, 'float32', 1) as tf.Tensor4D;
     const y = tf.tensor1d([0, 1, 2, 0, 1, 2, 0, 1, 2, 0, 1, 2], 'int32');
-    const plain = buildTeacher(1, 'ta', '3stage', shape);
-    const icc = buildTeacher(2, 'tb', '3stage', shape);
-    // MTKD-SSR's teacher stage heads, fitted once as the benchmark does.
-    const scratch = buildStudent(0, '3stage', shape);
-    const headsRecipe = recipes.mtkd({
-      teacher: plain.model,
-      student: scratch.model,
-      stages: { teacher: plain.stages, student: scratch.stages },
-      numClasses: 3,
-      teacherHeadFit: { epochs: 1, batchSize: 6 },
-    });
-    await headsRecipe.fitTeacherHeads({ x, y });
-    const heads = await headsRecipe.teacherHeads!.saveWeights();
-    headsRecipe.dispose();
+    const { plain, icc, heads } = await teachers('ta', x, y);
     for (const arm of ARMS) {
       const before = tf.memory().numTensors;
       const student = buildStudent(7, '3stage', shape);
@@ -97,26 +103,13 @@ describe('benchmark arms', () => {
     }
     plain.model.dispose();
     icc.model.dispose();
-    scratch.model.dispose();
     tf.dispose([x, y]);
   }, 120_000);
   it('every tuned key reaches the loss: two grid points differing in one key give different losses', async () => {
     const { configs } = loadTuned('/nonexistent/tuned.json');
     const x = tf.randomUniform([12, 12, 12, 1], 0, 1, 'float32', 3) as tf.Tensor4D;
     const y = tf.tensor1d([0, 1, 2, 0, 1, 2, 0, 1, 2, 0, 1, 2], 'int32');
-    const plain = buildTeacher(1, 'tc', '3stage', shape);
-    const icc = buildTeacher(2, 'td', '3stage', shape);
-    const scratch = buildStudent(0, '3stage', shape);
-    const headsRecipe = recipes.mtkd({
-      teacher: plain.model,
-      student: scratch.model,
-      stages: { teacher: plain.stages, student: scratch.stages },
-      numClasses: 3,
-      teacherHeadFit: { epochs: 1, batchSize: 6 },
-    });
-    await headsRecipe.fitTeacherHeads({ x, y });
-    const heads = await headsRecipe.teacherHeads!.saveWeights();
-    headsRecipe.dispose();
+    const { plain, icc, heads } = await teachers('tc', x, y);
     const lossOf = (family: Family, config: Config) => {
       const arm = ARMS.find((a) => a.family === family && a.group !== 'ablation')!;
       const student = buildStudent(7, '3stage', shape);
@@ -161,7 +154,6 @@ describe('benchmark arms', () => {
     expect(checked.length).toBeGreaterThanOrEqual(13);
     plain.model.dispose();
     icc.model.dispose();
-    scratch.model.dispose();
     tf.dispose([x, y]);
   }, 120_000);
 });
