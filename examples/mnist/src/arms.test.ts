@@ -4,6 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   ARMS,
+  type Arm,
   ablationsOf,
   type Config,
   configFor,
@@ -33,6 +34,33 @@ async function teachers(prefix: string, x: tf.Tensor4D, y: tf.Tensor1D) {
   recipe.dispose();
   scratch.model.dispose();
   return { plain, icc, heads };
+}
+
+/** Builds `arm`'s parts for a fresh seeded student, runs `use` on its Distiller, then disposes all of it. */
+async function withArm<T>(
+  arm: Arm,
+  config: Config,
+  t: Awaited<ReturnType<typeof teachers>>,
+  use: (d: Distiller) => Promise<T>,
+): Promise<T> {
+  const student = buildStudent(7, '3stage', shape);
+  const teacher = arm.teacher === 'plain' ? t.plain : arm.teacher === 'icc' ? t.icc : undefined;
+  const parts = arm.build({
+    student,
+    teacher,
+    numClasses: 3,
+    config,
+    seed: 7,
+    teacherHeadWeights: t.heads,
+  });
+  const d = new Distiller({ student: student.model, teacher: teacher?.model, seed: 7, ...parts });
+  try {
+    return await use(d);
+  } finally {
+    d.dispose();
+    (parts as { dispose?: () => void }).dispose?.();
+    student.model.dispose();
+  }
 }
 
 describe('benchmark arms', () => {
@@ -74,65 +102,27 @@ describe('benchmark arms', () => {
     const { configs } = loadTuned('/nonexistent/tuned.json');
     const x = tf.randomUniform([12, 12, 12, 1], 0, 1, 'float32', 1) as tf.Tensor4D;
     const y = tf.tensor1d([0, 1, 2, 0, 1, 2, 0, 1, 2, 0, 1, 2], 'int32');
-    const { plain, icc, heads } = await teachers('ta', x, y);
+    const fixtures = await teachers('ta', x, y);
     for (const arm of ARMS) {
       const before = tf.memory().numTensors;
-      const student = buildStudent(7, '3stage', shape);
-      const teacher = arm.teacher === 'plain' ? plain : arm.teacher === 'icc' ? icc : undefined;
-      const parts = arm.build({
-        student,
-        teacher,
-        numClasses: 3,
-        config: configFor(arm, configs),
-        seed: 7,
-        teacherHeadWeights: heads,
+      const loss = await withArm(arm, configFor(arm, configs), fixtures, async (d) => {
+        return (await d.fit({ x, y }, { epochs: 1, batchSize: 6 })).epochs[0]!.loss;
       });
-      const d = new Distiller({
-        student: student.model,
-        teacher: teacher?.model,
-        seed: 7,
-        ...parts,
-      });
-      const h = await d.fit({ x, y }, { epochs: 1, batchSize: 6 });
-      const loss = h.epochs[0]!.loss;
       expect(Number.isFinite(loss.total), `${arm.id}: ${JSON.stringify(loss)}`).toBe(true);
-      d.dispose();
-      (parts as { dispose?: () => void }).dispose?.();
-      student.model.dispose();
       expect(tf.memory().numTensors, arm.id).toBe(before);
     }
-    plain.model.dispose();
-    icc.model.dispose();
+    fixtures.plain.model.dispose();
+    fixtures.icc.model.dispose();
     tf.dispose([x, y]);
   }, 120_000);
   it('every tuned key reaches the loss: two grid points differing in one key give different losses', async () => {
     const { configs } = loadTuned('/nonexistent/tuned.json');
     const x = tf.randomUniform([12, 12, 12, 1], 0, 1, 'float32', 3) as tf.Tensor4D;
     const y = tf.tensor1d([0, 1, 2, 0, 1, 2, 0, 1, 2, 0, 1, 2], 'int32');
-    const { plain, icc, heads } = await teachers('tc', x, y);
+    const fixtures = await teachers('tc', x, y);
     const lossOf = (family: Family, config: Config) => {
       const arm = ARMS.find((a) => a.family === family && a.group !== 'ablation')!;
-      const student = buildStudent(7, '3stage', shape);
-      const teacher = arm.teacher === 'plain' ? plain : arm.teacher === 'icc' ? icc : undefined;
-      const parts = arm.build({
-        student,
-        teacher,
-        numClasses: 3,
-        config,
-        seed: 7,
-        teacherHeadWeights: heads,
-      });
-      const d = new Distiller({
-        student: student.model,
-        teacher: teacher?.model,
-        seed: 7,
-        ...parts,
-      });
-      const total = d.step(x, y).total;
-      d.dispose();
-      (parts as { dispose?: () => void }).dispose?.();
-      student.model.dispose();
-      return total;
+      return withArm(arm, config, fixtures, async (d) => d.step(x, y).total);
     };
     const checked: string[] = [];
     for (const [family, grid] of Object.entries(GRIDS) as [Exclude<Family, 'ce'>, Config[]][]) {
@@ -145,15 +135,17 @@ describe('benchmark arms', () => {
             .map((b) => [a, b] as const),
         )[0];
         if (pair === undefined) continue;
-        const [a, b] = pair.map((g) => lossOf(family, { ...configs[family], ...g }));
+        const [a, b] = await Promise.all(
+          pair.map((g) => lossOf(family, { ...configs[family], ...g })),
+        );
         expect(a, `${family}.${key}: ${JSON.stringify(pair)}`).not.toBe(b);
         checked.push(`${family}.${key}`);
       }
     }
     // VRM's uepRatio only exists with joint-entropy pruning, which every VRM grid point uses.
     expect(checked.length).toBeGreaterThanOrEqual(13);
-    plain.model.dispose();
-    icc.model.dispose();
+    fixtures.plain.model.dispose();
+    fixtures.icc.model.dispose();
     tf.dispose([x, y]);
   }, 120_000);
 });
