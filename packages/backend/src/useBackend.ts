@@ -9,6 +9,15 @@ import {
 import { registerGradients } from './registerGradients';
 import { fixWasmOneHot } from './wasm/oneHot';
 import { registerWasmGradientKernels } from './wasm/registerWasmGradientKernels';
+import type { AdapterDetails } from './webgpu/adapterDetails';
+import {
+  type GpuLike,
+  installDawnGlobals,
+  pickDawnModule,
+  pickWebGPUBackend,
+  registerDawnBackend,
+  requestDawnAdapter,
+} from './webgpu/dawn';
 
 /** A backend request: a concrete backend, `'gpu'` (best GPU backend) or `'auto'` (best available). */
 export type BackendName = 'auto' | 'gpu' | 'wasm' | 'cpu' | 'webgl' | 'webgpu';
@@ -42,6 +51,12 @@ export interface BackendInfo {
   gradients: true;
   /** One line per earlier choice that was skipped, with the reason (empty when the first choice worked). */
   tried: string[];
+  /**
+   * WebGPU only: the adapter in use (vendor, architecture, description, and whether it is a
+   * software adapter such as SwiftShader). Absent for the other backends, and for a browser
+   * WebGPU backend initialised before `useBackend` without adapter details.
+   */
+  adapter?: AdapterDetails;
 }
 
 /** Options of {@link useBackend}. */
@@ -87,6 +102,19 @@ export interface UseBackendOptions {
    * ({@link WASM_FASTER_KERNELS}). Default `true`; `false` keeps (or restores) tfjs' own kernels.
    */
   fasterWasmKernels?: boolean;
+  /**
+   * Node, `'webgpu'` only: accept a software WebGPU adapter (SwiftShader, llvmpipe, any adapter
+   * flagged `isFallbackAdapter`), e.g. to test the WebGPU route in CI without a GPU. Default
+   * `false`. `'gpu'` and `'auto'` never select a software adapter, whatever this says.
+   */
+  allowSoftwareAdapter?: boolean;
+  /**
+   * Node only: flags for Dawn (the npm package `webgpu`), passed to its `create(flags)` when the
+   * WebGPU route starts, e.g. `['enable-dawn-features=allow_unsafe_apis']`,
+   * `['disable-dawn-features=...']`, `['backend=vulkan']` or `['adapter=<name>']`. Default `[]`.
+   * Only the first Dawn start in a process uses them.
+   */
+  dawnFlags?: readonly string[];
 }
 
 /** The packages behind each backend. */
@@ -97,7 +125,11 @@ const PACKAGES = {
   cpu: '@tensorflow/tfjs-backend-cpu',
   webgl: '@tensorflow/tfjs-backend-webgl',
   webgpu: '@tensorflow/tfjs-backend-webgpu',
+  dawn: 'webgpu',
 } as const;
+
+/** The Dawn `webgpu` version the docs and hints name (tested with it). */
+const DAWN_VERSION = '0.6.2';
 
 type Candidate = keyof typeof PACKAGES;
 
@@ -110,7 +142,9 @@ type FailureKind =
   | 'init-failed'
   | 'init-timeout'
   | 'needs-browser'
-  | 'module-needed';
+  | 'module-needed'
+  | 'driver-missing'
+  | 'software-adapter';
 
 class Unavailable extends Error {
   constructor(
@@ -128,6 +162,7 @@ const LABELS: Record<Candidate, string> = {
   cpu: 'cpu',
   webgl: 'webgl',
   webgpu: 'webgpu',
+  dawn: 'webgpu-dawn',
 };
 
 /** Set-up hints appended to BACKEND_UNAVAILABLE messages. */
@@ -141,6 +176,11 @@ function installHint(c: Candidate): string {
       );
     case 'node':
       return `Install it with \`npm i ${PACKAGES.node}@${v}\``;
+    case 'dawn':
+      return (
+        `Install them with \`npm i ${PACKAGES.dawn}@${DAWN_VERSION} ${PACKAGES.webgpu}@${v}\` (Dawn's prebuilt Node bindings ` +
+        'for Linux, macOS and Windows; no download at install time)'
+      );
     default:
       return `Install it with \`npm i ${PACKAGES[c]}@${v}\` and import it in your application`;
   }
@@ -269,6 +309,23 @@ function validate(name: unknown, options: unknown): void {
       { name: 'fasterWasmKernels', actual: o.fasterWasmKernels },
     );
   }
+  if (o.allowSoftwareAdapter !== undefined && typeof o.allowSoftwareAdapter !== 'boolean') {
+    throw new RelkdError(
+      'INVALID_OPTION',
+      `useBackend: \`allowSoftwareAdapter\` must be a boolean, got ${String(o.allowSoftwareAdapter)}.`,
+      { name: 'allowSoftwareAdapter', actual: o.allowSoftwareAdapter },
+    );
+  }
+  if (
+    o.dawnFlags !== undefined &&
+    !(Array.isArray(o.dawnFlags) && o.dawnFlags.every((f) => typeof f === 'string'))
+  ) {
+    throw new RelkdError(
+      'INVALID_OPTION',
+      `useBackend: \`dawnFlags\` must be an array of strings (e.g. ['enable-dawn-features=allow_unsafe_apis']), got ${String(o.dawnFlags)}.`,
+      { name: 'dawnFlags', actual: o.dawnFlags },
+    );
+  }
   if (o.importModule !== undefined && typeof o.importModule !== 'function') {
     throw new RelkdError(
       'INVALID_OPTION',
@@ -283,9 +340,11 @@ function validate(name: unknown, options: unknown): void {
 function candidates(name: BackendName, node: boolean): Candidate[] {
   switch (name) {
     case 'auto':
-      return node ? ['nodeGpu', 'node', 'wasm', 'cpu'] : ['webgpu', 'webgl', 'wasm', 'cpu'];
+      return node ? ['nodeGpu', 'dawn', 'node', 'wasm', 'cpu'] : ['webgpu', 'webgl', 'wasm', 'cpu'];
     case 'gpu':
-      return node ? ['nodeGpu'] : ['webgpu', 'webgl'];
+      return node ? ['nodeGpu', 'dawn'] : ['webgpu', 'webgl'];
+    case 'webgpu':
+      return node ? ['dawn'] : ['webgpu'];
     default:
       return [name];
   }
@@ -295,10 +354,16 @@ function candidates(name: BackendName, node: boolean): Candidate[] {
 const loaded = new Map<Candidate, unknown>();
 
 async function load(candidate: Candidate, options: UseBackendOptions): Promise<unknown> {
-  const pkg = PACKAGES[candidate];
-  const mod = options.modules?.[pkg] ?? (await (options.importModule ?? defaultImport)(pkg));
+  const mod = await loadPackage(PACKAGES[candidate], options);
   loaded.set(candidate, mod);
   return mod;
+}
+
+function loadPackage(pkg: string, options: UseBackendOptions): Promise<unknown> {
+  const given = options.modules?.[pkg];
+  return given !== undefined
+    ? Promise.resolve(given)
+    : (options.importModule ?? defaultImport)(pkg);
 }
 
 /**
@@ -366,8 +431,12 @@ function versionsOf(mod: unknown): { pkg?: string; core?: string } {
 }
 
 /** Maps an import error to a reason. */
-function classifyImportError(candidate: Candidate, e: unknown, node: boolean): Unavailable {
-  const pkg = PACKAGES[candidate];
+function classifyImportError(
+  candidate: Candidate,
+  e: unknown,
+  node: boolean,
+  pkg: string = PACKAGES[candidate],
+): Unavailable {
   const msg = message(e);
   const code = (e as { code?: unknown } | null)?.code;
   const notFound =
@@ -621,12 +690,14 @@ async function attempt(
       await importBackend('cpu', 'cpu', options, node);
       await activate('cpu', 'cpu', options);
       return { name: 'cpu', device: 'cpu', float32: true, gradients: true };
+    case 'dawn':
+      return attemptDawn(requested, options);
     case 'webgl':
     case 'webgpu': {
       if (node) {
         throw new Unavailable(
           'needs-browser',
-          `${PACKAGES[candidate]} needs a browser (${candidate === 'webgl' ? 'WebGL' : 'WebGPU'}); in Node use 'gpu' (tfjs-node-gpu), 'wasm' or 'cpu'.`,
+          `${PACKAGES[candidate]} needs a browser (${candidate === 'webgl' ? 'WebGL' : 'WebGPU'}); in Node use 'gpu' (tfjs-node-gpu or Dawn WebGPU), 'webgpu' (Dawn), 'wasm' or 'cpu'.`,
         );
       }
       await importBackend(candidate, candidate, options, node);
@@ -646,6 +717,111 @@ async function attempt(
       };
     }
   }
+}
+
+/** Dawn's `GPU` object per Dawn module, created once (with the first call's `dawnFlags`). */
+const dawnGpus = new WeakMap<object, GpuLike>();
+/** The `'webgpu'` backend instance started on Dawn, and its adapter. */
+let dawnBackend: { backend: unknown; adapter: AdapterDetails } | undefined;
+
+function describeAdapter(a: AdapterDetails): string {
+  return [a.vendor, a.architecture, a.description].filter((x) => x !== '').join(' ') || 'unnamed';
+}
+
+/**
+ * The Node WebGPU route: Dawn (`webgpu`) provides `navigator.gpu`, tfjs-backend-webgpu runs on
+ * the adapter Dawn offers. A software adapter only for `'webgpu'` with `allowSoftwareAdapter`.
+ */
+async function attemptDawn(
+  requested: BackendName,
+  options: UseBackendOptions,
+): Promise<Omit<BackendInfo, 'tried'>> {
+  const allowSoftware = requested === 'webgpu' && options.allowSoftwareAdapter === true;
+  const refuseSoftware = (a: AdapterDetails): void => {
+    if (!a.software || allowSoftware) return;
+    throw new Unavailable(
+      'software-adapter',
+      `software adapter: Dawn offers only a software WebGPU adapter (${describeAdapter(a)}), which ` +
+        `${requested === 'webgpu' ? 'is used only on request' : `useBackend('${requested}') never selects`}: ` +
+        "useBackend('webgpu', { allowSoftwareAdapter: true }) runs on it (CPU speed, for tests). " +
+        'For a GPU, install its Vulkan driver (Linux), so that Dawn finds a hardware adapter.',
+    );
+  };
+  const existing = registry().webgpu as {
+    adapterInfo?: { vendor?: string; architecture?: string };
+  };
+  let details: AdapterDetails;
+  if (existing !== undefined) {
+    // Initialised earlier in this process (by us, or by the application): keep it.
+    details = (dawnBackend?.backend === existing ? dawnBackend.adapter : undefined) ?? {
+      vendor: existing.adapterInfo?.vendor ?? '',
+      architecture: existing.adapterInfo?.architecture ?? '',
+      description: '',
+      software: /swiftshader|llvmpipe|lavapipe/i.test(existing.adapterInfo?.architecture ?? ''),
+    };
+    refuseSoftware(details);
+  } else {
+    let dawnModule: unknown;
+    try {
+      dawnModule = await loadPackage(PACKAGES.dawn, options);
+    } catch (e) {
+      throw classifyImportError('dawn', e, true);
+    }
+    const dawn = pickDawnModule(dawnModule);
+    if (dawn === undefined)
+      throw new Unavailable(
+        'init-failed',
+        `initialisation failed: ${PACKAGES.dawn} loaded but exports no create()/globals (not Dawn's Node bindings?).`,
+      );
+    let gpu = dawnGpus.get(dawn);
+    if (gpu === undefined) {
+      try {
+        gpu = dawn.create([...(options.dawnFlags ?? [])]);
+        dawnGpus.set(dawn, gpu);
+      } catch (e) {
+        throw new Unavailable(
+          'init-failed',
+          `initialisation failed: Dawn's create(${JSON.stringify(options.dawnFlags ?? [])}) threw: ${firstLine(message(e))}`,
+        );
+      }
+    }
+    const found = await requestDawnAdapter(gpu);
+    if (found === undefined)
+      throw new Unavailable(
+        'driver-missing',
+        'driver missing: Dawn found no WebGPU adapter. On Linux it needs the Vulkan loader (libvulkan.so.1, ' +
+          "Debian/Ubuntu package libvulkan1) and the GPU vendor's Vulkan driver (e.g. NVIDIA's driver with its " +
+          'Vulkan ICD; check with `vulkaninfo --summary`); macOS needs Metal, Windows D3D12.',
+      );
+    details = found.details;
+    refuseSoftware(details);
+    let backendModule: unknown;
+    try {
+      backendModule = await loadPackage(PACKAGES.webgpu, options);
+    } catch (e) {
+      const error = classifyImportError('webgpu', e, true);
+      if (error.kind === 'module-missing' && error.message.includes('is not installed'))
+        throw new Unavailable(
+          'module-missing',
+          `module missing: ${PACKAGES.webgpu} is not installed. ${installHint('dawn')}.`,
+        );
+      throw error;
+    }
+    loaded.set('dawn', backendModule);
+    const WebGPUBackend = pickWebGPUBackend(backendModule);
+    if (WebGPUBackend === undefined)
+      throw new Unavailable(
+        'init-failed',
+        `initialisation failed: ${PACKAGES.webgpu} loaded but exports no WebGPUBackend.`,
+      );
+    installDawnGlobals(dawn, gpu);
+    registerDawnBackend(WebGPUBackend, found.adapter);
+  }
+  await activate('webgpu', 'dawn', options);
+  dawnBackend = { backend: tf.backend(), adapter: details };
+  const float32 =
+    ((tf.backend() as unknown as { floatPrecision?: () => number }).floatPrecision?.() ?? 32) >= 32;
+  return { name: 'webgpu', device: 'gpu', float32, gradients: true, adapter: details };
 }
 
 function unavailableError(
