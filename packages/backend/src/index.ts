@@ -9,6 +9,7 @@
 export { describeBackend } from './describeBackend';
 export type { ModuleLoader } from './environment';
 export { registerGradients } from './registerGradients';
+export type { AdapterDetails } from './webgpu/adapterDetails';
 export {
   BACKEND_NAMES,
   type BackendInfo,
