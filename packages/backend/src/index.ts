@@ -9,7 +9,6 @@
 export { describeBackend } from './describeBackend';
 export type { ModuleLoader } from './environment';
 export { registerGradients } from './registerGradients';
-export type { AdapterDetails } from './webgpu/adapterDetails';
 export {
   BACKEND_NAMES,
   type BackendInfo,
@@ -25,3 +24,4 @@ export {
   WASM_FASTER_KERNELS,
   WASM_GRADIENT_KERNELS,
 } from './wasm/registerWasmGradientKernels';
+export type { AdapterDetails } from './webgpu/adapterDetails';

@@ -131,7 +131,7 @@ describe('Node WebGPU route (Dawn), simulated', () => {
     // Dawn's globals and navigator.gpu are there for tfjs-backend-webgpu
     expect((globalThis as { GPUBufferUsage?: unknown }).GPUBufferUsage).toBeDefined();
     expect((globalThis as { navigator?: { gpu?: unknown } }).navigator?.gpu).toBeDefined();
-    expect(describeBackend()).toContain('webgpu (gpu, float32');
+    expect(describeBackend()).toContain('webgpu (gpu, adapter nvidia hopper, float32');
   });
 
   it.each([
@@ -171,6 +171,9 @@ describe('Node WebGPU route (Dawn), simulated', () => {
     const info = await useBackend('webgpu', options(dawn.module, { allowSoftwareAdapter: true }));
     expect(info).toMatchObject({ name: 'webgpu', device: 'gpu', tried: [] });
     expect(info.adapter).toMatchObject({ vendor: 'google', software: true });
+    expect(describeBackend()).toContain(
+      'webgpu (gpu, software adapter google swiftshader, float32',
+    );
     // Dawn's GPU object is created once per process
     expect(dawn.created).toHaveLength(1);
     // once running on SwiftShader, 'gpu' still refuses it
