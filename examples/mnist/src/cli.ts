@@ -93,6 +93,8 @@ Options:
   --val-size N       validation images held out of the training split (default 5 000)
   --test-size N      test images (default: all)
   --backend NAME     auto | wasm | cpu | gpu | webgl | webgpu (default auto)
+  --allow-software-adapter  let --backend webgpu run on a software adapter (SwiftShader):
+                     checks the route at CPU speed, not a GPU measurement
   --out DIR          where to write the report (default docs/benchmarks for MNIST)
   --no-cache         retrain the teachers and rerun every student (ignore .relkd-cache/)
   --jobs N           worker processes (default: the number of cores, at most 2); results do not
@@ -124,6 +126,7 @@ function parseRequest(argv: string[]): Request | undefined {
       'val-size': { type: 'string' },
       'test-size': { type: 'string' },
       backend: { type: 'string', default: 'auto' },
+      'allow-software-adapter': { type: 'boolean', default: false },
       out: { type: 'string' },
       'no-cache': { type: 'boolean', default: false },
       jobs: { type: 'string' },
@@ -138,6 +141,8 @@ function parseRequest(argv: string[]): Request | undefined {
     return undefined;
   }
   if (values.quick && values.full) throw new Error('--quick and --full exclude each other.');
+  // Through the environment, so that the worker processes (which inherit it) choose alike.
+  if (values['allow-software-adapter']) process.env.RELKD_ALLOW_SOFTWARE_ADAPTER = '1';
   if (values.tune && values.ablate !== undefined)
     throw new Error('--tune and --ablate exclude each other.');
   if (values.arch !== '3stage' && values.arch !== '2stage')
@@ -296,7 +301,7 @@ async function worker(): Promise<void> {
             columns: m.columns,
             write: (text: string) => send({ type: 'progress', text }),
           };
-          await useBackend(p.backend);
+          await useBackend(p.backend, backendOptions());
           data = loadData(p);
           send({ type: 'ready' });
           return;
@@ -481,7 +486,7 @@ function teacherJobs(jobs: ReadonlyArray<{ arm: string; config: Config }>): Job[
 function header(req: Request, info: { name: string; threads?: number }, dataName: string): void {
   const { p } = req;
   console.log(
-    `relkd distillation benchmark · ${p.task} · mode ${p.mode} · backend ${info.name}${info.threads ? ` (${info.threads} thread${info.threads > 1 ? 's' : ''})` : ''} · ${p.arch} models`,
+    `relkd distillation benchmark · ${p.task} · mode ${p.mode} · backend ${info.name}${info.threads ? ` (${info.threads} thread${info.threads > 1 ? 's' : ''})` : ''}${info.adapter?.software ? ` (SOFTWARE adapter ${info.adapter.vendor} ${info.adapter.architecture}: CPU speed, not a GPU measurement)` : ''} · ${p.arch} models`,
   );
   console.log(
     `data: ${dataName}; students train on ${p.trainSize} images, validation ${p.valSize} (held out), test ${p.testSize}`,
@@ -570,14 +575,24 @@ async function tune(req: Request, data: Data): Promise<void> {
   console.log(`wrote ${path} (tuning took ${(seconds / 60).toFixed(1)} min)`);
 }
 
-function runLine(p: Protocol, info: { name: string }, minutes: number, dataName: string): string {
+function runLine(
+  p: Protocol,
+  info: { name: string; adapter?: { software: boolean; vendor: string; architecture: string } },
+  minutes: number,
+  dataName: string,
+): string {
   return (
     `**Run:** \`${['npm run distill --', p.mode === 'default' ? '' : `--${p.mode}`, p.task === 'ablate' ? '--ablate …' : ''].filter((x) => x !== '').join(' ')}\`` +
-    ` · data ${dataName} · backend \`${info.name}\` · ${p.arch} models · ${p.trainSize} training images, ${p.valSize} validation, ${p.testSize} test · ` +
+    ` · data ${dataName} · backend \`${info.name}\`${info.adapter?.software ? ` on a **software** adapter (${info.adapter.vendor} ${info.adapter.architecture}: CPU speed, not a GPU measurement)` : ''} · ${p.arch} models · ${p.trainSize} training images, ${p.valSize} validation, ${p.testSize} test · ` +
     `${p.epochs} epoch${p.epochs > 1 ? 's' : ''}, ${p.seeds} seed${p.seeds > 1 ? 's' : ''}, batch ${p.batchSize}, Adam ${p.lr} with cosine decay per epoch · ` +
     `${minutes.toFixed(1)} min on ${p.jobs} worker process${p.jobs > 1 ? 'es' : ''}` +
     (p.mode === 'quick' ? ' · **smoke run: tiny budget, the numbers are NOT representative**' : '')
   );
+}
+
+/** `--allow-software-adapter` (set in the parent, inherited by the workers). */
+function backendOptions(): { allowSoftwareAdapter: boolean } {
+  return { allowSoftwareAdapter: process.env.RELKD_ALLOW_SOFTWARE_ADAPTER === '1' };
 }
 
 async function main(): Promise<void> {
@@ -586,7 +601,7 @@ async function main(): Promise<void> {
   if (req === undefined) return;
   const { p } = req;
   const started = Date.now();
-  const info = await useBackend(p.backend);
+  const info = await useBackend(p.backend, backendOptions());
   // Load (and check) the data before anything trains: a bad data set stops here, nothing written.
   const data = loadData(p);
   const dataName = `${data.dataset.name} (${data.dataset.height}×${data.dataset.width}, ${data.dataset.numClasses} classes, sha256 ${data.dataset.hash})`;
