@@ -483,7 +483,15 @@ function teacherJobs(jobs: ReadonlyArray<{ arm: string; config: Config }>): Job[
   ];
 }
 
-function header(req: Request, info: { name: string; threads?: number }, dataName: string): void {
+function header(
+  req: Request,
+  info: {
+    name: string;
+    threads?: number;
+    adapter?: { software: boolean; vendor: string; architecture: string };
+  },
+  dataName: string,
+): void {
   const { p } = req;
   console.log(
     `relkd distillation benchmark · ${p.task} · mode ${p.mode} · backend ${info.name}${info.threads ? ` (${info.threads} thread${info.threads > 1 ? 's' : ''})` : ''}${info.adapter?.software ? ` (SOFTWARE adapter ${info.adapter.vendor} ${info.adapter.architecture}: CPU speed, not a GPU measurement)` : ''} · ${p.arch} models`,
