@@ -1,6 +1,7 @@
 import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
+import { swiftShaderEnv } from './tools/testing/swiftShader';
 
 const root = fileURLToPath(new URL('.', import.meta.url));
 const packages = readdirSync(`${root}packages`, { withFileTypes: true })
@@ -22,6 +23,12 @@ const alias = [
   { find: /^@relkd\/testing$/, replacement: `${root}tools/testing/index.ts` },
 ];
 
+/**
+ * `*.webgpu.test.ts` files run only in the `webgpu` project: Dawn WebGPU in Node on SwiftShader's
+ * Vulkan driver (a software adapter; `.ci/run` installs `chromium` and `libvulkan1` for it).
+ */
+const WEBGPU_TESTS = '**/*.webgpu.test.ts';
+
 export default defineConfig({
   resolve: { alias },
   test: {
@@ -38,6 +45,7 @@ export default defineConfig({
         test: {
           name,
           include: [`packages/${name}/src/**/*.test.ts`, `packages/${name}/test/**/*.test.ts`],
+          exclude: [...configDefaults.exclude, WEBGPU_TESTS],
         },
       })),
       {
@@ -45,11 +53,27 @@ export default defineConfig({
         test: {
           name: 'examples',
           include: ['examples/*/src/**/*.test.ts', 'examples/*/test/**/*.test.ts'],
+          exclude: [...configDefaults.exclude, WEBGPU_TESTS],
         },
       },
       {
         extends: true as const,
-        test: { name: 'tools', include: ['tools/**/*.test.ts'] },
+        test: {
+          name: 'tools',
+          include: ['tools/**/*.test.ts'],
+          exclude: [...configDefaults.exclude, WEBGPU_TESTS],
+        },
+      },
+      {
+        extends: true as const,
+        test: {
+          name: 'webgpu',
+          include: [`packages/*/src/${WEBGPU_TESTS}`, `examples/*/src/${WEBGPU_TESTS}`],
+          // Dawn reads the Vulkan driver from the environment when it starts (in the worker).
+          env: swiftShaderEnv(process.env),
+          // SwiftShader compiles every new shader on the CPU: first calls take seconds.
+          testTimeout: 300_000,
+        },
       },
     ],
   },

@@ -7,8 +7,11 @@
  * - `expectRelkdError`: a call throws `RelkdError` with the given code, leaking nothing.
  * - `loadFixture`: reads a JSON fixture written by `tools/reference/*.py`.
  * - `fdDirectional`: float32 central-difference directional derivative for gradient checks.
+ * - `useWebGpuTestBackend` / `read` / `runOn` / `expectNoLeakAsync` / `WEBGPU_*_TOL`: the `webgpu`
+ *   project (Dawn on SwiftShader), which reads asynchronously.
  */
 
 export * from './assertions';
 export * from './backends';
 export * from './fixtures';
+export * from './webgpu';

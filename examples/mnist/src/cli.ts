@@ -8,7 +8,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { useBackend } from '@relkd/backend';
 import { type Arm, ablationsOf, armById, controlsFor } from './arms';
-import { HELP, parseRequest } from './cliArgs';
+import { backendOptions, HELP, parseRequest } from './cliArgs';
 import { execute, studentJobsFor, teacherJobs } from './execute';
 import { IdxError } from './idx';
 import { disposeData, getTeacher, loadData } from './jobs';
@@ -32,7 +32,7 @@ async function main(): Promise<void> {
   if (req === undefined) return;
   const { p } = req;
   const started = Date.now();
-  const info = await useBackend(p.backend);
+  const info = await useBackend(p.backend, backendOptions());
   // Load (and check) the data before anything trains: a bad data set stops here, nothing written.
   const data = loadData(p);
   const dataName = `${data.dataset.name} (${data.dataset.height}×${data.dataset.width}, ${data.dataset.numClasses} classes, sha256 ${data.dataset.hash})`;

@@ -40,6 +40,8 @@ Options:
   --val-size N       validation images held out of the training split (default 5 000)
   --test-size N      test images (default: all)
   --backend NAME     auto | wasm | cpu | gpu | webgl | webgpu (default auto)
+  --allow-software-adapter  let --backend webgpu run on a software adapter (SwiftShader):
+                     checks the route at CPU speed, not a GPU measurement
   --out DIR          where to write the report (default docs/benchmarks for MNIST)
   --no-cache         retrain the teachers and rerun every student (ignore .relkd-cache/)
   --jobs N           worker processes (default: the number of cores, at most 2); results do not
@@ -52,6 +54,11 @@ export interface Request {
   methods: Method[];
   ablate: Method[];
   outGiven: boolean;
+}
+
+/** `useBackend` options from `--allow-software-adapter` (set in the parent, inherited by workers). */
+export function backendOptions(): { allowSoftwareAdapter: boolean } {
+  return { allowSoftwareAdapter: process.env.RELKD_ALLOW_SOFTWARE_ADAPTER === '1' };
 }
 
 export function parseRequest(argv: string[]): Request | undefined {
@@ -71,6 +78,7 @@ export function parseRequest(argv: string[]): Request | undefined {
       'val-size': { type: 'string' },
       'test-size': { type: 'string' },
       backend: { type: 'string', default: 'auto' },
+      'allow-software-adapter': { type: 'boolean', default: false },
       out: { type: 'string' },
       'no-cache': { type: 'boolean', default: false },
       jobs: { type: 'string' },
@@ -85,6 +93,8 @@ export function parseRequest(argv: string[]): Request | undefined {
     return undefined;
   }
   if (values.quick && values.full) throw new Error('--quick and --full exclude each other.');
+  // Through the environment, so that the worker processes (which inherit it) choose alike.
+  if (values['allow-software-adapter']) process.env.RELKD_ALLOW_SOFTWARE_ADAPTER = '1';
   if (values.tune && values.ablate !== undefined)
     throw new Error('--tune and --ablate exclude each other.');
   if (values.arch !== '3stage' && values.arch !== '2stage')

@@ -35,12 +35,16 @@ export const teacherName = (k: 'plain' | 'icc') => (k === 'plain' ? 'plain CE' :
 /** The first lines on the console: task, mode, backend, models and data. */
 export function header(
   req: Request,
-  info: { name: string; threads?: number },
+  info: {
+    name: string;
+    threads?: number;
+    adapter?: { software: boolean; vendor: string; architecture: string };
+  },
   dataName: string,
 ): void {
   const { p } = req;
   console.log(
-    `relkd distillation benchmark · ${p.task} · mode ${p.mode} · backend ${info.name}${info.threads ? ` (${info.threads} thread${info.threads > 1 ? 's' : ''})` : ''} · ${p.arch} models`,
+    `relkd distillation benchmark · ${p.task} · mode ${p.mode} · backend ${info.name}${info.threads ? ` (${info.threads} thread${info.threads > 1 ? 's' : ''})` : ''}${info.adapter?.software ? ` (SOFTWARE adapter ${info.adapter.vendor} ${info.adapter.architecture}: CPU speed, not a GPU measurement)` : ''} · ${p.arch} models`,
   );
   console.log(
     `data: ${dataName}; students train on ${p.trainSize} images, validation ${p.valSize} (held out), test ${p.testSize}`,
@@ -50,13 +54,13 @@ export function header(
 /** The report's "Run:" line: the command, the data, the backend and the budget. */
 export function runLine(
   p: Protocol,
-  info: { name: string },
+  info: { name: string; adapter?: { software: boolean; vendor: string; architecture: string } },
   minutes: number,
   dataName: string,
 ): string {
   return (
     `**Run:** \`${['npm run distill --', p.mode === 'default' ? '' : `--${p.mode}`, p.task === 'ablate' ? '--ablate …' : ''].filter((x) => x !== '').join(' ')}\`` +
-    ` · data ${dataName} · backend \`${info.name}\` · ${p.arch} models · ${p.trainSize} training images, ${p.valSize} validation, ${p.testSize} test · ` +
+    ` · data ${dataName} · backend \`${info.name}\`${info.adapter?.software ? ` on a **software** adapter (${info.adapter.vendor} ${info.adapter.architecture}: CPU speed, not a GPU measurement)` : ''} · ${p.arch} models · ${p.trainSize} training images, ${p.valSize} validation, ${p.testSize} test · ` +
     `${p.epochs} epoch${p.epochs > 1 ? 's' : ''}, ${p.seeds} seed${p.seeds > 1 ? 's' : ''}, batch ${p.batchSize}, Adam ${p.lr} with cosine decay per epoch · ` +
     `${minutes.toFixed(1)} min on ${p.jobs} worker process${p.jobs > 1 ? 'es' : ''}` +
     (p.mode === 'quick' ? ' · **smoke run: tiny budget, the numbers are NOT representative**' : '')

@@ -5,6 +5,7 @@
 import { useBackend } from '@relkd/backend';
 import type { ProgressStream } from '@relkd/layers';
 import { armById } from './arms';
+import { backendOptions } from './cliArgs';
 import { type Data, getTeacher, loadData, type Protocol, runStudent } from './jobs';
 import type { Net } from './models';
 import type { ParentMessage, TeacherReport, WorkerMessage } from './pool';
@@ -49,7 +50,7 @@ export async function worker(): Promise<void> {
             columns: m.columns,
             write: (text: string) => send({ type: 'progress', text }),
           };
-          await useBackend(p.backend);
+          await useBackend(p.backend, backendOptions());
           data = loadData(p);
           send({ type: 'ready' });
           return;

@@ -24,3 +24,4 @@ export {
   WASM_FASTER_KERNELS,
   WASM_GRADIENT_KERNELS,
 } from './wasm/registerWasmGradientKernels';
+export type { AdapterDetails } from './webgpu/adapterDetails';

@@ -10,6 +10,7 @@ import { type BackendName, type UseBackendOptions, useBackend } from './useBacke
 
 const GPU = '@tensorflow/tfjs-node-gpu';
 const NODE = '@tensorflow/tfjs-node';
+const DAWN = 'webgpu';
 
 /** An error like the one Node's ESM loader throws for a package that is not installed. */
 function notFound(pkg: string): Error {
@@ -35,7 +36,7 @@ function loader(behaviour: Record<string, Error | (() => void)>): ModuleLoader {
       b();
       return {};
     }
-    if (specifier === GPU || specifier === NODE) throw notFound(specifier);
+    if (specifier === GPU || specifier === NODE || specifier === DAWN) throw notFound(specifier);
     return import(/* @vite-ignore */ specifier);
   };
 }
@@ -84,16 +85,20 @@ describe('useBackend: real backends', () => {
     expect(describeBackend()).toContain(name);
   });
 
-  it("'auto' in Node without tfjs-node(-gpu) falls back to wasm and says why", async () => {
+  it("'auto' in Node without tfjs-node(-gpu) and without a hardware WebGPU adapter falls back to wasm and says why", async () => {
+    // `webgpu` (Dawn) is installed here; this project sets no Vulkan driver, the webgpu project
+    // sets SwiftShader's (a software adapter, which 'auto' refuses as well).
     const info = await useBackend('auto');
     expect(info.name).toBe('wasm');
-    expect(info.tried).toHaveLength(2);
+    expect(info.tried).toHaveLength(3);
     expect(info.tried[0]).toContain(GPU);
     expect(info.tried[0]).toContain('module missing');
-    expect(info.tried[1]).toContain(NODE);
-    expect(info.tried[1]).toContain('module missing');
+    expect(info.tried[1]).toMatch(/^webgpu-dawn \(webgpu\): (driver missing|software adapter)/);
+    expect(info.tried[2]).toContain(NODE);
+    expect(info.tried[2]).toContain('module missing');
+    expect(info.adapter).toBeUndefined();
     expect(describeBackend()).toMatch(
-      /^wasm \(cpu, (no )?SIMD, 1 thread, float32, tfjs-core 4\.22\.0, skipped: gpu \(.*\), node \(.*\)\)$/,
+      /^wasm \(cpu, (no )?SIMD, 1 thread, float32, tfjs-core 4\.22\.0, skipped: gpu \(.*\), webgpu-dawn \(webgpu\), node \(.*\)\)$/,
     );
   });
 
@@ -104,18 +109,17 @@ describe('useBackend: real backends', () => {
     expect(e.message).toContain('module missing: @tensorflow/tfjs-node-gpu is not installed');
     expect(e.message).toContain('npm i @tensorflow/tfjs-node-gpu@4.22.0');
     expect(e.message).toContain('CUDA 11.2 and cuDNN 8.1');
+    expect(e.message).toMatch(/webgpu-dawn \(webgpu\): (driver missing|software adapter)/);
     expect(e.message).toContain("useBackend('auto')");
     expect(e.details).toMatchObject({ requested: 'gpu', package: GPU, reason: 'module-missing' });
     expect(tf.getBackend()).toBe('cpu'); // unchanged
   });
 
-  it.each([
-    'webgl',
-    'webgpu',
-  ] as const)("explicit '%s' in Node throws BACKEND_UNAVAILABLE (needs a browser)", async (name) => {
-    const e = await rejection(useBackend(name));
+  it("explicit 'webgl' in Node throws BACKEND_UNAVAILABLE (needs a browser)", async () => {
+    const e = await rejection(useBackend('webgl'));
     expect(e.code).toBe('BACKEND_UNAVAILABLE');
-    expect(e.message).toContain(`@tensorflow/tfjs-backend-${name} needs a browser`);
+    expect(e.message).toContain('@tensorflow/tfjs-backend-webgl needs a browser');
+    expect(e.message).toContain("'webgpu' (Dawn)");
     expect(e.details).toMatchObject({ reason: 'needs-browser' });
   });
 });
@@ -149,6 +153,9 @@ describe('useBackend: validation', () => {
     [{ initTimeoutMs: 0 }, 'initTimeoutMs'],
     [{ initTimeoutMs: Number.NaN }, 'initTimeoutMs'],
     [{ initTimeoutMs: '5' }, 'initTimeoutMs'],
+    [{ allowSoftwareAdapter: 'yes' }, 'allowSoftwareAdapter'],
+    [{ dawnFlags: 'backend=vulkan' }, 'dawnFlags'],
+    [{ dawnFlags: [1] }, 'dawnFlags'],
   ])('bad options %j throw INVALID_OPTION', async (options, name) => {
     const e = await rejection(useBackend('wasm', options as unknown as UseBackendOptions));
     expect(e.code).toBe('INVALID_OPTION');
@@ -225,8 +232,11 @@ describe('useBackend: optional native packages (simulated with an injected loade
       importModule: loader({ [GPU]: cuda, [NODE]: fakeTensorflow(false, false) }),
     });
     expect(info).toMatchObject({ name: 'tensorflow', device: 'cpu' });
-    expect(info.tried).toHaveLength(1);
+    expect(info.tried).toHaveLength(2);
     expect(info.tried[0]).toMatch(/^gpu \(@tensorflow\/tfjs-node-gpu\): CUDA libraries missing/);
+    expect(info.tried[1]).toMatch(
+      /^webgpu-dawn \(webgpu\): module missing: webgpu is not installed/,
+    );
   });
 
   it("'auto': gpu failing and tfjs-node missing falls back to wasm with both reasons", async () => {
@@ -234,7 +244,8 @@ describe('useBackend: optional native packages (simulated with an injected loade
     const info = await useBackend('auto', { importModule: loader({ [GPU]: cuda }) });
     expect(info.name).toBe('wasm');
     expect(info.tried[0]).toContain('CUDA libraries missing');
-    expect(info.tried[1]).toContain('module missing: @tensorflow/tfjs-node is not installed');
+    expect(info.tried[1]).toContain('module missing: webgpu is not installed');
+    expect(info.tried[2]).toContain('module missing: @tensorflow/tfjs-node is not installed');
   });
 
   it('a backend registered from another copy of tfjs-core (tfjs-node 4.21.0) warns DUPLICATE_TFJS_CORE, naming both versions and the fix', async () => {

@@ -26,6 +26,12 @@ describe('parseBenchArgs (strict node:util parseArgs)', () => {
       { backends: ['cpu'], overheadBackends: ['cpu', 'wasm'], sweepBackends: ['cpu'] },
     ],
     ['--out and --render', ['--out=tmp/x', '--render'], { out: 'tmp/x', render: true }],
+    [
+      '--backend webgpu --allow-software-adapter',
+      ['--quick', '--backend', 'webgpu', '--allow-software-adapter'],
+      { backends: ['webgpu'], allowSoftwareAdapter: true },
+    ],
+    ['software adapters refused by default', ['--quick'], { allowSoftwareAdapter: false }],
   ] as const)('%s', (_, argv, expected) => {
     expect(parseBenchArgs(argv, KNOWN)).toMatchObject(expected);
   });

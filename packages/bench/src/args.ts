@@ -7,6 +7,8 @@ export interface BenchArgs {
   /** Output folder as given (`undefined`: the default for the mode). */
   out: string | undefined;
   backends: string[];
+  /** `--allow-software-adapter`: let 'webgpu' run on a software adapter (SwiftShader). */
+  allowSoftwareAdapter: boolean;
   losses: string[];
   sweepLosses: string[];
   overheadBackends: string[];
@@ -39,6 +41,8 @@ export function parseBenchArgs(argv: readonly string[], known: readonly string[]
       render: { type: 'boolean', default: false },
       out: { type: 'string' },
       backends: { type: 'string' },
+      backend: { type: 'string' },
+      'allow-software-adapter': { type: 'boolean', default: false },
       losses: { type: 'string' },
       'sweep-losses': { type: 'string' },
       'no-sweeps': { type: 'boolean', default: false },
@@ -66,7 +70,10 @@ export function parseBenchArgs(argv: readonly string[], known: readonly string[]
     quick,
     render: values.render,
     out: values.out,
-    backends: list(values.backends) ?? (quick ? ['wasm'] : ['cpu', 'wasm', 'gpu']),
+    backends:
+      list(values.backends) ??
+      (values.backend !== undefined ? [values.backend] : quick ? ['wasm'] : ['cpu', 'wasm', 'gpu']),
+    allowSoftwareAdapter: values['allow-software-adapter'],
     losses,
     sweepLosses: values['no-sweeps']
       ? []

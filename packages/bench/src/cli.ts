@@ -3,6 +3,9 @@
  *
  *   --quick               CI smoke: wasm only, small shapes, few repeats; writes to .cache/bench
  *   --backends=cpu,wasm   backends to measure (default: cpu,wasm, plus gpu when the adapter finds one)
+ *   --backend webgpu      one backend (same as --backends=webgpu)
+ *   --allow-software-adapter  let 'webgpu' run on a software adapter (SwiftShader: CPU speed,
+ *                         labelled "software" in the report; for checking the route, not for speed)
  *   --losses=kd,vrm       subset of losses (default: all)
  *   --sweep-losses=kd,vrm losses of the B/C sweeps (default: all selected losses)
  *   --no-sweeps           skip the B/C sweeps
@@ -91,12 +94,20 @@ async function main(): Promise<void> {
   for (const name of requested) {
     let info: unknown;
     try {
-      info = await useBackend(name as 'cpu');
+      info = await useBackend(name as 'cpu', { allowSoftwareAdapter: args.allowSoftwareAdapter });
     } catch (e) {
       log(`skip backend ${name}: ${(e as Error).message.split('\n')[0]}`);
       continue;
     }
-    const label = name === 'gpu' ? `gpu (${tf.getBackend()})` : tf.getBackend();
+    const adapter = (
+      info as { adapter?: { software: boolean; vendor: string; architecture: string } }
+    ).adapter;
+    const label =
+      adapter?.software === true
+        ? `${tf.getBackend()} (software adapter: ${adapter.vendor} ${adapter.architecture})`
+        : name === 'gpu'
+          ? `gpu (${tf.getBackend()})`
+          : tf.getBackend();
     backendsRun.push(label);
     backendInfo[label] = info;
     log(`backend ${label}: ${JSON.stringify(info)}`);
