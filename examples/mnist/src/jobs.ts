@@ -234,32 +234,42 @@ export async function teacherHeads(
   return { weights, accuracy, cached: false };
 }
 
-/** Off-diagonal mass of the teacher's class correlation on the validation split at each τ. */
-export function correlationMass(
+/**
+ * Off-diagonal mass of the teacher's class correlation on the validation split at each τ (read
+ * back asynchronously: GPU backends such as Dawn WebGPU have no synchronous read).
+ */
+export async function correlationMass(
   net: Net,
   data: Data,
   temperatures: number[],
-): Record<string, number> {
-  return tf.tidy(() => {
+): Promise<Record<string, number>> {
+  const masses = tf.tidy(() => {
     const logits = net.model.predict(data.valSet.x, { batchSize: 500 }) as tf.Tensor2D;
-    const out: Record<string, number> = {};
-    for (const t of temperatures) {
-      out[String(t)] = offDiagonalMass(
-        classCorrelation(logits, { temperature: t, normalize: 'none' }),
-      ).dataSync()[0]!;
-    }
-    return out;
+    return tf.stack(
+      temperatures.map((t) =>
+        offDiagonalMass(classCorrelation(logits, { temperature: t, normalize: 'none' })),
+      ),
+    );
   });
+  const values = await masses.data();
+  masses.dispose();
+  return Object.fromEntries(temperatures.map((t, i) => [String(t), values[i]!]));
 }
 
-/** The teacher's class correlation at τ as an SVG heat-map. */
-export function correlationSvg(net: Net, data: Data, temperature: number, title: string): string {
-  return tf.tidy(() => {
+/** The teacher's class correlation at τ as an SVG heat-map (the matrix is read asynchronously). */
+export async function correlationSvg(
+  net: Net,
+  data: Data,
+  temperature: number,
+  title: string,
+): Promise<string> {
+  const matrix = tf.tidy(() => {
     const logits = net.model.predict(data.valSet.x, { batchSize: 500 }) as tf.Tensor2D;
-    return correlationHeatmapSvg(classCorrelation(logits, { temperature, normalize: 'batch' }), {
-      title,
-    });
+    return classCorrelation(logits, { temperature, normalize: 'batch' });
   });
+  const rows = (await matrix.array()) as number[][];
+  matrix.dispose();
+  return correlationHeatmapSvg(rows, { title });
 }
 
 /** The cache folder of a teacher: its kind, architecture, data set identity and training budget. */
@@ -332,7 +342,7 @@ export async function getTeacher(
   const testAccuracy = options.evaluate
     ? (await evaluateModel(net.model, data.testSet.x, data.testSet.y, 500)).accuracy
     : Number.NaN;
-  const offDiagonal = options.evaluate ? correlationMass(net, data, [1, 2, 4]) : {};
+  const offDiagonal = options.evaluate ? await correlationMass(net, data, [1, 2, 4]) : {};
   const headAccuracy =
     kind === 'plain' && options.heads === true
       ? (await teacherHeads(net, p, data)).accuracy

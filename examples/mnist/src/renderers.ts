@@ -258,7 +258,7 @@ export async function writeCompareReport(c: ReportContext): Promise<void> {
       const file = `${name}-correlation-${kind}.svg`;
       writeFileSync(
         join(p.out, file),
-        correlationSvg(
+        await correlationSvg(
           t.net,
           data,
           tau,
