@@ -19,6 +19,8 @@ const alias = [
     replacement: `${root}packages/${name}/src/$1.ts`,
   })),
   { find: /^@relkd\/testing$/, replacement: `${root}tools/testing/index.ts` },
+  // Without @relkd/backend, for @relkd/core's tests.
+  { find: /^@relkd\/testing\/plain$/, replacement: `${root}tools/testing/plain.ts` },
 ];
 
 export default defineConfig({

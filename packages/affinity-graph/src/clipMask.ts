@@ -1,4 +1,5 @@
-import { assertNumber, assertSameShape, type TensorInput, toTensor } from '@relkd/core';
+import type { TensorInput } from '@relkd/core';
+import { assertNumber, assertSameShape, toTensor } from '@relkd/core/internal';
 import * as tf from '@tensorflow/tfjs-core';
 import { noGrad2 } from './internal/noGrad';
 

@@ -1,4 +1,5 @@
-import { assertNumber, RelkdError, type TensorInput, toLogits } from '@relkd/core';
+import { RelkdError, type TensorInput } from '@relkd/core';
+import { assertNumber, toLogits } from '@relkd/core/internal';
 import * as tf from '@tensorflow/tfjs-core';
 import { noGrad } from './internal/noGrad';
 import { isEdgeCount, isEdgeMask } from './isEdgeMask';

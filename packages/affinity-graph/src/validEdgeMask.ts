@@ -1,4 +1,5 @@
-import { assertSameShape, type TensorInput, toTensor } from '@relkd/core';
+import type { TensorInput } from '@relkd/core';
+import { assertSameShape, toTensor } from '@relkd/core/internal';
 import * as tf from '@tensorflow/tfjs-core';
 import { noGrad2 } from './internal/noGrad';
 import { checkEpsilon, EDGE_EPSILON } from './options';

@@ -6,6 +6,7 @@ import {
   locateWasmDirectory,
   type ModuleLoader,
 } from './environment';
+import { registerFusedKernels } from './fused/registerFusedKernels';
 import { registerGradients } from './registerGradients';
 import { fixWasmOneHot } from './wasm/oneHot';
 import { registerWasmGradientKernels } from './wasm/registerWasmGradientKernels';
@@ -182,6 +183,7 @@ export async function useBackend(
   validate(name, options);
   registerGradients();
   registerWasmGradientKernels({ faster: options.fasterWasmKernels ?? true });
+  registerFusedKernels();
   const node = isNodeEnvironment();
   const plan = candidates(name, node);
   const tried: string[] = [];

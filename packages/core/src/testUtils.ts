@@ -1,6 +1,6 @@
 // Test-only helpers of @relkd/core (not exported from the package entry, not bundled).
 
-import { expectRelkdError } from '@relkd/testing';
+import { expectRelkdError } from '@relkd/testing/plain';
 import * as tf from '@tensorflow/tfjs-core';
 import { expect } from 'vitest';
 import type { RelkdErrorCode } from './errors/RelkdError';

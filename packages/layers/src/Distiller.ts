@@ -1,4 +1,5 @@
-import { crossEntropy, formatShape, type Module, RelkdError, Rng } from '@relkd/core';
+import { crossEntropy, type Module, RelkdError, Rng } from '@relkd/core';
+import { formatShape } from '@relkd/core/internal';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { loadFromDirectory, saveToDirectory } from './node/files';

@@ -1,19 +1,21 @@
 import {
+  kdLoss,
+  RelkdError,
+  softCrossEntropy,
+  stopGradient,
+  type TensorInput,
+  type ValidateMode,
+} from '@relkd/core';
+import {
   assertNumber,
   assertOneOf,
   assertSameShape,
   checkFinite,
   ensureGradients,
-  kdLoss,
-  RelkdError,
   resolveValidate,
-  softCrossEntropy,
-  stopGradient,
-  type TensorInput,
   toLogitPair,
   toLogits,
-  type ValidateMode,
-} from '@relkd/core';
+} from '@relkd/core/internal';
 import * as tf from '@tensorflow/tfjs-core';
 import {
   broadcastLambda,

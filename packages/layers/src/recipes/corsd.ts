@@ -1,4 +1,5 @@
-import { assertNumber, RelkdError } from '@relkd/core';
+import { RelkdError } from '@relkd/core';
+import { assertNumber } from '@relkd/core/internal';
 import {
   buildRelationNetworks,
   type CorsdLossOptions,

@@ -1,4 +1,5 @@
-import { assertNumber, kdLoss, RelkdError } from '@relkd/core';
+import { kdLoss, RelkdError } from '@relkd/core';
+import { assertNumber } from '@relkd/core/internal';
 import type { DistillerParts } from '../Distiller';
 import { logits2d, teacherOf } from './shared';
 

@@ -1,4 +1,5 @@
-import { assertNumber, assertOneOf, RelkdError, resolveValidate } from '@relkd/core';
+import { RelkdError } from '@relkd/core';
+import { assertNumber, assertOneOf, resolveValidate } from '@relkd/core/internal';
 import { mixup, type StkdLossOptions, stkdLoss } from '@relkd/mixup-similarity';
 import type * as tf from '@tensorflow/tfjs-core';
 import type { DistillerParts } from '../Distiller';
