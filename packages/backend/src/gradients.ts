@@ -1,7 +1,7 @@
 /**
  * `@relkd/backend/gradients`: importing this entry registers tfjs-core's gradients, the WASM
- * gradient kernels and the fused loss kernels (cpu, wasm) as a side effect, for applications that select their backend with
- * `tf.setBackend` themselves instead of `useBackend`.
+ * gradient kernels and the fused loss kernels (cpu, wasm) as a side effect, for applications
+ * that select their backend with `tf.setBackend` themselves instead of `useBackend`.
  *
  * @example
  * ```ts

@@ -5,7 +5,8 @@ import { fusedLossOutputs, hostValues, scratch } from './hostMemory';
  * Fused `−scale · Σ_b Σ_c q_bc · log softmax(z_b/T)_c` and its gradient with respect to `z`,
  * `scale/T · (softmax(z/T) · Σ_c q_bc − q)`, in one pass per row over host memory (float64
  * accumulation). Inputs `z`, `q` `[B, C]`; attributes `temperature`, `scale`; outputs
- * `[value (scalar), dValue/dz [B, C]]`. Registered as core's `FUSED_SOFT_CE`; `crossEntropy`/`softCrossEntropy` run it. Internal.
+ * `[value (scalar), dValue/dz [B, C]]`. Registered as core's `FUSED_SOFT_CE`;
+ * `crossEntropy`/`softCrossEntropy` run it. Internal.
  */
 export const softCrossEntropyKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const { z, q } = inputs as { z: tf.TensorInfo; q: tf.TensorInfo };

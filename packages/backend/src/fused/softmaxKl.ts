@@ -5,7 +5,8 @@ import { fusedLossOutputs, hostValues, scratch } from './hostMemory';
  * Fused `scale · Σ_b KL(softmax(t_b/T) ‖ softmax(s_b/T))` and its gradient with respect to `s`,
  * `scale/T · (softmax(s/T) − softmax(t/T))`, in one pass per row over host memory (float64
  * accumulation). Inputs `s`, `t` `[B, C]`; attributes `temperature`, `scale`; outputs
- * `[value (scalar), dValue/ds [B, C]]`. Registered as core's `FUSED_SOFTMAX_KL`; `klDivergence`/`kdLoss` run it. Internal.
+ * `[value (scalar), dValue/ds [B, C]]`. Registered as core's `FUSED_SOFTMAX_KL`;
+ * `klDivergence`/`kdLoss` run it. Internal.
  */
 export const softmaxKlKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const { s, t } = inputs as { s: tf.TensorInfo; t: tf.TensorInfo };
