@@ -13,6 +13,7 @@
 
 export { FUSED_LOSS_KERNELS, FUSED_SOFT_CE, FUSED_SOFTMAX_KL } from './kernels/fusedLossKernels';
 export { toLogitPair } from './losses/logitPair';
+export { withoutGradient } from './math/withoutGradient';
 export { padSpatial } from './modules/Conv2D';
 export { checkModuleInput } from './modules/checkInput';
 export { childSeed } from './modules/initializers';

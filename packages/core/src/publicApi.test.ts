@@ -84,6 +84,7 @@ const PLUMBING = [
   'toLogits',
   'toTensor',
   'warnIfProbabilities',
+  'withoutGradient',
 ];
 
 describe('@relkd/core public surface', () => {
