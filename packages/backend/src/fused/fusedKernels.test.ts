@@ -111,5 +111,21 @@ describe.each(BACKENDS)('fused loss kernels registered by useBackend on %s', (ba
       expectNoLeak(() => run(loss, s, t));
       tf.dispose([s, t]);
     });
+
+    it.each([
+      ['|logits| up to 1e4', values(15, 21, 1e4), values(15, 22, 1e4)],
+      ['constant rows', Array(15).fill(3), Array(15).fill(-2)],
+      ['duplicate rows', [1, 2, 3, 4, 5, 1, 2, 3, 4, 5, 1, 2, 3, 4, 5], values(15, 23, 5)],
+    ])('%s: finite value and gradients through the kernel', async (_, sv, tv) => {
+      const s = tf.tensor2d(sv, [3, 5]);
+      const t = tf.tensor2d(tv, [3, 5]);
+      const { kernels } = await tf.profile(() => {
+        tf.tidy(() => run(loss, s, t));
+      });
+      expect(kernels.map((k) => k.name)).toContain(kernel);
+      const r = run(loss, s, t);
+      expect([r.value, ...r.ds, ...r.dt].every(Number.isFinite)).toBe(true);
+      tf.dispose([s, t]);
+    });
   });
 });
