@@ -7,7 +7,8 @@ import * as tf from '@tensorflow/tfjs-core';
  * (no gradient in tfjs) or a row `gather` (no gradient kernel on WASM) can build masks and
  * targets from values that depend on the student or the teacher, also inside
  * `optimizer.minimize` without a var list. Only the inputs' shapes and dtypes are kept for the
- * backward pass, never the tensors (they may be disposed by then).
+ * backward pass, never the tensors (they may be disposed by then); the zero gradients are `Fill`
+ * kernels on the active backend (no host-to-device upload).
  *
  * Shapes: any; `fn` returns one tensor. Internal (`@relkd/core/internal`); for a single tensor
  * that should pass through unchanged, use `stopGradient`.
@@ -26,7 +27,8 @@ export function withoutGradient(
     const xs = args.slice(0, inputs.length) as tf.Tensor[];
     return {
       value: fn(...xs),
-      gradFunc: () => specs.map(({ shape, dtype }) => tf.zeros(shape, dtype)),
+      // A Fill kernel on the backend (tf.zeros would build the zeros on the host and upload them).
+      gradFunc: () => specs.map(({ shape, dtype }) => tf.fill(shape, 0, dtype)),
     };
   });
   return f(...inputs);
