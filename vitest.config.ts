@@ -13,9 +13,10 @@ const alias = [
     find: new RegExp(`^@relkd/${name}$`),
     replacement: `${root}packages/${name}/src/index.ts`,
   })),
-  // Subpath entries: `@relkd/layers/node` -> packages/layers/src/node.ts.
+  // Subpath entries: `@relkd/layers/node` -> packages/layers/src/node.ts,
+  // `@relkd/layers/recipes/vrm` -> packages/layers/src/recipes/vrm.ts.
   ...packages.map((name) => ({
-    find: new RegExp(`^@relkd/${name}/(?!package\\.json$)([\\w-]+)$`),
+    find: new RegExp(`^@relkd/${name}/(?!package\\.json$)([\\w-]+(?:/[\\w-]+)?)$`),
     replacement: `${root}packages/${name}/src/$1.ts`,
   })),
   { find: /^@relkd\/testing$/, replacement: `${root}tools/testing/index.ts` },

@@ -169,6 +169,46 @@ async function fileRoundTrip(mods, label) {
   console.log(`${label} @relkd/layers/node: file:// save + load ok`);
 }
 
+/**
+ * `@relkd/layers/methods` and the recipe subpaths (when given): every registry entry's recipe is
+ * the function its subpath `@relkd/layers/recipes/<name>` exports (one copy, ESM or CJS), and the
+ * registry's KD recipe trains a tiny student for one Distiller step to a finite loss.
+ */
+function recipeSubpaths(mods, label) {
+  const { tf, tfl, layers, layersMethods, layersRecipes } = mods;
+  if (layersMethods === undefined) return;
+  const { methods, methodNames } = layersMethods;
+  for (const name of methodNames) {
+    const sub = layersRecipes[name];
+    if (sub === undefined || sub[name] !== methods[name].recipe)
+      throw new Error(
+        `${label}: @relkd/layers/recipes/${name} does not export the registry's recipe`,
+      );
+  }
+  const dense = (seed) =>
+    tfl.sequential({
+      layers: [
+        tfl.layers.dense({
+          inputShape: [4],
+          units: 3,
+          kernelInitializer: tfl.initializers.glorotUniform({ seed }),
+        }),
+      ],
+    });
+  const teacher = dense(1);
+  const student = dense(2);
+  const x = tf.randomNormal([6, 4], 0, 1, 'float32', 3);
+  const y = tf.tensor1d([0, 1, 2, 0, 1, 2], 'int32');
+  const distiller = new layers.Distiller({ teacher, student, ...methods.kd.recipe() });
+  const { total } = distiller.step(x, y);
+  distiller.dispose();
+  tf.dispose([x, y]);
+  teacher.dispose();
+  student.dispose();
+  if (!Number.isFinite(total)) throw new Error(`${label}: a KD recipe step gave ${total}`);
+  console.log(`${label} @relkd/layers/methods + recipes/{${methodNames.join(',')}}: ok`);
+}
+
 async function runSmoke(mods, label) {
   const { tf, backend } = mods;
   const results = {};
@@ -208,6 +248,7 @@ async function runSmoke(mods, label) {
     if (tf.memory().numTensors !== before)
       throw new Error(`${label}/${name}: ${tf.memory().numTensors - before} tensors leaked`);
   }
+  recipeSubpaths(mods, label);
   await fileRoundTrip(mods, label);
   console.log(`${label}: all packages ok on cpu and wasm`);
 }

@@ -10,10 +10,29 @@ const stage = require('@relkd/stage-distill');
 const relation = require('@relkd/relation-network');
 const layers = require('@relkd/layers');
 const layersNode = require('@relkd/layers/node');
+const layersMethods = require('@relkd/layers/methods');
+// Every recipe subpath the registry names, required on its own.
+const layersRecipes = Object.fromEntries(
+  layersMethods.methodNames.map((n) => [n, require(`@relkd/layers/recipes/${n}`)]),
+);
 const { runSmoke } = require('./smoke-common.cjs');
 
 runSmoke(
-  { tf, tfl, backend, core, affinity, mixup, icc, stage, relation, layers, layersNode },
+  {
+    tf,
+    tfl,
+    backend,
+    core,
+    affinity,
+    mixup,
+    icc,
+    stage,
+    relation,
+    layers,
+    layersNode,
+    layersMethods,
+    layersRecipes,
+  },
   'cjs',
 ).catch((e) => {
   console.error(e);

@@ -1,5 +1,6 @@
 import { useBackend } from '@relkd/backend';
-import { Distiller, recipes } from '@relkd/layers';
+import { Distiller } from '@relkd/layers';
+import { recipes } from '@relkd/layers/methods';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {

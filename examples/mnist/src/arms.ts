@@ -5,15 +5,17 @@
  */
 import { DIGIT_SAFE_OPS, virtualView } from '@relkd/affinity-graph';
 import { crossEntropy, kdLoss, type SavedWeights, softCrossEntropy } from '@relkd/core';
-import { type DistillerParts, recipes } from '@relkd/layers';
+import type { DistillerParts } from '@relkd/layers';
+import { type MethodName, methodNames, methods } from '@relkd/layers/methods';
 import { mixup } from '@relkd/mixup-similarity';
 import { StageHead } from '@relkd/stage-distill';
 import * as tf from '@tensorflow/tfjs-core';
 import type { Net } from './models';
 
-/** The methods (each tuned on the same budget) and CE, the baseline. */
-export const METHODS = ['ce', 'kd', 'vrm', 'stkd', 'icc', 'mtkd', 'corsd'] as const;
-export type Method = (typeof METHODS)[number];
+/** A method of the benchmark: CE (the baseline) or a registered relkd method. */
+export type Method = 'ce' | MethodName;
+/** CE, the baseline, and every method of `@relkd/layers/methods` (each tuned on the same budget). */
+export const METHODS: readonly Method[] = ['ce', ...methodNames];
 
 /** A run's hyper-parameters: plain data (sent to worker processes, committed as JSON). */
 export type Config = Record<string, number | string | boolean>;
@@ -61,7 +63,7 @@ function viewOptions(c: Config) {
 const num = (c: Config, k: string) => c[k] as number;
 
 function kdParts(c: Config): DistillerParts {
-  return recipes.kd({
+  return methods.kd.recipe({
     temperature: num(c, 'temperature'),
     weight: num(c, 'alpha'),
     ceWeight: 1 - num(c, 'alpha'),
@@ -76,7 +78,7 @@ function vrmParts(ctx: ArmContext): DistillerParts {
       : c.uep === 'clip'
         ? { kind: 'clip' as const, delta: num(c, 'uepDelta') }
         : { kind: 'none' as const };
-  return recipes.vrm({
+  return methods.vrm.recipe({
     weight: num(c, 'weight'),
     view: viewOptions(c),
     loss: {
@@ -89,7 +91,7 @@ function vrmParts(ctx: ArmContext): DistillerParts {
 
 function stkdParts(ctx: ArmContext): DistillerParts {
   const c = ctx.config;
-  return recipes.stkd({
+  return methods.stkd.recipe({
     numClasses: ctx.numClasses,
     alpha: num(c, 'alpha'),
     loss: {
@@ -103,7 +105,7 @@ function stkdParts(ctx: ArmContext): DistillerParts {
 
 function iccParts(ctx: ArmContext): DistillerParts {
   const c = ctx.config;
-  return recipes.icc({
+  return methods.icc.recipe({
     temperature: num(c, 'temperature'),
     kdWeight: 1,
     iccWeight: num(c, 'iccWeight'),
@@ -117,7 +119,7 @@ function mtkdParts(ctx: ArmContext): DistillerParts {
   if (pretrain && ctx.teacherHeadWeights === undefined) {
     throw new Error('internal: MTKD-SSR needs the teacher stage heads fitted with the teacher.');
   }
-  return recipes.mtkd({
+  return methods.mtkd.recipe({
     teacherHeads: pretrain ? 'pretrain' : 'final',
     ...(pretrain ? { teacherHeadWeights: ctx.teacherHeadWeights! } : {}),
     teacher: ctx.teacher!.model,
@@ -137,7 +139,7 @@ function mtkdParts(ctx: ArmContext): DistillerParts {
 function corsdParts(ctx: ArmContext): DistillerParts {
   const c = ctx.config;
   const off = (k: string) => c[k] === false;
-  return recipes.corsd({
+  return methods.corsd.recipe({
     student: ctx.student.model,
     stages: ctx.student.stages,
     numClasses: ctx.numClasses,
@@ -264,7 +266,27 @@ function selfKdParts(ctx: ArmContext): DistillerParts {
 
 const none = (): DistillerParts => ({});
 
-/** The methods (tuned) and the baseline. */
+/** How each method's tuned configuration becomes its recipe's options (see `tuning.ts`). */
+const METHOD_PARTS: Record<MethodName, Arm['build']> = {
+  kd: (c) => kdParts(c.config),
+  vrm: vrmParts,
+  stkd: stkdParts,
+  icc: iccParts,
+  mtkd: mtkdParts,
+  corsd: corsdParts,
+};
+
+/** What a method row's label adds to the registry's label. */
+const LABEL_NOTES: Partial<Record<MethodName, string>> = {
+  icc: ' (expressive teacher)',
+  corsd: ' (self-distillation)',
+};
+
+/**
+ * The methods (tuned) and the baseline: one row per registered method, its label and teacher
+ * from the registry (no teacher for self-distillation; ICC's own teacher, trained with its
+ * teacher recipe, for a method that has one; otherwise the plain CE teacher).
+ */
 const METHOD_ARMS: Arm[] = [
   {
     id: 'ce',
@@ -274,47 +296,20 @@ const METHOD_ARMS: Arm[] = [
     teacher: undefined,
     build: none,
   },
-  {
-    id: 'kd',
-    label: 'Hinton KD',
-    group: 'method',
-    family: 'kd',
-    teacher: 'plain',
-    build: (c) => kdParts(c.config),
-  },
-  { id: 'vrm', label: 'VRM', group: 'method', family: 'vrm', teacher: 'plain', build: vrmParts },
-  {
-    id: 'stkd',
-    label: 'STKD',
-    group: 'method',
-    family: 'stkd',
-    teacher: 'plain',
-    build: stkdParts,
-  },
-  {
-    id: 'icc',
-    label: 'ICC (expressive teacher)',
-    group: 'method',
-    family: 'icc',
-    teacher: 'icc',
-    build: iccParts,
-  },
-  {
-    id: 'mtkd',
-    label: 'MTKD-SSR',
-    group: 'method',
-    family: 'mtkd',
-    teacher: 'plain',
-    build: mtkdParts,
-  },
-  {
-    id: 'corsd',
-    label: 'CORSD (self-distillation)',
-    group: 'method',
-    family: 'corsd',
-    teacher: undefined,
-    build: corsdParts,
-  },
+  ...methodNames.map(
+    (name): Arm => ({
+      id: name,
+      label: `${methods[name].label}${LABEL_NOTES[name] ?? ''}`,
+      group: 'method',
+      family: name,
+      teacher: !methods[name].needsTeacher
+        ? undefined
+        : 'teacherRecipe' in methods[name]
+          ? 'icc'
+          : 'plain',
+      build: METHOD_PARTS[name],
+    }),
+  ),
 ];
 
 /** Controls: each isolates what one method adds beyond its data or its teacher. */

@@ -9,13 +9,9 @@ import { fileURLToPath } from 'node:url';
 import type { BackendName } from '@relkd/backend';
 import { classCorrelation, correlationHeatmapSvg, offDiagonalMass } from '@relkd/class-correlation';
 import type { SavedWeights } from '@relkd/core';
-import {
-  Distiller,
-  type DistillerParts,
-  evaluateModel,
-  type ProgressStream,
-  recipes,
-} from '@relkd/layers';
+import { Distiller, type DistillerParts, evaluateModel, type ProgressStream } from '@relkd/layers';
+import { methods } from '@relkd/layers/methods';
+import { iccTeacher } from '@relkd/layers/recipes/icc';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import '@relkd/layers/node';
@@ -210,7 +206,7 @@ export async function teacherHeads(
   const shape = { height: dataset.height, width: dataset.width, numClasses: dataset.numClasses };
   const scratch = buildStudent(0, p.arch, shape);
   const set = toTensors(data.train, data.teacherIdx.slice(0, TEACHER_HEAD_IMAGES));
-  const recipe = recipes.mtkd({
+  const recipe = methods.mtkd.recipe({
     teacher: net.model,
     student: scratch.model,
     stages: { teacher: net.stages, student: scratch.stages },
@@ -307,7 +303,7 @@ export async function getTeacher(
   } else {
     const teacherSet = toTensors(train, data.teacherIdx);
     const extra: DistillerParts =
-      kind === 'icc' ? recipes.iccTeacher({ numClasses: dataset.numClasses, weight: 0.5 }) : {};
+      kind === 'icc' ? iccTeacher({ numClasses: dataset.numClasses, weight: 0.5 }) : {};
     const optimizer = tf.train.adam(TEACHER_LR);
     const d = new Distiller({ student: net.model, optimizer, seed: 7, ...extra });
     const t0 = Date.now();

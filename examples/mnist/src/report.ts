@@ -1,8 +1,7 @@
 /**
- * The benchmark's report: tables (Markdown and console) from run results, paired statistics, and
- * splicing a generated section into a page between markers without touching the rest.
+ * The benchmark's report: tables (Markdown and console) from run results and paired statistics
+ * (docOutput.ts splices them into a page; renderers.ts writes the report files).
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { ARMS, type Arm, type Config, type Family } from './arms';
 import type { RunResult } from './jobs';
 import { mean, type PairedDiff, pairedDiff, std } from './stats';
@@ -166,23 +165,4 @@ export function configTable(configs: Record<Family, Config>, tunedKeys: Record<s
       return [f, fmtConfig(t) || '—', fmtConfig(rest) || '—'];
     });
   return { header: ['Family', 'Tuned (chosen on validation)', 'Fixed'], rows };
-}
-
-/**
- * Writes `content` between `<!-- marker:start -->` and `<!-- marker:end -->` of the page at
- * `path`: replaces an existing section, appends one under `## title` to a page without it, or
- * starts a page. Text outside the markers is never changed.
- */
-export function spliceSection(path: string, marker: string, title: string, content: string): void {
-  const start = `<!-- ${marker}:start -->`;
-  const end = `<!-- ${marker}:end -->`;
-  let doc = existsSync(path) ? readFileSync(path, 'utf8') : '';
-  if (doc.includes(start) && doc.includes(end)) {
-    doc = `${doc.slice(0, doc.indexOf(start) + start.length)}\n${content}\n${doc.slice(doc.indexOf(end))}`;
-  } else if (doc.trim() !== '') {
-    doc = `${doc.trimEnd()}\n\n## ${title}\n\n${start}\n${content}\n${end}\n`;
-  } else {
-    doc = `# Distillation benchmark\n\n${start}\n${content}\n${end}\n`;
-  }
-  writeFileSync(path, doc);
 }

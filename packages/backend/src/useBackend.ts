@@ -7,6 +7,7 @@ import {
   type ModuleLoader,
 } from './environment';
 import { registerFusedKernels } from './fused/registerFusedKernels';
+import { registerVirtualViewKernel } from './host/virtualViewKernel';
 import { registerGradients } from './registerGradients';
 import { fixWasmOneHot } from './wasm/oneHot';
 import { registerWasmGradientKernels } from './wasm/registerWasmGradientKernels';
@@ -184,6 +185,7 @@ export async function useBackend(
   registerGradients();
   registerWasmGradientKernels({ faster: options.fasterWasmKernels ?? true });
   registerFusedKernels();
+  registerVirtualViewKernel();
   const node = isNodeEnvironment();
   const plan = candidates(name, node);
   const tried: string[] = [];

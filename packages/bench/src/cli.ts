@@ -14,6 +14,9 @@
  *   --render              no measuring: rebuild performance.md and the charts from DIR/performance.json
  *                         (picks up a new tools/reference/bench_torch.json and packages/bench/findings.md)
  *
+ * Flags are parsed strictly (`node:util` parseArgs, see args.ts): an unknown flag or loss name is
+ * an error. `--name=value` and `--name value` both work.
+ *
  * Writes performance.json, performance.md and the sweep SVG charts. Numbers only: no test here
  * asserts a time.
  */
@@ -23,6 +26,7 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describeBackend, useBackend } from '@relkd/backend';
 import * as tf from '@tensorflow/tfjs-core';
+import { parseBenchArgs } from './args';
 import { measure } from './measure';
 import { type OverheadRow, trainingStepOverhead } from './overhead';
 import { CASES } from './registry';
@@ -38,16 +42,19 @@ import {
   svgChart,
 } from './report';
 
-const argv = process.argv.slice(2);
-const flag = (name: string): boolean => argv.includes(`--${name}`);
-const opt = (name: string): string | undefined =>
-  argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
-
-const quick = flag('quick');
+const args = (() => {
+  try {
+    return parseBenchArgs(process.argv.slice(2), Object.keys(CASES));
+  } catch (e) {
+    process.stderr.write(`bench: ${(e as Error).message}\n`);
+    process.exit(2);
+  }
+})();
+const { quick } = args;
 const repoRoot = resolve(import.meta.dirname, '..', '..', '..');
-const outDir = resolve(repoRoot, opt('out') ?? (quick ? '.cache/bench' : 'docs/benchmarks'));
-const lossNames = (opt('losses')?.split(',') ?? Object.keys(CASES)).filter((n) => n in CASES);
-const requested = opt('backends')?.split(',') ?? (quick ? ['wasm'] : ['cpu', 'wasm', 'gpu']);
+const outDir = resolve(repoRoot, args.out ?? (quick ? '.cache/bench' : 'docs/benchmarks'));
+const lossNames = args.losses;
+const requested = args.backends;
 
 const REFERENCE_SHAPES = quick
   ? [{ shape: 'cifar100', B: 64, C: 100 }]
@@ -57,17 +64,15 @@ const REFERENCE_SHAPES = quick
     ];
 const SWEEP_B = quick ? [32, 64] : [32, 64, 128, 256, 512];
 const SWEEP_C = quick ? [10, 100] : [10, 100, 1000];
-const SWEEP_LOSSES = flag('no-sweeps')
-  ? []
-  : (opt('sweep-losses')?.split(',') ?? lossNames).filter((n) => lossNames.includes(n));
+const SWEEP_LOSSES = args.sweepLosses;
 const REPEATS = quick
   ? { warmup: 1, repeats: 3, maxMs: 1000 }
   : { warmup: 2, repeats: 15, maxMs: 5000 };
 const SWEEP_REPEATS = quick
   ? { warmup: 1, repeats: 3, maxMs: 500 }
   : { warmup: 1, repeats: 5, maxMs: 2000 };
-const OVERHEAD_BACKENDS = opt('overhead-backends')?.split(',') ?? ['wasm'];
-const SWEEP_BACKENDS = opt('sweep-backends')?.split(',') ?? ['wasm'];
+const OVERHEAD_BACKENDS = args.overheadBackends;
+const SWEEP_BACKENDS = args.sweepBackends;
 
 function log(msg: string): void {
   process.stderr.write(`${msg}\n`);
@@ -165,7 +170,7 @@ async function main(): Promise<void> {
       const ks = sweeps.filter((s) => s.loss === loss && s.backend === label).map((s) => s.kernels);
       log(`  sweep ${loss} done (kernels ${[...new Set(ks)].join(', ')})`);
     }
-    if (!flag('no-overhead') && OVERHEAD_BACKENDS.includes(name)) {
+    if (args.overhead && OVERHEAD_BACKENDS.includes(name)) {
       try {
         overhead.push(...(await trainingStepOverhead(label, quick, log)));
       } catch (e) {
@@ -296,7 +301,7 @@ function render(): void {
   writeOutputs({ ...data, failures: data.failures ?? [] });
 }
 
-(flag('render') ? Promise.resolve().then(render) : main()).catch((e) => {
+(args.render ? Promise.resolve().then(render) : main()).catch((e) => {
   console.error(e);
   process.exit(1);
 });

@@ -5,19 +5,18 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
+import { methodNames, methods } from '@relkd/layers/methods';
 import { describe, expect, it } from 'vitest';
 
 const repoRoot = resolve(import.meta.dirname, '..', '..', '..');
 
-/** Packages whose shipped code builds losses and graphs (`@relkd/layers` and examples may sync). */
+/**
+ * Packages whose shipped code builds losses and graphs (`@relkd/layers` and examples may sync):
+ * core and every method's package, read from the `@relkd/layers/methods` registry.
+ */
 export const LOSS_PACKAGES = [
-  'core',
-  'affinity-graph',
-  'mixup-similarity',
-  'class-correlation',
-  'stage-distill',
-  'relation-network',
-];
+  ...new Set(['@relkd/core', ...methodNames.map((n) => methods[n].package)]),
+].map((p) => p.slice('@relkd/'.length));
 
 /** A read-back call: `.dataSync(`, `.arraySync(`, `.data(`, `.array(`, `.bufferSync(`, `.buffer(`. */
 export const SYNC_CALL = /\.(dataSync|arraySync|data|array|bufferSync|buffer)\s*\(/;

@@ -4,8 +4,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Distiller } from './Distiller';
+import { recipes } from './methods';
+// Distiller.save(dir) / load(dir) read and write directories through @relkd/layers/node.
+import './node';
 import type { ProgressStream } from './progress';
-import { recipes } from './recipes';
 
 const C = 3;
 

@@ -1,5 +1,8 @@
 /**
- * @relkd/layers: taps on tfjs-layers models, the `Distiller`, and recipes for every method.
+ * @relkd/layers: taps on tfjs-layers models and the `Distiller` training loop. Depends on
+ * `@relkd/core` and `@tensorflow/tfjs-layers` only; the recipes of each method are on their own
+ * subpaths (`@relkd/layers/recipes/<method>`), the registry of methods on `@relkd/layers/methods`
+ * and Node file I/O on `@relkd/layers/node`.
  *
  * @module @relkd/layers
  * @document ../README.md
@@ -29,23 +32,8 @@ export {
   type TermResult,
   type UpdateContext,
 } from './Distiller';
-export { loadFromDirectory } from './node/files';
-export { formatDuration, ProgressBar, type ProgressOptions, type ProgressStream } from './progress';
-export {
-  type CorsdRecipe,
-  type CorsdRecipeOptions,
-  type IccRecipeOptions,
-  type IccTeacherRecipeOptions,
-  type KdRecipeOptions,
-  type MtkdRecipe,
-  type MtkdRecipeOptions,
-  type MtkdTeacherHeads,
-  recipes,
-  type StkdRecipeOptions,
-  stageShapes,
-  VRM_RECIPE_UEP,
-  type VrmRecipeOptions,
-} from './recipes';
+export type { ProgressOptions, ProgressStream } from './progress';
+export { stageShapes } from './stageShapes';
 export {
   layerNames,
   type Tap,

@@ -5,7 +5,7 @@ export interface ProgressStream {
   columns?: number;
 }
 
-/** Options of {@link ProgressBar}. */
+/** Options of the progress bar `Distiller.fit` draws (`FitOptions.progress`). */
 export interface ProgressOptions {
   /** Stream to write to. Default `process.stderr` in Node, `console.log` lines elsewhere. */
   stream?: ProgressStream;

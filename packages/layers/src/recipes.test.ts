@@ -5,8 +5,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Distiller, type DistillerParts } from './Distiller';
-import { recipes, stageShapes } from './recipes';
+import { recipes } from './methods';
 import { VRM_RECIPE_UEP } from './recipes/vrm';
+import { stageShapes } from './stageShapes';
 import { tap } from './tap';
 
 const C = 4;

@@ -3,8 +3,8 @@ import * as tf from '@tensorflow/tfjs-core';
 
 // Node-only file I/O of tfjs models in the layout tfjs-node's `file://` handler uses:
 // `<dir>/model.json` (topology + weights manifest) and `<dir>/weights.bin` (all weights, in
-// manifest order). `node:fs` and `node:path` are imported lazily, inside the functions, so this
-// module can sit in the main entry (Distiller.save/load) without breaking browser bundles.
+// manifest order). Only the `@relkd/layers/node` entry imports this module (it hands the reader
+// and writer to Distiller.save/load); `node:fs` and `node:path` are still imported lazily.
 
 /** File name of the topology + weights manifest. */
 export const MODEL_JSON = 'model.json';

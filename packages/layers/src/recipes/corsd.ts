@@ -1,3 +1,12 @@
+/**
+ * `@relkd/layers/recipes/corsd`: the CORSD recipe (`corsd`), on `@relkd/relation-network` (an optional peer: install it to use this subpath).
+ *
+ * @example
+ * ```ts
+ * import { corsd } from '@relkd/layers/recipes/corsd';
+ * ```
+ * @module @relkd/layers/recipes/corsd
+ */
 import { RelkdError } from '@relkd/core';
 import { assertNumber } from '@relkd/core/internal';
 import {
@@ -15,9 +24,22 @@ import {
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { BatchSampler, DistillerParts, TermResult } from '../Distiller';
-import { stageShapes } from './shared';
+import { stageShapes } from '../stageShapes';
 
-/** Options of {@link recipes.corsd}. */
+/**
+ * The defaults of {@link corsd}'s scalar options: `weight` 1, `seed` 0, `deepestProjection` false,
+ * `balancedBatches` true, `logAccuracy` true, `jointPairBatch` true.
+ */
+export const CORSD_RECIPE_DEFAULTS = Object.freeze({
+  weight: 1,
+  seed: 0,
+  deepestProjection: false,
+  balancedBatches: true,
+  logAccuracy: true,
+  jointPairBatch: true,
+});
+
+/** Options of {@link corsd}. */
 export interface CorsdRecipeOptions {
   student: tfl.LayersModel;
   /** Layer names of the student's stage outputs (NHWC), shallow to deepest (K >= 1). */
@@ -70,7 +92,7 @@ export interface CorsdRecipeOptions {
   jointPairBatch?: boolean;
 }
 
-/** What {@link recipes.corsd} returns: the Distiller parts plus the relation networks. */
+/** What {@link corsd} returns: the Distiller parts plus the relation networks. */
 export interface CorsdRecipe extends DistillerParts {
   /** The K relation networks, shallow -> deepest (in `modules`, trained with the student). */
   networks: RelationNetwork[];
@@ -113,7 +135,7 @@ function invalid(message: string): RelkdError {
  * @example
  * ```ts
  * const d = new Distiller({ student, optimizer: tf.train.adam(1e-3),
- *   ...recipes.corsd({ student, stages: ['s1', 's2', 's3'], numClasses: 10,
+ *   ...corsd({ student, stages: ['s1', 's2', 's3'], numClasses: 10,
  *                      samplesPerClass: 4, loss: { tSquared: true } }) });
  * await d.fit({ x, y }, { epochs: 5, batchSize: 40 });        // 10 classes × 4 images per batch
  * ```
@@ -130,14 +152,14 @@ export function corsd(options: CorsdRecipeOptions): CorsdRecipe {
     stages,
     numClasses,
     loss = {},
-    weight = 1,
-    seed = 0,
-    deepestProjection = false,
-    balancedBatches = true,
+    weight = CORSD_RECIPE_DEFAULTS.weight,
+    seed = CORSD_RECIPE_DEFAULTS.seed,
+    deepestProjection = CORSD_RECIPE_DEFAULTS.deepestProjection,
+    balancedBatches = CORSD_RECIPE_DEFAULTS.balancedBatches,
     classesPerBatch,
     samplesPerClass,
-    logAccuracy = true,
-    jointPairBatch = true,
+    logAccuracy = CORSD_RECIPE_DEFAULTS.logAccuracy,
+    jointPairBatch = CORSD_RECIPE_DEFAULTS.jointPairBatch,
   } = options;
   if (!(student instanceof tfl.LayersModel)) throw invalid('`student` must be a tf.LayersModel.');
   if (

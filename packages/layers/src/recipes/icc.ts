@@ -1,3 +1,12 @@
+/**
+ * `@relkd/layers/recipes/icc`: the ICC recipes (`icc` for the student, `iccTeacher` for the expressive teacher), on `@relkd/class-correlation` (an optional peer: install it to use this subpath).
+ *
+ * @example
+ * ```ts
+ * import { icc, iccTeacher } from '@relkd/layers/recipes/icc';
+ * ```
+ * @module @relkd/layers/recipes/icc
+ */
 import {
   ClassCorrelationTracker,
   type IccStudentLossOptions,
@@ -11,7 +20,16 @@ import type * as tf from '@tensorflow/tfjs-core';
 import type { DistillerParts } from '../Distiller';
 import { teacherOf } from './shared';
 
-/** Options of {@link recipes.icc}. */
+/** The defaults of {@link icc}'s own option: `weight` 1 (the loss options default as in `iccStudentLoss`). */
+export const ICC_RECIPE_DEFAULTS = Object.freeze({ weight: 1 });
+
+/** The defaults of {@link iccTeacher}'s own options: `trackerTemperature` 1, `trackerLogits` `'inference'`. */
+export const ICC_TEACHER_RECIPE_DEFAULTS = Object.freeze({
+  trackerTemperature: 1,
+  trackerLogits: 'inference' as const,
+});
+
+/** Options of {@link icc}. */
 export type IccRecipeOptions = IccStudentLossOptions & {
   /** Weight of the ICC student term (which contains CE, KD and the correlation mimic). Default 1. */
   weight?: number;
@@ -42,17 +60,17 @@ function nonNegative(value: unknown, name: string): void {
  * ICC (student side): `CE + kdWeight·T²·KL(T) + iccWeight·‖G_T/‖G_T‖ − G_S/‖G_S‖‖²_F`, with
  * `G = softmax(Z/τ)ᵀ softmax(Z/τ)` at `τ = correlationTemperature`, which defaults to the KD
  * `temperature` (4); pass `correlationTemperature: 1` for the pre-0.2 behaviour. Pair it with a
- * teacher trained with {@link recipes.iccTeacher} (the "expressive teacher"). Options are
+ * teacher trained with {@link iccTeacher} (the "expressive teacher"). Options are
  * `iccStudentLoss`'s plus `weight`, checked when the recipe is made (`INVALID_OPTION`).
  *
  * @example
  * ```ts
- * const distiller = new Distiller({ teacher, student, ...recipes.icc({ temperature: 4 }) });
+ * const distiller = new Distiller({ teacher, student, ...icc({ temperature: 4 }) });
  * ```
  */
 export function icc(options: IccRecipeOptions = {}): DistillerParts {
   assertObject(options, 'icc');
-  const { weight = 1, ...loss } = options;
+  const { weight = ICC_RECIPE_DEFAULTS.weight, ...loss } = options;
   const n = (key: string) => `recipes.icc options.${key}`;
   nonNegative(weight, n('weight'));
   positive(loss.temperature, n('temperature'));
@@ -81,7 +99,7 @@ export function icc(options: IccRecipeOptions = {}): DistillerParts {
   };
 }
 
-/** Options of {@link recipes.iccTeacher}. */
+/** Options of {@link iccTeacher}. */
 export type IccTeacherRecipeOptions = TeacherRegularizerOptions & {
   /** Number of classes `C` (integer >= 2). */
   numClasses: number;
@@ -109,7 +127,7 @@ export type IccTeacherRecipeOptions = TeacherRegularizerOptions & {
  *
  * @example
  * ```ts
- * const recipe = recipes.iccTeacher({ numClasses: 10, weight: 0.5, trackerTemperature: 1 });
+ * const recipe = iccTeacher({ numClasses: 10, weight: 0.5, trackerTemperature: 1 });
  * const trainer = new Distiller({ student: teacherModel, ...recipe });
  * await trainer.fit({ x, y }, { epochs: 10, batchSize: 64 });
  * ```
@@ -118,7 +136,12 @@ export function iccTeacher(
   options: IccTeacherRecipeOptions,
 ): DistillerParts & { tracker: ClassCorrelationTracker } {
   assertObject(options, 'iccTeacher');
-  const { numClasses, trackerTemperature = 1, trackerLogits = 'inference', ...reg } = options;
+  const {
+    numClasses,
+    trackerTemperature = ICC_TEACHER_RECIPE_DEFAULTS.trackerTemperature,
+    trackerLogits = ICC_TEACHER_RECIPE_DEFAULTS.trackerLogits,
+    ...reg
+  } = options;
   const n = (key: string) => `recipes.iccTeacher options.${key}`;
   assertNumber(numClasses, n('numClasses'), { min: 2, integer: true });
   positive(trackerTemperature, n('trackerTemperature'));

@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { type Batch, Distiller, type DistillerParts, type UpdateContext } from '../Distiller';
-import { recipes } from '../recipes';
+import { recipes } from '../methods';
 
 const C = 4;
 let uid = 0;

@@ -1,9 +1,18 @@
+/**
+ * `@relkd/layers/recipes/kd`: the Hinton KD recipe (`kd`), on `@relkd/core`'s `kdLoss`; depends on no method package.
+ *
+ * @example
+ * ```ts
+ * import { kd } from '@relkd/layers/recipes/kd';
+ * ```
+ * @module @relkd/layers/recipes/kd
+ */
 import { kdLoss, RelkdError } from '@relkd/core';
 import { assertNumber } from '@relkd/core/internal';
 import type { DistillerParts } from '../Distiller';
 import { logits2d, teacherOf } from './shared';
 
-/** Options of {@link recipes.kd}. */
+/** Options of {@link kd}. */
 export interface KdRecipeOptions {
   /** Softmax temperature. Default 4. */
   temperature?: number;
@@ -12,6 +21,9 @@ export interface KdRecipeOptions {
   /** Weight of the student's CE on the labels. Default 1. */
   ceWeight?: number;
 }
+
+/** The defaults of {@link kd}'s options (`temperature` 4, `weight` 1, `ceWeight` 1). */
+export const KD_RECIPE_DEFAULTS = Object.freeze({ temperature: 4, weight: 1, ceWeight: 1 });
 
 const KD_KEYS: readonly string[] = ['temperature', 'weight', 'ceWeight'];
 
@@ -22,7 +34,7 @@ const KD_KEYS: readonly string[] = ['temperature', 'weight', 'ceWeight'];
  *
  * @example
  * ```ts
- * const distiller = new Distiller({ teacher, student, ...recipes.kd({ temperature: 4, weight: 0.9, ceWeight: 0.1 }) });
+ * const distiller = new Distiller({ teacher, student, ...kd({ temperature: 4, weight: 0.9, ceWeight: 0.1 }) });
  * ```
  */
 export function kd(options: KdRecipeOptions = {}): DistillerParts {
@@ -36,7 +48,11 @@ export function kd(options: KdRecipeOptions = {}): DistillerParts {
       `recipes.kd: unknown option(s) ${unknown.map((k) => `'${k}'`).join(', ')}; the options are ${KD_KEYS.join(', ')}.`,
     );
   }
-  const { temperature = 4, weight = 1, ceWeight = 1 } = options;
+  const {
+    temperature = KD_RECIPE_DEFAULTS.temperature,
+    weight = KD_RECIPE_DEFAULTS.weight,
+    ceWeight = KD_RECIPE_DEFAULTS.ceWeight,
+  } = options;
   assertNumber(temperature, 'recipes.kd options.temperature', { min: 0, exclusiveMin: true });
   assertNumber(weight, 'recipes.kd options.weight', { min: 0 });
   assertNumber(ceWeight, 'recipes.kd options.ceWeight', { min: 0 });

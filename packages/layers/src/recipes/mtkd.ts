@@ -1,3 +1,12 @@
+/**
+ * `@relkd/layers/recipes/mtkd`: the MTKD-SSR recipe (`mtkd`), on `@relkd/stage-distill` (an optional peer: install it to use this subpath).
+ *
+ * @example
+ * ```ts
+ * import { mtkd } from '@relkd/layers/recipes/mtkd';
+ * ```
+ * @module @relkd/layers/recipes/mtkd
+ */
 import { RelkdError, type SavedWeights } from '@relkd/core';
 import {
   buildStageModules,
@@ -13,13 +22,17 @@ import {
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { DistillData, DistillerParts, FitOptions } from '../Distiller';
+import { stageShapes } from '../stageShapes';
 import { type Tap, tap } from '../tap';
-import { stageShapes, teacherOf } from './shared';
+import { teacherOf } from './shared';
 
-/** Where the SRD targets of the earlier stages come from in {@link recipes.mtkd}. */
+/** Where the SRD targets of the earlier stages come from in {@link mtkd}. */
 export type MtkdTeacherHeads = 'pretrain' | 'final';
 
-/** Options of {@link recipes.mtkd}. */
+/** The defaults of {@link mtkd}'s scalar options: `seed` 0, `teacherHeads` `'pretrain'`. */
+export const MTKD_RECIPE_DEFAULTS = Object.freeze({ seed: 0, teacherHeads: 'pretrain' as const });
+
+/** Options of {@link mtkd}. */
 export interface MtkdRecipeOptions {
   teacher: tfl.LayersModel;
   student: tfl.LayersModel;
@@ -57,7 +70,7 @@ export interface MtkdRecipeOptions {
   teacherHeadWeights?: readonly tf.Tensor[] | SavedWeights;
 }
 
-/** What {@link recipes.mtkd} returns: the Distiller parts plus the modules it built. */
+/** What {@link mtkd} returns: the Distiller parts plus the modules it built. */
 export interface MtkdRecipe extends DistillerParts {
   /** The student's adapters and stage heads (trained with the student; in `modules`). */
   stageModules: StageModules;
@@ -104,7 +117,7 @@ function checkTeacherHeadOptions(options: MtkdRecipeOptions, seed: number) {
       "`teacherStageLogits` was removed; use `teacherHeads: 'final'` (the old behaviour) or `'pretrain'`.",
     );
   }
-  const mode = options.teacherHeads ?? 'pretrain';
+  const mode = options.teacherHeads ?? MTKD_RECIPE_DEFAULTS.teacherHeads;
   if (mode !== 'pretrain' && mode !== 'final') {
     throw invalid(`\`teacherHeads\` must be 'pretrain' or 'final', got ${String(mode)}.`);
   }
@@ -174,7 +187,7 @@ function logLine(progress: FitOptions['progress'], line: string): void {
  *   teacher heads are not fitted yet (`distiller.step` without a `fit`: call `fitTeacherHeads`).
  * @example
  * ```ts
- * const recipe = recipes.mtkd({ teacher, student, numClasses: 10,
+ * const recipe = mtkd({ teacher, student, numClasses: 10,
  *   stages: { teacher: ['t1', 't2', 't3'], student: ['s1', 's2', 's3'] },
  *   teacherHeadFit: { epochs: 2 }, teacherHeadWeights: cached });   // cached: optional
  * const distiller = new Distiller({ teacher, student, ...recipe });
@@ -184,7 +197,14 @@ function logLine(progress: FitOptions['progress'], line: string): void {
  * ```
  */
 export function mtkd(options: MtkdRecipeOptions): MtkdRecipe {
-  const { teacher, student, stages, numClasses, loss = {}, seed = 0 } = options;
+  const {
+    teacher,
+    student,
+    stages,
+    numClasses,
+    loss = {},
+    seed = MTKD_RECIPE_DEFAULTS.seed,
+  } = options;
   const { mode, fit } = checkTeacherHeadOptions(options, seed);
   const built = buildStageModules({
     studentStages: stageShapes(student, stages.student),

@@ -1,3 +1,12 @@
+/**
+ * `@relkd/layers/recipes/stkd`: the STKD recipe (`stkd`), on `@relkd/mixup-similarity` (an optional peer: install it to use this subpath).
+ *
+ * @example
+ * ```ts
+ * import { stkd } from '@relkd/layers/recipes/stkd';
+ * ```
+ * @module @relkd/layers/recipes/stkd
+ */
 import { RelkdError } from '@relkd/core';
 import { assertNumber, assertOneOf, resolveValidate } from '@relkd/core/internal';
 import { mixup, type StkdLossOptions, stkdLoss } from '@relkd/mixup-similarity';
@@ -5,7 +14,10 @@ import type * as tf from '@tensorflow/tfjs-core';
 import type { DistillerParts } from '../Distiller';
 import { teacherOf } from './shared';
 
-/** Options of {@link recipes.stkd}. */
+/** The defaults of {@link stkd}'s options: `alpha` 1, `perSample` false, `weight` 1. */
+export const STKD_RECIPE_DEFAULTS = Object.freeze({ alpha: 1, perSample: false, weight: 1 });
+
+/** Options of {@link stkd}. */
 export interface StkdRecipeOptions {
   /** Number of classes (for the mixed targets). */
   numClasses: number;
@@ -71,12 +83,18 @@ function checkOptions(options: StkdRecipeOptions): void {
  * @example
  * ```ts
  * const distiller = new Distiller({ teacher, student,
- *   ...recipes.stkd({ numClasses: 10, loss: { targetMode: 'mixedTeacherSoft' } }) });
+ *   ...stkd({ numClasses: 10, loss: { targetMode: 'mixedTeacherSoft' } }) });
  * ```
  */
 export function stkd(options: StkdRecipeOptions): DistillerParts {
   checkOptions(options);
-  const { numClasses, alpha = 1, perSample = false, loss = {}, weight = 1 } = options;
+  const {
+    numClasses,
+    alpha = STKD_RECIPE_DEFAULTS.alpha,
+    perSample = STKD_RECIPE_DEFAULTS.perSample,
+    loss = {},
+    weight = STKD_RECIPE_DEFAULTS.weight,
+  } = options;
   const mode = loss.targetMode ?? 'teacherOnMixed';
   return {
     ceWeight: 0,

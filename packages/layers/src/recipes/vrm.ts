@@ -1,3 +1,12 @@
+/**
+ * `@relkd/layers/recipes/vrm`: the VRM recipe (`vrm`, `VRM_RECIPE_UEP`), on `@relkd/affinity-graph` (an optional peer: install it to use this subpath).
+ *
+ * @example
+ * ```ts
+ * import { VRM_RECIPE_UEP, vrm } from '@relkd/layers/recipes/vrm';
+ * ```
+ * @module @relkd/layers/recipes/vrm
+ */
 import {
   type UepOption,
   type VirtualViewOptions,
@@ -14,7 +23,7 @@ import type { DistillerParts } from '../Distiller';
 import { logits2d, teacherOf } from './shared';
 
 /**
- * Unreliable-edge pruning that {@link recipes.vrm} applies when `loss.uep` is not given: drop the
+ * Unreliable-edge pruning that {@link vrm} applies when `loss.uep` is not given: drop the
  * 10% of inter-sample edges with the largest joint student entropy (`H_m + H_n`). The spec asks
  * the recipe to enable UEP; kind and ratio are ours (the MNIST protocol's tuning kept 0.1, 0.3
  * tied; see docs/benchmarks/mnist.md). `vrmLoss` itself keeps
@@ -25,7 +34,19 @@ export const VRM_RECIPE_UEP: Readonly<UepOption> = Object.freeze({
   ratio: 0.1,
 });
 
-/** Options of {@link recipes.vrm}. */
+/**
+ * The defaults of {@link vrm}'s scalar options: `weight` 1, `ceWeight` 1, `virtualCe` false,
+ * `kdWeight` 0, `temperature` 4 (`loss.uep` defaults to {@link VRM_RECIPE_UEP}).
+ */
+export const VRM_RECIPE_DEFAULTS = Object.freeze({
+  weight: 1,
+  ceWeight: 1,
+  virtualCe: false,
+  kdWeight: 0,
+  temperature: 4,
+});
+
+/** Options of {@link vrm}. */
 export interface VrmRecipeOptions {
   /** Weight of the VRM term. Default 1. */
   weight?: number;
@@ -64,8 +85,8 @@ export interface VrmRecipeOptions {
  *
  * @example
  * ```ts
- * const distiller = new Distiller({ teacher, student, ...recipes.vrm({ view: { ops: DIGIT_SAFE_OPS } }) });
- * recipes.vrm({ loss: { uep: { kind: 'none' } } }); // pruning off
+ * const distiller = new Distiller({ teacher, student, ...vrm({ view: { ops: DIGIT_SAFE_OPS } }) });
+ * vrm({ loss: { uep: { kind: 'none' } } }); // pruning off
  * ```
  */
 export function vrm(options: VrmRecipeOptions = {}): DistillerParts {
@@ -73,13 +94,13 @@ export function vrm(options: VrmRecipeOptions = {}): DistillerParts {
     throw new RelkdError('INVALID_OPTION', 'recipes.vrm: options must be an object.');
   }
   const {
-    weight = 1,
-    ceWeight = 1,
-    virtualCe = false,
+    weight = VRM_RECIPE_DEFAULTS.weight,
+    ceWeight = VRM_RECIPE_DEFAULTS.ceWeight,
+    virtualCe = VRM_RECIPE_DEFAULTS.virtualCe,
     view = {},
     loss: lossOptions = {},
-    kdWeight = 0,
-    temperature = 4,
+    kdWeight = VRM_RECIPE_DEFAULTS.kdWeight,
+    temperature = VRM_RECIPE_DEFAULTS.temperature,
   } = options;
   const n = (key: string) => `recipes.vrm options.${key}`;
   assertNumber(weight, n('weight'), { min: 0 });

@@ -1,0 +1,174 @@
+/**
+ * Running the CLI's jobs: teachers first, then students, here or on worker processes, with
+ * finished student runs cached under `.relkd-cache/runs/` by a hash of the code and the job.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { type Arm, armById, type Config, configFor, type Family } from './arms';
+import {
+  type Data,
+  getTeacher,
+  loadData,
+  type Protocol,
+  type RunResult,
+  repoRoot,
+  runStudent,
+  teacherDir,
+} from './jobs';
+import type { Net } from './models';
+import { type Job, runInWorkers, type TeacherReport } from './pool';
+import { teacherReport } from './workerMain';
+
+/** A hash of the library and benchmark sources: cached runs are reused only by the same code. */
+export function codeHash(): string {
+  const h = createHash('sha256');
+  const walk = (dir: string) => {
+    if (!existsSync(dir)) return;
+    for (const e of readdirSync(dir, { withFileTypes: true }).sort((a, b) =>
+      a.name.localeCompare(b.name),
+    )) {
+      const path = join(dir, e.name);
+      if (e.isDirectory()) walk(path);
+      else if (e.name.endsWith('.ts') && !e.name.endsWith('.test.ts')) {
+        h.update(relative(repoRoot, path));
+        h.update(readFileSync(path));
+      }
+    }
+  };
+  for (const pkg of readdirSync(join(repoRoot, 'packages')).sort()) {
+    if (pkg !== 'bench') walk(join(repoRoot, 'packages', pkg, 'src'));
+  }
+  walk(join(repoRoot, 'examples', 'mnist', 'src'));
+  return h.digest('hex').slice(0, 16);
+}
+
+/**
+ * Runs the jobs (here or on workers), reusing finished student runs from `.relkd-cache/runs/`
+ * (same code, protocol, data, arm, configuration and seed) and storing each new one as soon as it
+ * ends, so an interrupted run loses nothing and `--ablate` reuses the methods' runs.
+ */
+export async function execute(
+  p: Protocol,
+  data: Data | undefined,
+  teacherJobs: Job[],
+  studentJobs: Extract<Job, { type: 'student' }>[],
+): Promise<{ teachers: TeacherReport[]; runs: RunResult[] }> {
+  const code = codeHash();
+  const cacheDir = join(repoRoot, '.relkd-cache', 'runs');
+  const keyOf = (j: Extract<Job, { type: 'student' }>) => {
+    const {
+      mode: _m,
+      task: _t,
+      seeds: _s,
+      out: _o,
+      jobs: _j,
+      noCache: _n,
+      dataDir: _d,
+      ...rest
+    } = p;
+    const teacher = armById(j.arm).teacher;
+    return createHash('sha256')
+      .update(
+        JSON.stringify({
+          code,
+          protocol: rest,
+          data: data?.dataset.hash,
+          teacher:
+            teacher === undefined || data === undefined ? null : teacherDir(teacher, p, data),
+          job: j,
+        }),
+      )
+      .digest('hex')
+      .slice(0, 24);
+  };
+  const cached = new Map<number, RunResult>();
+  studentJobs.forEach((j, i) => {
+    const f = join(cacheDir, `${keyOf(j)}.json`);
+    if (!p.noCache && existsSync(f))
+      cached.set(i, JSON.parse(readFileSync(f, 'utf8')) as RunResult);
+  });
+  const todo = studentJobs.filter((_, i) => !cached.has(i));
+  if (cached.size > 0)
+    console.log(
+      `reusing ${cached.size} cached student run${cached.size > 1 ? 's' : ''} (.relkd-cache/runs; --no-cache reruns them)`,
+    );
+  const store = (j: Extract<Job, { type: 'student' }>, r: RunResult) => {
+    mkdirSync(cacheDir, { recursive: true });
+    writeFileSync(join(cacheDir, `${keyOf(j)}.json`), JSON.stringify(r));
+  };
+  // Teachers are needed only by runs that are not cached.
+  const kinds = new Set(todo.map((j) => armById(j.arm).teacher).filter((k) => k !== undefined));
+  const tJobs = teacherJobs.filter((j) => j.type === 'teacher' && kinds.has(j.kind));
+  let teachers: TeacherReport[];
+  let fresh: RunResult[];
+  const started = Date.now();
+  let finished = 0;
+  const onDone = (j: Extract<Job, { type: 'student' }>, r: RunResult) => {
+    store(j, r);
+    finished++;
+    const eta = ((Date.now() - started) / finished) * (todo.length - finished);
+    if (todo.length > 1)
+      console.log(
+        `  [${finished}/${todo.length}] ${r.arm} seed ${r.s + 1}: val ${r.val.toFixed(2)}%${Number.isFinite(r.test) ? `, test ${r.test.toFixed(2)}%` : ''}${finished < todo.length ? ` · ~${Math.ceil(eta / 60000)} min left` : ''}`,
+      );
+  };
+  if (p.jobs > 1 && todo.length + tJobs.length > 1) {
+    console.log(`running on ${p.jobs} worker processes (--jobs ${p.jobs})`);
+    teachers = (await runInWorkers(p, tJobs)) as TeacherReport[];
+    fresh = (await runInWorkers(p, todo, (i, r) =>
+      onDone(todo[i]!, r as RunResult),
+    )) as RunResult[];
+  } else {
+    const d = data ?? loadData(p);
+    const nets: { plain?: Net; icc?: Net } = {};
+    teachers = [];
+    for (const j of tJobs) {
+      if (j.type !== 'teacher') continue;
+      const r = await getTeacher(j.kind, p, d, { evaluate: true, heads: j.heads });
+      nets[j.kind] = r.net;
+      teachers.push(teacherReport(r));
+    }
+    fresh = [];
+    for (const j of todo) {
+      const kind = armById(j.arm).teacher;
+      if (kind !== undefined && nets[kind] === undefined)
+        nets[kind] = (await getTeacher(kind, p, d, { evaluate: false, reuse: true })).net;
+      const r = await runStudent(j, p, d, nets);
+      onDone(j, r);
+      fresh.push(r);
+    }
+  }
+  let k = 0;
+  const runs = studentJobs.map((_, i) => cached.get(i) ?? fresh[k++]!);
+  return { teachers, runs };
+}
+
+/** The student jobs of `arms`: one per seed, each with the arm's configuration. */
+export function studentJobsFor(
+  arms: readonly Arm[],
+  configs: Record<Family, Config>,
+  seeds: number,
+  evalTest: boolean,
+) {
+  return arms.flatMap((arm) =>
+    Array.from({ length: seeds }, (_, s) => ({
+      type: 'student' as const,
+      arm: arm.id,
+      config: configFor(arm, configs),
+      s,
+      evalTest,
+    })),
+  );
+}
+
+/** The teacher jobs; the plain teacher also fits the MTKD-SSR stage heads when a job needs them. */
+export function teacherJobs(jobs: ReadonlyArray<{ arm: string; config: Config }>): Job[] {
+  const heads = jobs.some(
+    (j) => armById(j.arm).family === 'mtkd' && j.config.teacherHeads !== 'final',
+  );
+  return [
+    { type: 'teacher', kind: 'plain', heads },
+    { type: 'teacher', kind: 'icc', heads: false },
+  ];
+}
