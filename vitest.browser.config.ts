@@ -33,6 +33,11 @@ export default defineConfig({
         find: new RegExp(`^@relkd/${name}$`),
         replacement: `${root}packages/${name}/src/index.ts`,
       })),
+      // Subpath entries: `@relkd/core/internal` -> packages/core/src/internal.ts (one copy of core).
+      ...packages.map((name) => ({
+        find: new RegExp(`^@relkd/${name}/(?!package\\.json$)([\\w-]+)$`),
+        replacement: `${root}packages/${name}/src/$1.ts`,
+      })),
       { find: /^@relkd\/testing$/, replacement: `${root}tools/testing/index.ts` },
     ],
   },

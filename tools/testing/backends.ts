@@ -2,14 +2,15 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import { useBackend } from '@relkd/backend';
+import { BACKENDS, type TestBackend } from './backendNames';
 
-/** The backends every loss is tested on in Node. */
-export const BACKENDS = ['cpu', 'wasm'] as const;
-export type TestBackend = (typeof BACKENDS)[number];
+export { BACKENDS, type TestBackend };
 
 /**
- * Selects `name` through `@relkd/backend` (which registers gradients and fills the WASM
- * gradient gaps) and checks it took. Use in `beforeAll` of a `describe.each(BACKENDS)` block.
+ * Selects `name` through `@relkd/backend` (which registers gradients and the fused loss kernels
+ * and fills the WASM gradient gaps) and checks it took. Use in `beforeAll` of a
+ * `describe.each(BACKENDS)` block. @relkd/core's own tests use `usePlainBackend` from
+ * `@relkd/testing/plain` instead (core must not depend on @relkd/backend, not even in tests).
  */
 export async function useTestBackend(name: TestBackend): Promise<void> {
   await useBackend(name);

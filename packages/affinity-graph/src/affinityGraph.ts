@@ -1,4 +1,5 @@
-import { assertSameShape, RelkdError, toLogits, zScore } from '@relkd/core';
+import { RelkdError, zScore } from '@relkd/core';
+import { assertSameShape, toLogits } from '@relkd/core/internal';
 import * as tf from '@tensorflow/tfjs-core';
 import { type AffinityEdges, unitDifferences } from './internal/unitDifferences';
 import type { EdgeOptions } from './interSampleEdges';

@@ -1,6 +1,6 @@
-import { assertNumber, assertSameShape, type TensorInput, toTensor } from '@relkd/core';
+import type { TensorInput } from '@relkd/core';
+import { assertNumber, assertSameShape, toTensor, withoutGradient } from '@relkd/core/internal';
 import * as tf from '@tensorflow/tfjs-core';
-import { noGrad2 } from './internal/noGrad';
 
 /**
  * Unreliable-edge pruning by clipping (`uep: { kind: 'clip', delta }`): an elementwise float32
@@ -22,6 +22,8 @@ export function clipMask(
     const s = toTensor(studentEdges, 'studentEdges');
     const t = toTensor(teacherEdges, 'teacherEdges');
     assertSameShape(s, t, 'studentEdges', 'teacherEdges');
-    return noGrad2((a, b) => tf.cast(tf.lessEqual(tf.abs(tf.sub(a, b)), delta), 'float32'), s, t);
+    return withoutGradient([s, t], (a, b) =>
+      tf.cast(tf.lessEqual(tf.abs(tf.sub(a!, b!)), delta), 'float32'),
+    );
   });
 }

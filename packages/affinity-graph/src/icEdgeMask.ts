@@ -1,4 +1,4 @@
-import { assertNumber } from '@relkd/core';
+import { assertNumber } from '@relkd/core/internal';
 import type * as tf from '@tensorflow/tfjs-core';
 import { strictUpper } from './isEdgeMask';
 

@@ -1,4 +1,5 @@
-import { type TensorInput, toLogits } from '@relkd/core';
+import type { TensorInput } from '@relkd/core';
+import { toLogits } from '@relkd/core/internal';
 import * as tf from '@tensorflow/tfjs-core';
 import { type AffinityEdges, unitDifferences } from './internal/unitDifferences';
 import type { EdgeOptions } from './interSampleEdges';

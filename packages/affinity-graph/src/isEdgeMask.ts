@@ -1,4 +1,4 @@
-import { assertNumber } from '@relkd/core';
+import { assertNumber } from '@relkd/core/internal';
 import * as tf from '@tensorflow/tfjs-core';
 import { checkIsEdges, type IsEdges } from './options';
 

@@ -1,6 +1,6 @@
-import { assertNumber, RelkdError, type TensorInput, toLogits } from '@relkd/core';
+import { RelkdError, type TensorInput } from '@relkd/core';
+import { assertNumber, toLogits, withoutGradient } from '@relkd/core/internal';
 import * as tf from '@tensorflow/tfjs-core';
-import { noGrad } from './internal/noGrad';
 import { isEdgeCount, isEdgeMask } from './isEdgeMask';
 import { checkIsEdges, type IsEdges } from './options';
 
@@ -58,14 +58,14 @@ export function jointEntropyKeep(
   const rep = isEdgeMask(batchSize, isEdges);
   const k = Math.floor(ratio * isEdgeCount(batchSize, isEdges));
   if (k === 0) return rep;
-  const drop = noGrad((x) => {
-    const logp = tf.logSoftmax(x);
+  const drop = withoutGradient([y], (x) => {
+    const logp = tf.logSoftmax(x!);
     const h = tf.neg(tf.sum(tf.mul(tf.exp(logp), logp), -1));
     const scores = tf.add(tf.reshape(h, [n, 1]), tf.reshape(h, [1, n]));
     // Non-kept edges get -1 (< any joint entropy, which is >= 0), so top-k only picks kept ones.
     const masked = tf.sub(tf.mul(tf.add(scores, 1), rep), 1);
     const { indices } = tf.topk(tf.reshape(masked, [n * n]), k);
     return tf.reshape(tf.scatterND(tf.reshape(indices, [k, 1]), tf.ones([k]), [n * n]), [n, n]);
-  }, y);
+  });
   return tf.mul(rep, tf.sub(1, drop)) as tf.Tensor2D;
 }

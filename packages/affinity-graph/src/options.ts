@@ -1,4 +1,5 @@
-import { assertNumber, assertOneOf, RelkdError } from '@relkd/core';
+import { RelkdError } from '@relkd/core';
+import { assertNumber, assertOneOf } from '@relkd/core/internal';
 
 /**
  * Which inter-sample edges survive redundant-edge pruning (REP).

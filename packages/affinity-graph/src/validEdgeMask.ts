@@ -1,6 +1,6 @@
-import { assertSameShape, type TensorInput, toTensor } from '@relkd/core';
+import type { TensorInput } from '@relkd/core';
+import { assertSameShape, toTensor, withoutGradient } from '@relkd/core/internal';
 import * as tf from '@tensorflow/tfjs-core';
-import { noGrad2 } from './internal/noGrad';
 import { checkEpsilon, EDGE_EPSILON } from './options';
 
 /**
@@ -25,10 +25,8 @@ export function validEdgeMask(
     const s = toTensor(studentNorms, 'studentNorms');
     const t = toTensor(teacherNorms, 'teacherNorms');
     assertSameShape(s, t, 'studentNorms', 'teacherNorms');
-    return noGrad2(
-      (a, b) => tf.cast(tf.logicalAnd(tf.greater(a, epsilon), tf.greater(b, epsilon)), 'float32'),
-      s,
-      t,
+    return withoutGradient([s, t], (a, b) =>
+      tf.cast(tf.logicalAnd(tf.greater(a!, epsilon), tf.greater(b!, epsilon)), 'float32'),
     );
   });
 }

@@ -1,13 +1,11 @@
+import { RelkdError, Rng, type TensorInput } from '@relkd/core';
 import {
   assertNonEmpty,
   assertNumber,
   assertOneOf,
   assertRank,
-  RelkdError,
-  Rng,
-  type TensorInput,
   toTensor,
-} from '@relkd/core';
+} from '@relkd/core/internal';
 import * as tf from '@tensorflow/tfjs-core';
 
 /**

@@ -1,14 +1,11 @@
+import { RelkdError, stopGradient, type TensorInput, zScore } from '@relkd/core';
 import {
   assertNumber,
   assertOneOf,
   assertSameShape,
   ensureGradients,
-  RelkdError,
-  stopGradient,
-  type TensorInput,
   toLogits,
-  zScore,
-} from '@relkd/core';
+} from '@relkd/core/internal';
 import * as tf from '@tensorflow/tfjs-core';
 import { directGraphLoss } from './internal/directPath';
 import { fusedGramVrm, gramGraphLoss } from './internal/gramPath';

@@ -9,7 +9,8 @@ import * as wasmBackend from '@tensorflow/tfjs-backend-wasm';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { BROWSER_BACKENDS, BROWSER_WASM_PATHS, expectClose } from '../../../tools/testing/browser';
-import { describeBackend, getBackendInfo, useBackend, WASM_GRADIENT_KERNELS } from '../src/index';
+import { describeBackend, getBackendInfo, useBackend } from '../src/index';
+import { WASM_GRADIENT_KERNELS } from '../src/wasm/registerWasmGradientKernels';
 
 const wasmOptions = {
   modules: { '@tensorflow/tfjs-backend-wasm': wasmBackend },

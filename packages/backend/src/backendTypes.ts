@@ -81,7 +81,7 @@ export interface UseBackendOptions {
   importModule?: ModuleLoader;
   /**
    * Replace slow tfjs-backend-wasm 4.22 kernels by faster ones with the same values
-   * ({@link WASM_FASTER_KERNELS}). Default `true`; `false` keeps (or restores) tfjs' own kernels.
+   * (listed in the README). Default `true`; `false` keeps (or restores) tfjs' own kernels.
    */
   fasterWasmKernels?: boolean;
   /**

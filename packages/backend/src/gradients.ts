@@ -1,7 +1,7 @@
 /**
- * `@relkd/backend/gradients`: importing this entry registers tfjs-core's gradients and the WASM
- * gradient kernels as a side effect, for applications that select their backend with
- * `tf.setBackend` themselves instead of `useBackend`.
+ * `@relkd/backend/gradients`: importing this entry registers tfjs-core's gradients, the WASM
+ * gradient kernels and the fused loss kernels (cpu, wasm) as a side effect, for applications
+ * that select their backend with `tf.setBackend` themselves instead of `useBackend`.
  *
  * @example
  * ```ts
@@ -12,11 +12,13 @@
  * ```
  * @module @relkd/backend/gradients
  */
+import { registerFusedKernels } from './fused/registerFusedKernels';
 import { registerGradients } from './registerGradients';
 import { registerWasmGradientKernels } from './wasm/registerWasmGradientKernels';
 
 registerGradients();
 registerWasmGradientKernels();
+registerFusedKernels();
 
 export { fixWasmOneHot } from './wasm/oneHot';
-export { registerGradients, registerWasmGradientKernels };
+export { registerFusedKernels, registerGradients, registerWasmGradientKernels };

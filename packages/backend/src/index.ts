@@ -1,6 +1,8 @@
 /**
  * @relkd/backend: selects where tfjs runs (tfjs-node-gpu, tfjs-node, WASM, WebGPU, WebGL, CPU),
- * registers tfjs-core's gradients and fills the WASM backend's gradient gaps.
+ * registers tfjs-core's gradients and relkd's fused loss kernels, and fills the WASM backend's
+ * gradient gaps. Everything exported here (and from `@relkd/backend/gradients`) is semver-public;
+ * the kernel tables behind it are not exported.
  *
  * @module @relkd/backend
  * @document ../README.md
@@ -8,6 +10,7 @@
 
 export { describeBackend } from './describeBackend';
 export type { ModuleLoader } from './environment';
+export { registerFusedKernels } from './fused/registerFusedKernels';
 export { registerGradients } from './registerGradients';
 export {
   BACKEND_NAMES,
@@ -18,10 +21,5 @@ export {
   type UseBackendOptions,
   useBackend,
 } from './useBackend';
-export { fixWasmOneHot } from './wasm/oneHot';
-export {
-  registerWasmGradientKernels,
-  WASM_FASTER_KERNELS,
-  WASM_GRADIENT_KERNELS,
-} from './wasm/registerWasmGradientKernels';
+export { registerWasmGradientKernels } from './wasm/registerWasmGradientKernels';
 export type { AdapterDetails } from './webgpu/adapterDetails';

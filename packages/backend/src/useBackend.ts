@@ -2,7 +2,7 @@ import { checkTfjsCore } from '@relkd/core';
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendInfo, BackendName, UseBackendOptions } from './backendTypes';
 import { isNodeEnvironment } from './environment';
-import { registerVirtualViewKernel } from './host/virtualViewKernel';
+import { registerFusedKernels } from './fused/registerFusedKernels';
 import { registerGradients } from './registerGradients';
 import { registry } from './routes/activate';
 import { LABELS, PACKAGES } from './routes/packages';
@@ -66,7 +66,7 @@ export async function useBackend(
   validateUseBackendOptions(name, options);
   registerGradients();
   registerWasmGradientKernels({ faster: options.fasterWasmKernels ?? true });
-  registerVirtualViewKernel();
+  registerFusedKernels();
   const node = isNodeEnvironment();
   const routes = plan(name, node);
   const tried: string[] = [];

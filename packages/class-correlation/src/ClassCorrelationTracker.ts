@@ -1,16 +1,18 @@
 import {
-  assertNumber,
-  formatShape,
   Module,
   oneHotFloat,
   RelkdError,
-  resolveValidate,
   stopGradient,
   type TensorInput,
-  toLabels,
-  toLogits,
   type ValidateMode,
 } from '@relkd/core';
+import {
+  assertNumber,
+  formatShape,
+  resolveValidate,
+  toLabels,
+  toLogits,
+} from '@relkd/core/internal';
 import * as tf from '@tensorflow/tfjs-core';
 import { assertOptionsObject, assertTemperature } from './internal/options';
 

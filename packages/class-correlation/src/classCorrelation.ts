@@ -1,4 +1,5 @@
-import { ensureGradients, type TensorInput, toLogits } from '@relkd/core';
+import type { TensorInput } from '@relkd/core';
+import { ensureGradients, toLogits } from '@relkd/core/internal';
 import * as tf from '@tensorflow/tfjs-core';
 import {
   assertNormalize,

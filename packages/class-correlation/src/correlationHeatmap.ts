@@ -1,11 +1,5 @@
-import {
-  assertNonEmpty,
-  assertNumber,
-  assertRank,
-  RelkdError,
-  type TensorInput,
-  toTensor,
-} from '@relkd/core';
+import { RelkdError, type TensorInput } from '@relkd/core';
+import { assertNonEmpty, assertNumber, assertRank, toTensor } from '@relkd/core/internal';
 import * as tf from '@tensorflow/tfjs-core';
 import { assertColormap, type HeatmapColormap, PALETTES } from './internal/colormap';
 import { assertOptionsObject } from './internal/options';

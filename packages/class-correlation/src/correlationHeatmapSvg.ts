@@ -1,4 +1,5 @@
-import { assertNumber, formatShape, RelkdError } from '@relkd/core';
+import { RelkdError } from '@relkd/core';
+import { assertNumber, formatShape } from '@relkd/core/internal';
 import * as tf from '@tensorflow/tfjs-core';
 import { checkScaleOptions, type HeatmapScaleOptions } from './correlationHeatmap';
 import { colorAt } from './internal/colormap';

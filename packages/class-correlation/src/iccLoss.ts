@@ -1,11 +1,5 @@
-import {
-  ensureGradients,
-  resolveValidate,
-  stopGradient,
-  type TensorInput,
-  toLogitPair,
-  type ValidateMode,
-} from '@relkd/core';
+import { stopGradient, type TensorInput, type ValidateMode } from '@relkd/core';
+import { ensureGradients, resolveValidate, toLogitPair } from '@relkd/core/internal';
 import * as tf from '@tensorflow/tfjs-core';
 import { correlationOf } from './classCorrelation';
 import {

@@ -1,13 +1,5 @@
-import {
-  crossEntropy,
-  ensureGradients,
-  kdLoss,
-  resolveValidate,
-  type TensorInput,
-  toLabels,
-  toLogitPair,
-  type ValidateMode,
-} from '@relkd/core';
+import { crossEntropy, kdLoss, type TensorInput, type ValidateMode } from '@relkd/core';
+import { ensureGradients, resolveValidate, toLabels, toLogitPair } from '@relkd/core/internal';
 import * as tf from '@tensorflow/tfjs-core';
 import { iccLoss } from './iccLoss';
 import {

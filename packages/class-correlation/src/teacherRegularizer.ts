@@ -1,18 +1,20 @@
 import {
-  assertNumber,
-  assertOneOf,
-  checkFinite,
   crossEntropy,
-  ensureGradients,
   RelkdError,
-  resolveValidate,
   softCrossEntropy,
   stopGradient,
   type TensorInput,
-  toLabels,
-  toLogits,
   type ValidateMode,
 } from '@relkd/core';
+import {
+  assertNumber,
+  assertOneOf,
+  checkFinite,
+  ensureGradients,
+  resolveValidate,
+  toLabels,
+  toLogits,
+} from '@relkd/core/internal';
 import * as tf from '@tensorflow/tfjs-core';
 import { ClassCorrelationTracker } from './ClassCorrelationTracker';
 import { correlationOf, normalizeGram } from './classCorrelation';

@@ -1,6 +1,8 @@
 /**
  * @relkd/core: shared tensor math, the KD and cross-entropy losses, errors and warnings,
- * trainable `Module`s, seeded randomness and validation helpers.
+ * trainable `Module`s and seeded randomness. Everything exported here is semver-public; the
+ * plumbing the relkd packages share (validation helpers, seed derivation, ...) is on the
+ * `@relkd/core/internal` subpath, which semver does not cover.
  *
  * @module @relkd/core
  * @document ../README.md
@@ -16,7 +18,6 @@ export {
 export { type CrossEntropyOptions, crossEntropy } from './losses/crossEntropy';
 export { type KdLossOptions, kdLoss } from './losses/kdLoss';
 export { type KlDivergenceOptions, klDivergence } from './losses/klDivergence';
-export { toLogitPair } from './losses/logitPair';
 export { type SoftCrossEntropyOptions, softCrossEntropy } from './losses/softCrossEntropy';
 export { type WeightedSum, weightedSum } from './losses/weightedSum';
 export { classGram } from './math/classGram';
@@ -32,11 +33,11 @@ export { stopGradient } from './math/stopGradient';
 export { type ZScoreOptions, zScore } from './math/zScore';
 export { GlobalAveragePool, ReLU, Sigmoid } from './modules/activations';
 export { BatchNorm, type BatchNormOptions } from './modules/BatchNorm';
-export { Conv2D, type Conv2DOptions, padSpatial } from './modules/Conv2D';
-export { checkModuleInput, type Padding } from './modules/checkInput';
+export { Conv2D, type Conv2DOptions } from './modules/Conv2D';
+export type { Padding } from './modules/checkInput';
 export { Dense, type DenseOptions } from './modules/Dense';
 export { DepthwiseConv2D, type DepthwiseConv2DOptions } from './modules/DepthwiseConv2D';
-export { childSeed, type DenseInit, heNormalFanOut, uniformInit } from './modules/initializers';
+export { type DenseInit, heNormalFanOut, uniformInit } from './modules/initializers';
 export { type ApplyOptions, Module, type NamedVariable, type SavedWeights } from './modules/Module';
 export { SeparableConv2D, type SeparableConv2DOptions } from './modules/SeparableConv2D';
 export { SepConv, type SepConvOptions } from './modules/SepConv';
@@ -49,21 +50,4 @@ export {
   type TfjsCoreCopy,
   type TfjsCoreUser,
 } from './validation/checkTfjsCore';
-export {
-  assertNonEmpty,
-  assertNumber,
-  assertOneOf,
-  assertRank,
-  assertSameShape,
-  assertShape,
-  checkFinite,
-  ensureGradients,
-  formatShape,
-  resolveValidate,
-  type TensorInput,
-  toLabels,
-  toLogits,
-  toTensor,
-  type ValidateMode,
-  warnIfProbabilities,
-} from './validation/validation';
+export type { TensorInput, ValidateMode } from './validation/validation';

@@ -2,7 +2,7 @@
 // gradients for every finite input, including |logit| up to 1e4, constant rows, duplicate rows
 // and B = 1; and the KL stays >= 0.
 
-import { BACKENDS, useTestBackend } from '@relkd/testing';
+import { BACKENDS, usePlainBackend } from '@relkd/testing/plain';
 import * as tf from '@tensorflow/tfjs-core';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -65,7 +65,7 @@ const HELPER_RUNS = { numRuns: 25, seed: 20240612 };
 
 describe.each(BACKENDS)('property-based (fast-check) on %s', (backend) => {
   beforeAll(async () => {
-    await useTestBackend(backend);
+    await usePlainBackend(backend);
   });
 
   it('losses: finite values, finite student gradients, KL >= 0, no leak', () => {

@@ -1,9 +1,10 @@
 // Test-only helpers of @relkd/core (not exported from the package entry, not bundled).
 
-import { expectRelkdError } from '@relkd/testing';
+import { expectRelkdError } from '@relkd/testing/plain';
 import * as tf from '@tensorflow/tfjs-core';
 import { expect } from 'vitest';
 import type { RelkdErrorCode } from './errors/RelkdError';
+import { Rng } from './random/Rng';
 
 /**
  * Asserts `fn` throws a RelkdError with `code`, leaks no tensor, and dispatches no kernel
@@ -35,19 +36,15 @@ export function allFinite(t: tf.Tensor): boolean {
   return Array.from(t.dataSync()).every(Number.isFinite);
 }
 
-/** A seeded `[rows, cols]` float32 tensor of N(0, scale²) entries (Box–Muller over a LCG). */
+/** A seeded float32 tensor of N(0, scale²) entries, from core's `Rng` (the one generator). */
 export function seededNormal(shape: number[], seed: number, scale = 1): tf.Tensor {
-  let s = seed >>> 0;
-  const next = (): number => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return (s + 0.5) / 4294967296;
-  };
+  const rng = new Rng(seed);
   const n = shape.reduce((a, b) => a * b, 1);
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    out[i] = Math.sqrt(-2 * Math.log(next())) * Math.cos(2 * Math.PI * next()) * scale;
-  }
-  return tf.tensor(out, shape, 'float32');
+  return tf.tensor(
+    Float32Array.from({ length: n }, () => rng.normal() * scale),
+    shape,
+    'float32',
+  );
 }
 
 /**

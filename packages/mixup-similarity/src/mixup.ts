@@ -1,17 +1,19 @@
 import {
-  assertNonEmpty,
-  assertNumber,
-  checkFinite,
   RelkdError,
   Rng,
-  resolveValidate,
   sampleBeta,
   seededPermutation,
   type TensorInput,
-  toLabels,
-  toTensor,
   type ValidateMode,
 } from '@relkd/core';
+import {
+  assertNonEmpty,
+  assertNumber,
+  checkFinite,
+  resolveValidate,
+  toLabels,
+  toTensor,
+} from '@relkd/core/internal';
 import * as tf from '@tensorflow/tfjs-core';
 import { mixTensors } from './mixupWith';
 import type { MixupResult } from './types';

@@ -1,15 +1,12 @@
+import { oneHotFloat, RelkdError, type TensorInput, type ValidateMode } from '@relkd/core';
 import {
   assertNonEmpty,
   assertNumber,
   checkFinite,
-  oneHotFloat,
-  RelkdError,
   resolveValidate,
-  type TensorInput,
   toLabels,
   toTensor,
-  type ValidateMode,
-} from '@relkd/core';
+} from '@relkd/core/internal';
 import * as tf from '@tensorflow/tfjs-core';
 import {
   broadcastLambda,

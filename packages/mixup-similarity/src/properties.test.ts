@@ -1,3 +1,4 @@
+import { Rng } from '@relkd/core';
 import { BACKENDS, expectClose, useTestBackend } from '@relkd/testing';
 import * as tf from '@tensorflow/tfjs-core';
 import fc from 'fast-check';
@@ -21,7 +22,8 @@ const problem = (maxAbs: number) =>
       style: fc.constantFrom('random', 'constantRows', 'duplicateRows', 'extreme', 'equal'),
     })
     .map((p) => {
-      const rnd = mulberry(p.seed);
+      const rng = new Rng(p.seed);
+      const rnd = (): number => rng.next();
       const row = (): number[] => {
         if (p.style === 'constantRows') {
           const v = (rnd() - 0.5) * 2 * maxAbs;
@@ -56,17 +58,6 @@ function shuffle(n: number, rnd: () => number): number[] {
     [p[i], p[j]] = [p[j]!, p[i]!];
   }
   return p;
-}
-
-function mulberry(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 type Problem = ReturnType<typeof problem> extends fc.Arbitrary<infer T> ? T : never;

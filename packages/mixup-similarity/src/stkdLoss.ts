@@ -1,19 +1,21 @@
 import {
+  kdLoss,
+  RelkdError,
+  softCrossEntropy,
+  stopGradient,
+  type TensorInput,
+  type ValidateMode,
+} from '@relkd/core';
+import {
   assertNumber,
   assertOneOf,
   assertSameShape,
   checkFinite,
   ensureGradients,
-  kdLoss,
-  RelkdError,
   resolveValidate,
-  softCrossEntropy,
-  stopGradient,
-  type TensorInput,
   toLogitPair,
   toLogits,
-  type ValidateMode,
-} from '@relkd/core';
+} from '@relkd/core/internal';
 import * as tf from '@tensorflow/tfjs-core';
 import {
   broadcastLambda,
@@ -22,7 +24,7 @@ import {
   toLambda,
   toPermutation,
 } from './internal/mixArgs';
-import { mixedTeacherTarget } from './internal/noGradient';
+import { mixedTeacherTarget } from './internal/mixedTeacherTarget';
 
 /**
  * Where the soft target `q` comes from (a reconstruction choice, see docs/methods/stkd.md):
@@ -193,7 +195,7 @@ export function stkdLoss(inputs: StkdInputs, options: StkdLossOptions = {}): Stk
     let kd: tf.Scalar;
     if (mixedParts !== null) {
       const lam = broadcastLambda(mixedParts.lambda, 2);
-      // q and xlogy(q, q) come out of a zero-gradient customGrad (see internal/noGradient.ts).
+      // q and xlogy(q, q) come out of a zero-gradient customGrad (`withoutGradient`, see internal/mixedTeacherTarget.ts).
       const { q, qLogQ } = mixedTeacherTarget(
         stopGradient(mixedParts.t),
         typeof lam === 'number' ? tf.scalar(lam) : lam,

@@ -1,12 +1,8 @@
 import {
   type ApplyOptions,
-  assertNumber,
-  assertRank,
   BatchNorm,
   Conv2D,
-  childSeed,
   Dense,
-  formatShape,
   globalAveragePool,
   Module,
   ReLU,
@@ -14,6 +10,7 @@ import {
   SepConv,
   Sequential,
 } from '@relkd/core';
+import { assertNumber, assertRank, childSeed, formatShape } from '@relkd/core/internal';
 import * as tf from '@tensorflow/tfjs-core';
 import type { FeaturePairs } from './gatherPairs';
 

@@ -1,4 +1,5 @@
-import { assertNumber, childSeed, RelkdError, Rng } from '@relkd/core';
+import { RelkdError, Rng } from '@relkd/core';
+import { assertNumber, childSeed } from '@relkd/core/internal';
 
 /** Options of {@link classBalancedOrder}. */
 export interface ClassBalancedOrderOptions {

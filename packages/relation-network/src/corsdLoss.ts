@@ -1,21 +1,23 @@
 import {
-  assertNumber,
-  assertShape,
-  checkFinite,
-  ensureGradients,
-  formatShape,
   klDivergence,
   oneHotFloat,
   RelkdError,
   softCrossEntropy,
   stopGradient,
   type TensorInput,
-  toLabels,
-  toLogits,
-  toTensor,
   type ValidateMode,
   weightedSum,
 } from '@relkd/core';
+import {
+  assertNumber,
+  assertShape,
+  checkFinite,
+  ensureGradients,
+  formatShape,
+  toLabels,
+  toLogits,
+  toTensor,
+} from '@relkd/core/internal';
 import * as tf from '@tensorflow/tfjs-core';
 import { softTargets } from './negativePairTargets';
 

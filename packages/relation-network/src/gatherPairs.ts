@@ -1,11 +1,5 @@
-import {
-  assertNonEmpty,
-  assertRank,
-  formatShape,
-  RelkdError,
-  type TensorInput,
-  toTensor,
-} from '@relkd/core';
+import { RelkdError, type TensorInput } from '@relkd/core';
+import { assertNonEmpty, assertRank, formatShape, toTensor } from '@relkd/core/internal';
 import * as tf from '@tensorflow/tfjs-core';
 
 /** The index tensors {@link gatherPairs} needs (a {@link TripletIndices} fits). */

@@ -1,11 +1,5 @@
-import {
-  assertNumber,
-  RelkdError,
-  type TensorInput,
-  toLabels,
-  toTensor,
-  type ValidateMode,
-} from '@relkd/core';
+import { RelkdError, type TensorInput, type ValidateMode } from '@relkd/core';
+import { assertNumber, toLabels, toTensor } from '@relkd/core/internal';
 import * as tf from '@tensorflow/tfjs-core';
 
 /**

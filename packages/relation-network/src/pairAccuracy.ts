@@ -1,4 +1,5 @@
-import { RelkdError, type TensorInput, toLabels, toLogits, type ValidateMode } from '@relkd/core';
+import { RelkdError, type TensorInput, type ValidateMode } from '@relkd/core';
+import { toLabels, toLogits } from '@relkd/core/internal';
 import * as tf from '@tensorflow/tfjs-core';
 import type { CorsdStageInput } from './corsdLoss';
 

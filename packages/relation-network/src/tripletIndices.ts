@@ -1,4 +1,5 @@
-import { assertNumber, formatShape, RelkdError, Rng } from '@relkd/core';
+import { RelkdError, Rng } from '@relkd/core';
+import { assertNumber, formatShape } from '@relkd/core/internal';
 import * as tf from '@tensorflow/tfjs-core';
 
 /** Options of {@link tripletIndices}. */

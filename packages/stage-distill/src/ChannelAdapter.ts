@@ -1,12 +1,5 @@
-import {
-  assertNumber,
-  BatchNorm,
-  Conv2D,
-  checkModuleInput,
-  childSeed,
-  Module,
-  ReLU,
-} from '@relkd/core';
+import { BatchNorm, Conv2D, Module, ReLU } from '@relkd/core';
+import { assertNumber, checkModuleInput, childSeed } from '@relkd/core/internal';
 import type * as tf from '@tensorflow/tfjs-core';
 
 /** Options of {@link ChannelAdapter}. */

@@ -1,12 +1,5 @@
-import {
-  assertNumber,
-  checkModuleInput,
-  childSeed,
-  Dense,
-  GlobalAveragePool,
-  Module,
-  SepConv,
-} from '@relkd/core';
+import { Dense, GlobalAveragePool, Module, SepConv } from '@relkd/core';
+import { assertNumber, checkModuleInput, childSeed } from '@relkd/core/internal';
 import type * as tf from '@tensorflow/tfjs-core';
 
 /** Options of {@link StageHead}. */

@@ -1,4 +1,5 @@
-import { assertNumber, childSeed, RelkdError } from '@relkd/core';
+import { RelkdError } from '@relkd/core';
+import { assertNumber, childSeed } from '@relkd/core/internal';
 import { ChannelAdapter } from './ChannelAdapter';
 import { StageHead } from './StageHead';
 import { StageHeads } from './StageHeads';

@@ -1,11 +1,5 @@
-import {
-  assertOneOf,
-  ensureGradients,
-  globalAveragePool,
-  l2Normalize,
-  stopGradient,
-  type TensorInput,
-} from '@relkd/core';
+import { globalAveragePool, l2Normalize, stopGradient, type TensorInput } from '@relkd/core';
+import { assertOneOf, ensureGradients } from '@relkd/core/internal';
 import * as tf from '@tensorflow/tfjs-core';
 import {
   checkStageList,

@@ -1,12 +1,5 @@
-import {
-  assertNumber,
-  assertOneOf,
-  connectedZero,
-  ensureGradients,
-  kdLoss,
-  RelkdError,
-  type TensorInput,
-} from '@relkd/core';
+import { connectedZero, kdLoss, RelkdError, type TensorInput } from '@relkd/core';
+import { assertNumber, assertOneOf, ensureGradients } from '@relkd/core/internal';
 import * as tf from '@tensorflow/tfjs-core';
 import { assertPairWidth, checkStageList, toStageLogits } from './stages';
 

@@ -1,4 +1,5 @@
-import { assertNumber, crossEntropy, RelkdError, Rng } from '@relkd/core';
+import { crossEntropy, RelkdError, Rng } from '@relkd/core';
+import { assertNumber } from '@relkd/core/internal';
 import * as tf from '@tensorflow/tfjs-core';
 import { StageHeads } from './StageHeads';
 

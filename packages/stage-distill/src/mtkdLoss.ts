@@ -1,14 +1,11 @@
 import {
-  assertNumber,
   connectedZero,
   crossEntropy,
-  ensureGradients,
   RelkdError,
-  resolveValidate,
   type TensorInput,
-  toLabels,
   type ValidateMode,
 } from '@relkd/core';
+import { assertNumber, ensureGradients, resolveValidate, toLabels } from '@relkd/core/internal';
 import * as tf from '@tensorflow/tfjs-core';
 import {
   type ChannelNormalize,

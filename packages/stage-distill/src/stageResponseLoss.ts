@@ -1,4 +1,5 @@
-import { assertNumber, ensureGradients, kdLoss, type TensorInput, toLogits } from '@relkd/core';
+import { kdLoss, type TensorInput } from '@relkd/core';
+import { assertNumber, ensureGradients, toLogits } from '@relkd/core/internal';
 import * as tf from '@tensorflow/tfjs-core';
 import {
   checkStageList,

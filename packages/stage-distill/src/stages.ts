@@ -1,13 +1,12 @@
+import { RelkdError, type TensorInput } from '@relkd/core';
 import {
   assertNonEmpty,
   assertNumber,
   assertRank,
   formatShape,
-  RelkdError,
-  type TensorInput,
   toLogits,
   toTensor,
-} from '@relkd/core';
+} from '@relkd/core/internal';
 import * as tf from '@tensorflow/tfjs-core';
 
 /**

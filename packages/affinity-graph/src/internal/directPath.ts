@@ -1,6 +1,6 @@
+import { withoutGradient } from '@relkd/core/internal';
 import * as tf from '@tensorflow/tfjs-core';
 import type { GraphLoss } from './gramPath';
-import { noGrad2 } from './noGrad';
 import { unitDifferences } from './unitDifferences';
 
 /**
@@ -26,10 +26,8 @@ export function directGraphLoss(
       ? sqDiff
       : tf.mul(
           sqDiff,
-          noGrad2(
-            (a, b) => tf.cast(tf.lessEqual(tf.abs(tf.sub(a, b)), clipDelta), 'float32'),
-            es.edges,
-            et.edges,
+          withoutGradient([es.edges, et.edges], (a, b) =>
+            tf.cast(tf.lessEqual(tf.abs(tf.sub(a!, b!)), clipDelta), 'float32'),
           ),
         );
   const perEdge = tf.sum(masked, -1);

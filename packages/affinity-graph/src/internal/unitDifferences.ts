@@ -1,6 +1,6 @@
 import { safeSqrt } from '@relkd/core';
+import { withoutGradient } from '@relkd/core/internal';
 import * as tf from '@tensorflow/tfjs-core';
-import { noGrad, noGradN } from './noGrad';
 
 /** Edges of one graph: unit difference vectors, their norms and the validity mask. */
 export interface AffinityEdges {
@@ -31,15 +31,12 @@ export function unitDifferences(v: tf.Tensor2D, epsilon: number, tolerance = 0):
   const absValid = (x: tf.Tensor) => tf.greater(x, epsilon);
   const valid = (
     tolerance > 0
-      ? noGradN(
-          (x, s2, rows) => {
-            const q = tf.sum(tf.square(rows as tf.Tensor), 1, true);
-            const floor = tf.mul(tf.add(q, tf.reshape(q, [1, n])), tolerance);
-            return tf.cast(tf.logicalAnd(absValid(x!), tf.greater(s2!, floor)), 'float32');
-          },
-          [norms, sq, v],
-        )
-      : noGrad((x) => tf.cast(absValid(x), 'float32'), norms)
+      ? withoutGradient([norms, sq, v], (x, s2, rows) => {
+          const q = tf.sum(tf.square(rows as tf.Tensor), 1, true);
+          const floor = tf.mul(tf.add(q, tf.reshape(q, [1, n])), tolerance);
+          return tf.cast(tf.logicalAnd(absValid(x!), tf.greater(s2!, floor)), 'float32');
+        })
+      : withoutGradient([norms], (x) => tf.cast(absValid(x!), 'float32'))
   ) as tf.Tensor2D;
   const safeNorms = tf.add(tf.mul(norms, valid), tf.sub(1, valid));
   const edges = tf.mul(

@@ -25,7 +25,7 @@ export const WASM_GRADIENT_KERNELS: Readonly<Record<string, tf.KernelFunc>> = {
  * A kernel that is already registered (e.g. by a newer tfjs-backend-wasm) is left alone.
  *
  * When tfjs-backend-wasm is imported, it also replaces three of its kernels by faster ones with the
- * same values ({@link WASM_FASTER_KERNELS}): `BatchMatMul` with a transposed operand,
+ * same values (the README lists them): `BatchMatMul` with a transposed operand,
  * `Conv2DBackpropInput`, `MaxPoolGrad` and `GatherV2`, which makes a small CNN's
  * training step about 4.5x faster on wasm.
  *

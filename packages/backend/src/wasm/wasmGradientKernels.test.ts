@@ -1,3 +1,4 @@
+import { Rng } from '@relkd/core';
 import { expectClose, expectRelkdError } from '@relkd/testing';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
@@ -18,13 +19,10 @@ type Pad =
   | [[number, number], [number, number], [number, number], [number, number]];
 type Vals = Record<string, { values: number[]; shape: number[]; dtype?: 'float32' | 'int32' }>;
 
-/** Deterministic pseudo-random values in [-1, 1). */
+/** Deterministic pseudo-random values in [-1, 1), from core's `Rng`. */
 function values(n: number, seed: number): number[] {
-  let s = seed >>> 0 || 1;
-  return Array.from({ length: n }, () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 31 - 1;
-  });
+  const rng = new Rng(seed);
+  return Array.from({ length: n }, () => 2 * rng.next() - 1);
 }
 
 /** Runs one kernel on `backend` through the engine; returns its values and shape; checks no leak. */

@@ -1,4 +1,4 @@
-import { assertOneOf } from '@relkd/core';
+import { assertOneOf } from '@relkd/core/internal';
 
 /** Colour maps of the heat-map helpers. */
 export type HeatmapColormap = 'viridis' | 'magma' | 'gray';

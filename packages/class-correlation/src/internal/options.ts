@@ -1,4 +1,5 @@
-import { assertNumber, assertOneOf, RelkdError } from '@relkd/core';
+import { RelkdError } from '@relkd/core';
+import { assertNumber, assertOneOf } from '@relkd/core/internal';
 
 /** How a class-correlation matrix is normalised (see {@link classCorrelation}). */
 export type CorrelationNormalize = 'batch' | 'frobenius' | 'none';

@@ -1,4 +1,4 @@
-import { BACKENDS, useTestBackend } from '@relkd/testing';
+import { BACKENDS, usePlainBackend } from '@relkd/testing/plain';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { crossEntropy } from '../losses/crossEntropy';
@@ -8,7 +8,7 @@ import { softCrossEntropy } from '../losses/softCrossEntropy';
 import { emitWarning, type RelkdWarning, setWarningHandler } from './warnings';
 
 describe.each(BACKENDS)("probability-like logits warn in validate: 'full' on %s", (backend) => {
-  beforeAll(() => useTestBackend(backend));
+  beforeAll(() => usePlainBackend(backend));
   afterEach(() => {
     setWarningHandler(undefined);
   });
@@ -107,7 +107,7 @@ describe.each(BACKENDS)("probability-like logits warn in validate: 'full' on %s"
 });
 
 describe.each(BACKENDS)('out-of-range tensor labels on %s (documented trap)', (backend) => {
-  beforeAll(() => useTestBackend(backend));
+  beforeAll(() => usePlainBackend(backend));
   it("give a finite loss in 'shapes' mode and LABEL_OUT_OF_RANGE in 'full' mode", () => {
     const z = tf.tensor2d([
       [2, -1, 0.5],

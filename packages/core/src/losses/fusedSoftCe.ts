@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { fusedHostLoss } from '../kernels/hostMemory';
-import { SOFT_CE, softCrossEntropyKernel } from '../kernels/softCrossEntropy';
+import { fusedLoss } from '../kernels/fusedLoss';
+import { FUSED_SOFT_CE } from '../kernels/fusedLossKernels';
 import { temperedLogSoftmax } from './logitPair';
 
 /**
@@ -17,14 +17,8 @@ export function fusedSoftCe(
 ): tf.Scalar {
   const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [logits, targets, save] = args as [tf.Tensor2D, tf.Tensor2D, tf.GradSaveFunc];
-    // cpu / wasm: value and gradient in one fused kernel.
-    const fused = fusedHostLoss(
-      SOFT_CE,
-      softCrossEntropyKernel,
-      { z: logits, q: targets },
-      { temperature, scale },
-      save,
-    );
+    // A backend with the fused kernel (@relkd/backend: cpu, wasm): value and gradient in one pass.
+    const fused = fusedLoss(FUSED_SOFT_CE, { z: logits, q: targets }, { temperature, scale }, save);
     if (fused !== undefined) return fused;
     const logP = temperedLogSoftmax(logits, temperature);
     const value = tf.mul(tf.sum(tf.mul(targets, logP)), -scale) as tf.Scalar;

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { fusedHostLoss } from '../kernels/hostMemory';
-import { SOFTMAX_KL, softmaxKlKernel } from '../kernels/softmaxKl';
+import { fusedLoss } from '../kernels/fusedLoss';
+import { FUSED_SOFTMAX_KL } from '../kernels/fusedLossKernels';
 import {
   assertNumber,
   ensureGradients,
@@ -83,14 +83,9 @@ export function klDivergenceOf(
 function fusedKl(scale: number, temperature: number) {
   return tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [s, t, save] = args as [tf.Tensor2D, tf.Tensor2D, tf.GradSaveFunc];
-    // cpu / wasm: value and gradient in one fused kernel (two kernels per call instead of ~30).
-    const fused = fusedHostLoss(
-      SOFTMAX_KL,
-      softmaxKlKernel,
-      { s, t },
-      { temperature, scale },
-      save,
-    );
+    // A backend with the fused kernel (@relkd/backend: cpu, wasm): value and gradient in one
+    // kernel (two kernels per call instead of ~30).
+    const fused = fusedLoss(FUSED_SOFTMAX_KL, { s, t }, { temperature, scale }, save);
     if (fused !== undefined) return fused;
     const logPs = temperedLogSoftmax(s, temperature);
     const logPt = temperedLogSoftmax(t, temperature);

@@ -1,92 +1,24 @@
-import { BACKENDS, expectClose, fdDirectional, loadFixture, useTestBackend } from '@relkd/testing';
+import { BACKENDS, expectClose, fdDirectional, usePlainBackend } from '@relkd/testing/plain';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { kd, kl, lossGoldenCases, soft } from '../../test/lossGoldens';
+import { FUSED_LOSS_KERNELS } from '../kernels/fusedLossKernels';
 import { expectEarlyError, expectNoLeakStrict, gradDot, seededNormal } from '../testUtils';
 import { crossEntropy } from './crossEntropy';
 import { kdLoss } from './kdLoss';
 import { klDivergence } from './klDivergence';
 import { softCrossEntropy } from './softCrossEntropy';
 
-type Matrix = number[][];
-interface CeCase {
-  logits: Matrix;
-  labels: number[];
-  value: number;
-  grad: Matrix;
-}
-interface SoftCase {
-  logits: Matrix;
-  targets: Matrix;
-  temperature: number;
-  value: number;
-  grad: Matrix;
-}
-interface KlCase {
-  student: Matrix;
-  teacher: Matrix;
-  temperature: number;
-  scaleByTSquared?: boolean;
-  value: number;
-  grad: Matrix;
-}
-
-const ce = loadFixture<{ cases: CeCase[] }>(import.meta.url, 'crossEntropy').cases;
-const soft = loadFixture<{ cases: SoftCase[] }>(import.meta.url, 'softCrossEntropy').cases;
-const kl = loadFixture<{ cases: KlCase[] }>(import.meta.url, 'klDivergence').cases;
-const kd = loadFixture<{ cases: KlCase[] }>(import.meta.url, 'kdLoss').cases;
-const kdTorch = loadFixture<{ source: string; cases: KlCase[] }>(import.meta.url, 'kdLoss_torch');
-
-const GRAD_TOL = { rtol: 1e-3, atol: 1e-7, label: 'gradient' };
-
 describe.each(BACKENDS)('losses on %s', (backend) => {
   beforeAll(async () => {
-    await useTestBackend(backend);
+    await usePlainBackend(backend);
   });
 
-  describe('golden values and gradients (float64 numpy reference)', () => {
-    it.each(ce.map((c, i) => [i, c] as const))('crossEntropy case %i', (_, c) => {
-      const y = tf.tensor1d(c.labels, 'int32');
-      const z = tf.tensor2d(c.logits);
-      expectClose(crossEntropy(z, y), c.value);
-      expectClose(crossEntropy(c.logits, c.labels), c.value);
-      expectClose(tf.grad((x: tf.Tensor) => crossEntropy(x, y))(z), c.grad, GRAD_TOL);
+  describe('golden values and gradients (float64 numpy reference), composed ops (no fused kernel)', () => {
+    it('runs without a fused kernel (nobody called useBackend)', () => {
+      for (const name of FUSED_LOSS_KERNELS) expect(tf.getKernel(name, backend)).toBeUndefined();
     });
-
-    it.each(soft.map((c, i) => [i, c] as const))('softCrossEntropy case %i', (_, c) => {
-      const q = tf.tensor2d(c.targets);
-      const z = tf.tensor2d(c.logits);
-      const opts = { temperature: c.temperature };
-      expectClose(softCrossEntropy(z, q, opts), c.value);
-      expectClose(tf.grad((x: tf.Tensor) => softCrossEntropy(x, q, opts))(z), c.grad, GRAD_TOL);
-    });
-
-    it.each(kl.map((c, i) => [i, c] as const))('klDivergence case %i', (_, c) => {
-      const t = tf.tensor2d(c.teacher);
-      const s = tf.tensor2d(c.student);
-      const opts = { temperature: c.temperature, scaleByTSquared: c.scaleByTSquared ?? false };
-      expectClose(klDivergence(s, t, opts), c.value);
-      expectClose(tf.grad((x: tf.Tensor) => klDivergence(x, t, opts))(s), c.grad, GRAD_TOL);
-    });
-
-    it.each(kd.map((c, i) => [i, c] as const))('kdLoss case %i', (_, c) => {
-      const t = tf.tensor2d(c.teacher);
-      const s = tf.tensor2d(c.student);
-      const opts = { temperature: c.temperature };
-      expectClose(kdLoss(s, t, opts), c.value);
-      expectClose(tf.grad((x: tf.Tensor) => kdLoss(x, t, opts))(s), c.grad, GRAD_TOL);
-    });
-
-    it('kdLoss equals PyTorch kl_div(log_softmax(s/T), softmax(t/T), batchmean)·T² (value and grad)', () => {
-      expect(kdTorch.source).toMatch(/^torch /);
-      expect(kdTorch.cases.map((c) => c.temperature)).toEqual(expect.arrayContaining([1, 4]));
-      for (const c of kdTorch.cases) {
-        const t = tf.tensor2d(c.teacher);
-        const s = tf.tensor2d(c.student);
-        const opts = { temperature: c.temperature };
-        expectClose(kdLoss(s, t, opts), c.value, { label: `T=${c.temperature} value` });
-        expectClose(tf.grad((x: tf.Tensor) => kdLoss(x, t, opts))(s), c.grad, GRAD_TOL);
-      }
-    });
+    lossGoldenCases();
 
     it('default temperatures: kdLoss T = 4, klDivergence T = 1 without T², softCrossEntropy T = 1', () => {
       const c4 = kd.find((c) => c.temperature === 4)!;

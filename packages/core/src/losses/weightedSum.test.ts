@@ -1,4 +1,4 @@
-import { BACKENDS, expectClose, expectRelkdError, useTestBackend } from '@relkd/testing';
+import { BACKENDS, expectClose, expectRelkdError, usePlainBackend } from '@relkd/testing/plain';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { expectNoLeakStrict, seededNormal } from '../testUtils';
@@ -9,7 +9,7 @@ import { weightedSum } from './weightedSum';
 describe.each(BACKENDS)('weightedSum on %s', (backend) => {
   const pre: Record<string, tf.Scalar> = {};
   beforeAll(async () => {
-    await useTestBackend(backend);
+    await usePlainBackend(backend);
     const gone = tf.scalar(1);
     gone.dispose();
     Object.assign(pre, {

@@ -1,11 +1,11 @@
-import { BACKENDS, useTestBackend } from '@relkd/testing';
+import { BACKENDS, usePlainBackend } from '@relkd/testing/plain';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { expectNoLeakStrict } from '../testUtils';
 import { connectedZero } from './connectedZero';
 
 describe.each(BACKENDS)('connectedZero on %s', (backend) => {
-  beforeAll(() => useTestBackend(backend));
+  beforeAll(() => usePlainBackend(backend));
 
   it('is a zero scalar whose gradient is zero (tf.grad does not throw)', () => {
     const x = tf.tensor2d([

@@ -1,4 +1,10 @@
-import { BACKENDS, expectClose, fdDirectional, loadFixture, useTestBackend } from '@relkd/testing';
+import {
+  BACKENDS,
+  expectClose,
+  fdDirectional,
+  loadFixture,
+  usePlainBackend,
+} from '@relkd/testing/plain';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -41,7 +47,7 @@ const GRAD_TOL = { rtol: 1e-3, atol: 1e-6, label: 'gradient' };
 
 describe.each(BACKENDS)('tensor helpers on %s', (backend) => {
   beforeAll(async () => {
-    await useTestBackend(backend);
+    await usePlainBackend(backend);
   });
 
   describe.each(HELPERS)('%s golden values and gradients', (name, f) => {

@@ -1,4 +1,4 @@
-import { BACKENDS, useTestBackend } from '@relkd/testing';
+import { BACKENDS, usePlainBackend } from '@relkd/testing/plain';
 import * as tf from '@tensorflow/tfjs-core';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -11,7 +11,7 @@ function reference(labels: readonly number[], depth: number): number[][] {
 }
 
 describe.each(BACKENDS)('oneHotFloat on %s', (backend) => {
-  beforeAll(() => useTestBackend(backend));
+  beforeAll(() => usePlainBackend(backend));
 
   it('gives float32 rows with exact 1 and 0', () => {
     const out = oneHotFloat(tf.tensor1d([0, 2, 1, 2], 'int32'), 3);

@@ -1,4 +1,4 @@
-import { BACKENDS, expectRelkdError, useTestBackend } from '@relkd/testing';
+import { BACKENDS, expectRelkdError, usePlainBackend } from '@relkd/testing/plain';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { BatchNorm } from './BatchNorm';
@@ -8,7 +8,7 @@ import { Dense } from './Dense';
 import { DepthwiseConv2D } from './DepthwiseConv2D';
 
 describe.each(BACKENDS)('checkModuleInput on %s', (backend) => {
-  beforeAll(() => useTestBackend(backend));
+  beforeAll(() => usePlainBackend(backend));
 
   it('accepts a float32 tensor of the right rank and width', () => {
     const x = tf.zeros([2, 3, 3, 4]);

@@ -1,4 +1,5 @@
-import { formatShape, RelkdError } from '@relkd/core';
+import { RelkdError } from '@relkd/core';
+import { formatShape } from '@relkd/core/internal';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { Tap } from '../tap';

@@ -1,4 +1,5 @@
-import { formatShape, RelkdError } from '@relkd/core';
+import { RelkdError } from '@relkd/core';
+import { formatShape } from '@relkd/core/internal';
 import * as tf from '@tensorflow/tfjs-core';
 
 // Label helpers of the Distiller: labels to int32 class indices, and the once-per-fit check.

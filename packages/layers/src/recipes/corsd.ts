@@ -7,7 +7,8 @@
  * ```
  * @module @relkd/layers/recipes/corsd
  */
-import { assertNumber, RelkdError } from '@relkd/core';
+import { RelkdError } from '@relkd/core';
+import { assertNumber } from '@relkd/core/internal';
 import {
   buildRelationNetworks,
   type CorsdLossOptions,

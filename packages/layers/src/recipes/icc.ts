@@ -14,7 +14,8 @@ import {
   type TeacherRegularizerOptions,
   teacherRegularizer,
 } from '@relkd/class-correlation';
-import { assertNumber, assertOneOf, RelkdError, resolveValidate } from '@relkd/core';
+import { RelkdError } from '@relkd/core';
+import { assertNumber, assertOneOf, resolveValidate } from '@relkd/core/internal';
 import type * as tf from '@tensorflow/tfjs-core';
 import type { DistillerParts } from '../Distiller';
 import { teacherOf } from './shared';

@@ -7,7 +7,8 @@
  * ```
  * @module @relkd/layers/recipes/kd
  */
-import { assertNumber, kdLoss, RelkdError } from '@relkd/core';
+import { kdLoss, RelkdError } from '@relkd/core';
+import { assertNumber } from '@relkd/core/internal';
 import type { DistillerParts } from '../Distiller';
 import { logits2d, teacherOf } from './shared';
 

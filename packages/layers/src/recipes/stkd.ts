@@ -7,7 +7,8 @@
  * ```
  * @module @relkd/layers/recipes/stkd
  */
-import { assertNumber, assertOneOf, RelkdError, resolveValidate } from '@relkd/core';
+import { RelkdError } from '@relkd/core';
+import { assertNumber, assertOneOf, resolveValidate } from '@relkd/core/internal';
 import { mixup, type StkdLossOptions, stkdLoss } from '@relkd/mixup-similarity';
 import type * as tf from '@tensorflow/tfjs-core';
 import type { DistillerParts } from '../Distiller';

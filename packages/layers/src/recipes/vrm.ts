@@ -16,7 +16,8 @@ import {
   virtualView,
   vrmLoss,
 } from '@relkd/affinity-graph';
-import { assertNumber, crossEntropy, kdLoss, RelkdError } from '@relkd/core';
+import { crossEntropy, kdLoss, RelkdError } from '@relkd/core';
+import { assertNumber } from '@relkd/core/internal';
 import type * as tf from '@tensorflow/tfjs-core';
 import type { DistillerParts } from '../Distiller';
 import { logits2d, teacherOf } from './shared';

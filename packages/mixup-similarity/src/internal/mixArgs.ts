@@ -1,4 +1,5 @@
-import { assertNumber, formatShape, RelkdError, type ValidateMode } from '@relkd/core';
+import { RelkdError, type ValidateMode } from '@relkd/core';
+import { assertNumber, formatShape } from '@relkd/core/internal';
 import * as tf from '@tensorflow/tfjs-core';
 
 /** A mixing coefficient: one number for the batch, or one per sample (`[B]`). */

@@ -1,24 +1,5 @@
+import { withoutGradient } from '@relkd/core/internal';
 import * as tf from '@tensorflow/tfjs-core';
-
-/**
- * Runs `fn` inside a `tf.customGrad` whose gradient is zero for every input. The forward
- * function runs with the gradient tape off, so none of its ops (row `gather`, comparisons) is
- * ever differentiated: WASM has no kernel for the `gather` gradient and comparisons have no
- * gradient at all, which would otherwise fail as soon as the teacher's variables are on the tape
- * (e.g. `optimizer.minimize` without a var list). Only input shapes are captured, never tensors
- * (they may be disposed by the time backprop runs).
- */
-export function withoutGradient(
-  inputs: tf.Tensor[],
-  fn: (...xs: tf.Tensor[]) => tf.Tensor,
-): tf.Tensor {
-  const shapes = inputs.map((x) => x.shape);
-  const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-    const xs = args.slice(0, inputs.length) as tf.Tensor[];
-    return { value: fn(...xs), gradFunc: () => shapes.map((s) => tf.zeros(s)) };
-  });
-  return f(...inputs);
-}
 
 /**
  * The `'mixedTeacherSoft'` target and its `q·log q` term, both without gradient:

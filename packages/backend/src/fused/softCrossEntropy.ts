@@ -1,14 +1,12 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import { fusedLossOutputs, hostValues, scratch } from './hostMemory';
 
-/** Name of the fused soft-target cross-entropy kernel (cpu and wasm). Internal. */
-export const SOFT_CE = 'RelkdSoftCrossEntropy';
-
 /**
  * Fused `−scale · Σ_b Σ_c q_bc · log softmax(z_b/T)_c` and its gradient with respect to `z`,
  * `scale/T · (softmax(z/T) · Σ_c q_bc − q)`, in one pass per row over host memory (float64
  * accumulation). Inputs `z`, `q` `[B, C]`; attributes `temperature`, `scale`; outputs
- * `[value (scalar), dValue/dz [B, C]]`. Internal: `crossEntropy`/`softCrossEntropy` call it.
+ * `[value (scalar), dValue/dz [B, C]]`. Registered as core's `FUSED_SOFT_CE`;
+ * `crossEntropy`/`softCrossEntropy` run it. Internal.
  */
 export const softCrossEntropyKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const { z, q } = inputs as { z: tf.TensorInfo; q: tf.TensorInfo };

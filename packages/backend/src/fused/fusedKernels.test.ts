@@ -1,19 +1,24 @@
+import { crossEntropy, kdLoss, klDivergence, Rng, softCrossEntropy } from '@relkd/core';
 import { BACKENDS, expectClose, expectNoLeak, useTestBackend } from '@relkd/testing';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { crossEntropy } from '../losses/crossEntropy';
-import { kdLoss } from '../losses/kdLoss';
-import { klDivergence } from '../losses/klDivergence';
-import { softCrossEntropy } from '../losses/softCrossEntropy';
-import { setFusedKernels } from './hostMemory';
+import { FUSED_KERNELS, registerFusedKernels } from './registerFusedKernels';
 
 /** Deterministic pseudo-random values in [-scale, scale). */
 function values(n: number, seed: number, scale: number): number[] {
-  let s = seed >>> 0 || 1;
-  return Array.from({ length: n }, () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return (s / 2 ** 31 - 1) * scale;
-  });
+  const rng = new Rng(seed);
+  return Array.from({ length: n }, () => (2 * rng.next() - 1) * scale);
+}
+
+/** Unregisters the fused kernels of the active backend: core then composes tfjs-core ops. */
+function withoutFusedKernels<T>(fn: () => T): T {
+  const backend = tf.getBackend();
+  for (const name of Object.keys(FUSED_KERNELS)) tf.unregisterKernel(name, backend);
+  try {
+    return fn();
+  } finally {
+    registerFusedKernels();
+  }
 }
 
 type Loss = (s: tf.Tensor2D, t: tf.Tensor2D) => tf.Scalar;
@@ -58,11 +63,13 @@ function run(loss: Loss, s: tf.Tensor2D, t: tf.Tensor2D) {
   return out;
 }
 
-describe.each(BACKENDS)('fused host loss kernels on %s', (backend) => {
+describe.each(BACKENDS)('fused loss kernels registered by useBackend on %s', (backend) => {
   beforeAll(async () => {
     await useTestBackend(backend);
   });
-  afterEach(() => setFusedKernels(true));
+  afterEach(() => {
+    registerFusedKernels();
+  });
 
   describe.each(LOSSES)('%s', (_name, loss, kernel) => {
     it.each([
@@ -77,9 +84,7 @@ describe.each(BACKENDS)('fused host loss kernels on %s', (backend) => {
       const s = tf.tensor2d(values(b * c, 7 + c, scale), [b, c]);
       const t = tf.tensor2d(values(b * c, 11 + b, scale), [b, c]);
       const fused = run(loss, s, t);
-      setFusedKernels(false);
-      const composite = run(loss, s, t);
-      setFusedKernels(true);
+      const composite = withoutFusedKernels(() => run(loss, s, t));
       // The fused kernel accumulates in float64: agreement to float32 rounding of the composite.
       expectClose([fused.value], [composite.value], { rtol: 1e-5, atol: 1e-6 });
       expectClose(fused.ds, composite.ds, { rtol: 1e-4, atol: 1e-6 });
@@ -88,7 +93,7 @@ describe.each(BACKENDS)('fused host loss kernels on %s', (backend) => {
       tf.dispose([s, t]);
     });
 
-    it(`runs as the ${kernel} kernel, leak-free, and uses the composite path when turned off`, async () => {
+    it(`runs as the ${kernel} kernel, leak-free, and composes ops when it is not registered`, async () => {
       const s = tf.tensor2d(values(12, 3, 2), [3, 4]);
       const t = tf.tensor2d(values(12, 4, 2), [3, 4]);
       const names = async () =>
@@ -98,10 +103,28 @@ describe.each(BACKENDS)('fused host loss kernels on %s', (backend) => {
           })
         ).kernels.map((k) => k.name);
       expect(await names()).toContain(kernel);
-      setFusedKernels(false);
+      const backend = tf.getBackend();
+      for (const name of Object.keys(FUSED_KERNELS)) tf.unregisterKernel(name, backend);
       expect(await names()).not.toContain(kernel);
-      setFusedKernels(true);
+      expect(registerFusedKernels()).toBe(2); // exactly the two unregistered above
+      expect(await names()).toContain(kernel);
       expectNoLeak(() => run(loss, s, t));
+      tf.dispose([s, t]);
+    });
+
+    it.each([
+      ['|logits| up to 1e4', values(15, 21, 1e4), values(15, 22, 1e4)],
+      ['constant rows', Array(15).fill(3), Array(15).fill(-2)],
+      ['duplicate rows', [1, 2, 3, 4, 5, 1, 2, 3, 4, 5, 1, 2, 3, 4, 5], values(15, 23, 5)],
+    ])('%s: finite value and gradients through the kernel', async (_, sv, tv) => {
+      const s = tf.tensor2d(sv, [3, 5]);
+      const t = tf.tensor2d(tv, [3, 5]);
+      const { kernels } = await tf.profile(() => {
+        tf.tidy(() => run(loss, s, t));
+      });
+      expect(kernels.map((k) => k.name)).toContain(kernel);
+      const r = run(loss, s, t);
+      expect([r.value, ...r.ds, ...r.dt].every(Number.isFinite)).toBe(true);
       tf.dispose([s, t]);
     });
   });

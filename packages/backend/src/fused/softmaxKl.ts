@@ -1,14 +1,12 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import { fusedLossOutputs, hostValues, scratch } from './hostMemory';
 
-/** Name of the fused tempered-softmax KL kernel (cpu and wasm). Internal. */
-export const SOFTMAX_KL = 'RelkdSoftmaxKl';
-
 /**
  * Fused `scale · Σ_b KL(softmax(t_b/T) ‖ softmax(s_b/T))` and its gradient with respect to `s`,
  * `scale/T · (softmax(s/T) − softmax(t/T))`, in one pass per row over host memory (float64
  * accumulation). Inputs `s`, `t` `[B, C]`; attributes `temperature`, `scale`; outputs
- * `[value (scalar), dValue/ds [B, C]]`. Internal: `klDivergence`/`kdLoss` call it on cpu/wasm.
+ * `[value (scalar), dValue/ds [B, C]]`. Registered as core's `FUSED_SOFTMAX_KL`;
+ * `klDivergence`/`kdLoss` run it. Internal.
  */
 export const softmaxKlKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const { s, t } = inputs as { s: tf.TensorInfo; t: tf.TensorInfo };

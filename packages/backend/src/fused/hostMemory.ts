@@ -1,4 +1,5 @@
-import * as tf from '@tensorflow/tfjs-core';
+import type * as tf from '@tensorflow/tfjs-core';
+import type { WasmHeapBackend } from '../wasm/wasmHeap';
 
 /** What the cpu backend offers a JavaScript kernel (tfjs-backend-cpu 4.x). */
 interface CpuLike {
@@ -10,12 +11,6 @@ interface CpuLike {
   ): tf.TensorInfo;
 }
 
-/** What the wasm backend offers a JavaScript kernel (tfjs-backend-wasm 4.x). */
-interface WasmLike {
-  typedArrayFromHeap(t: tf.TensorInfo): tf.backend_util.TypedArray;
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-}
-
 /** The backends whose tensors live in host memory, where the fused loss kernels run. */
 export const HOST_BACKENDS = ['cpu', 'wasm'] as const;
 
@@ -24,11 +19,11 @@ export function hostValues(
   backend: tf.KernelBackend,
   t: tf.TensorInfo,
 ): tf.backend_util.TypedArray {
-  const wasm = backend as unknown as Partial<WasmLike>;
+  const wasm = backend as unknown as Partial<WasmHeapBackend>;
   if (typeof wasm.typedArrayFromHeap === 'function') return wasm.typedArrayFromHeap(t);
   const cpu = backend as unknown as CpuLike;
   const entry = cpu.data.get(t.dataId);
-  if (entry === undefined) throw new Error('@relkd/core: a fused kernel got a disposed tensor.');
+  if (entry === undefined) throw new Error('@relkd/backend: a fused kernel got a disposed tensor.');
   return entry.values;
 }
 
@@ -38,7 +33,7 @@ export function hostOutput(
   shape: number[],
   fill: (out: Float32Array) => void,
 ): tf.TensorInfo {
-  const wasm = backend as unknown as Partial<WasmLike>;
+  const wasm = backend as unknown as Partial<WasmHeapBackend>;
   if (typeof wasm.makeOutput === 'function' && typeof wasm.typedArrayFromHeap === 'function') {
     const info = wasm.makeOutput(shape, 'float32');
     fill(wasm.typedArrayFromHeap(info) as Float32Array);
@@ -47,27 +42,6 @@ export function hostOutput(
   const values = new Float32Array(shape.reduce((a, b) => a * b, 1));
   fill(values);
   return (backend as unknown as CpuLike).makeTensorInfo(shape, 'float32', values);
-}
-
-let fusedEnabled = true;
-
-/** Turns the fused host kernels off (`false`: composite path everywhere). Internal, for tests. */
-export function setFusedKernels(enabled: boolean): void {
-  fusedEnabled = enabled;
-}
-
-/**
- * Registers a fused kernel for the host backends once (idempotent). Returns whether the current
- * backend can run it; other backends (webgl, webgpu, tensorflow) use the composite path.
- */
-export function hasHostKernel(kernelName: string, kernelFunc: tf.KernelFunc): boolean {
-  if (!fusedEnabled) return false;
-  const backendName = tf.getBackend();
-  if (!(HOST_BACKENDS as readonly string[]).includes(backendName)) return false;
-  if (tf.getKernel(kernelName, backendName) === undefined) {
-    tf.registerKernel({ kernelName, backendName, kernelFunc });
-  }
-  return true;
 }
 
 const scratchBuffers: Float64Array[] = [];
@@ -100,35 +74,4 @@ export function fusedLossOutputs(
     v[0] = scale * total;
   });
   return [value, grad];
-}
-
-/** What a `tf.customGrad` body returns. */
-interface CustomGradResult {
-  value: tf.Tensor;
-  gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.Tensor[];
-}
-
-/**
- * The fused path of a two-input loss inside a `tf.customGrad` body: runs `kernelName` (outputs
- * `[value, dValue/dInput0]`), saves the gradient, and returns the body's result, whose backward
- * is `dy · gradient` for the first input and zeros for the second (targets / teacher). Returns
- * `undefined` where the current backend has no host kernel (use the composite path). Internal.
- */
-export function fusedHostLoss(
-  kernelName: string,
-  kernelFunc: tf.KernelFunc,
-  inputs: tf.NamedTensorMap,
-  attrs: tf.NamedAttrMap,
-  save: tf.GradSaveFunc,
-): CustomGradResult | undefined {
-  if (!hasHostKernel(kernelName, kernelFunc)) return undefined;
-  const [value, grad] = tf.engine().runKernel(kernelName, inputs, attrs) as [tf.Scalar, tf.Tensor];
-  save([grad]);
-  return {
-    value,
-    gradFunc: (dy, saved) => {
-      const g = saved[0] as tf.Tensor;
-      return [tf.mul(g, dy), tf.zerosLike(g)];
-    },
-  };
 }

@@ -215,16 +215,3 @@ export const virtualViewKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => 
   render(xs, ps, out, false);
   return be.makeTensorInfo(shape.slice(), 'float32', out);
 };
-
-/** Registers {@link virtualViewKernel} for the cpu and wasm backends (idempotent). */
-export function registerVirtualViewKernel(): void {
-  for (const backendName of ['cpu', 'wasm']) {
-    if (tf.getKernel(VIRTUAL_VIEW_KERNEL, backendName) === undefined) {
-      tf.registerKernel({
-        kernelName: VIRTUAL_VIEW_KERNEL,
-        backendName,
-        kernelFunc: virtualViewKernel,
-      });
-    }
-  }
-}
