@@ -60,7 +60,8 @@ const quantile = (v: number[], q: number): number => {
 };
 
 /**
- * Times the MNIST student's `optimizer.minimize` step (examples/mnist `buildStudent`, batch 64,
+ * Times the 2-stage MNIST student's `optimizer.minimize` step (examples/mnist `buildStudent(seed,
+ * '2stage')`, batch 64,
  * SGD) with CE only (A) vs CE + a method's terms (B), interleaved A/B, B/A, ... on the same batch
  * and backend, and reports the median ratio B/A. Teacher outputs (logits, stage features) are
  * precomputed constants: the teacher's forward pass is the same for every teacher-based method
@@ -74,7 +75,8 @@ export async function trainingStepOverhead(
 ): Promise<OverheadRow[]> {
   const B = 64;
   const C = 10;
-  const net = buildStudent(1);
+  // The 2-stage MNIST student (`--arch 2stage`): the stage shapes below are its.
+  const net = buildStudent(1, '2stage');
   const student = tfl.model({
     inputs: net.model.inputs,
     outputs: [
