@@ -7,6 +7,7 @@ import {
 } from '@relkd/testing/plain';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { itWhere } from '../../test/moduleGoldens';
 import { expectNoLeakStrict, seededNormal } from '../testUtils';
 import { GlobalAveragePool, ReLU, Sigmoid } from './activations';
 import { BatchNorm } from './BatchNorm';
@@ -63,6 +64,7 @@ describe.each(BACKENDS)('Module building blocks on %s', (backend) => {
   // Plain tfjs-backend-wasm 4.22 has no conv backprop kernels (@relkd/backend fills them; the
   // module gradient goldens run there in tools/integration/coreOnBackend.test.ts).
   const convGradients = missingConvGradientKernels(backend).length === 0;
+  const itConv = itWhere(convGradients);
 
   describe('weights', () => {
     it('saveWeights / loadWeights round trip is bitwise exact, with BatchNorm state', async () => {
@@ -258,7 +260,7 @@ describe.each(BACKENDS)('Module building blocks on %s', (backend) => {
       m.dispose();
     });
 
-    it.runIf(convGradients).each([
+    itConv.each([
       [1, 1, 1],
       [2, 1, 1],
       [1, 2, 2],
@@ -298,38 +300,35 @@ describe.each(BACKENDS)('Module building blocks on %s', (backend) => {
       },
     );
 
-    it.runIf(convGradients)(
-      'DepthwiseConv2D kernel and BatchNorm gamma/beta in training mode',
-      () => {
-        const dw = new DepthwiseConv2D({
-          channels: 2,
-          kernelSize: 3,
-          stride: 2,
-          padding: 1,
-          depthMultiplier: 2,
-          seed: 7,
-        });
-        const x = seededNormal([2, 6, 6, 2], 59);
-        expectDirectional(
-          variableDirectional(
-            () => tf.sum(tf.sin(dw.apply(x))),
-            dw.trainableVariables[0]!,
-            seededNormal([3, 3, 2, 2], 60),
-          ),
-        );
-        const bn = new BatchNorm({ channels: 2 });
-        const w = seededNormal([2, 6, 6, 2], 61);
-        const loss = (): tf.Scalar => tf.sum(tf.mul(tf.tanh(bn.apply(x, { training: true })), w));
-        expectDirectional(
-          variableDirectional(loss, bn.trainableVariables[0]!, seededNormal([2], 62)),
-        );
-        expectDirectional(
-          variableDirectional(loss, bn.trainableVariables[1]!, seededNormal([2], 63)),
-        );
-        dw.dispose();
-        bn.dispose();
-      },
-    );
+    itConv('DepthwiseConv2D kernel and BatchNorm gamma/beta in training mode', () => {
+      const dw = new DepthwiseConv2D({
+        channels: 2,
+        kernelSize: 3,
+        stride: 2,
+        padding: 1,
+        depthMultiplier: 2,
+        seed: 7,
+      });
+      const x = seededNormal([2, 6, 6, 2], 59);
+      expectDirectional(
+        variableDirectional(
+          () => tf.sum(tf.sin(dw.apply(x))),
+          dw.trainableVariables[0]!,
+          seededNormal([3, 3, 2, 2], 60),
+        ),
+      );
+      const bn = new BatchNorm({ channels: 2 });
+      const w = seededNormal([2, 6, 6, 2], 61);
+      const loss = (): tf.Scalar => tf.sum(tf.mul(tf.tanh(bn.apply(x, { training: true })), w));
+      expectDirectional(
+        variableDirectional(loss, bn.trainableVariables[0]!, seededNormal([2], 62)),
+      );
+      expectDirectional(
+        variableDirectional(loss, bn.trainableVariables[1]!, seededNormal([2], 63)),
+      );
+      dw.dispose();
+      bn.dispose();
+    });
   });
 
   describe('initialisers', () => {
