@@ -2,7 +2,7 @@
 
 import { BACKENDS, missingConvGradientKernels, usePlainBackend } from '@relkd/testing/plain';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { moduleGoldenCases } from '../../test/moduleGoldens';
+import { itWhere, moduleGoldenCases } from '../../test/moduleGoldens';
 
 describe.each(BACKENDS)('modules vs the float64 reference on plain %s', (backend) => {
   beforeAll(async () => {
@@ -12,7 +12,7 @@ describe.each(BACKENDS)('modules vs the float64 reference on plain %s', (backend
   const missing = missingConvGradientKernels(backend);
   // Plain tfjs-backend-wasm 4.22 cannot differentiate convolutions; @relkd/backend fills the gap
   // and tools/integration/coreOnBackend.test.ts runs these gradient goldens on wasm through it.
-  it.runIf(missing.length > 0)('conv-family gradients need kernels plain tfjs lacks here', () => {
+  itWhere(missing.length > 0)('conv-family gradients need kernels plain tfjs lacks here', () => {
     expect(backend).toBe('wasm');
     expect(missing).toContain('Conv2DBackpropFilter');
   });
