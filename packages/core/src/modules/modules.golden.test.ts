@@ -1,7 +1,7 @@
 // Module goldens (packages/core/test/moduleGoldens.ts) with plain tfjs: no @relkd/backend.
 
 import { BACKENDS, missingConvGradientKernels, usePlainBackend } from '@relkd/testing/plain';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect } from 'vitest';
 import { itWhere, moduleGoldenCases } from '../../test/moduleGoldens';
 
 describe.each(BACKENDS)('modules vs the float64 reference on plain %s', (backend) => {
