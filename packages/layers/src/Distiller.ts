@@ -2,6 +2,12 @@ import { crossEntropy, formatShape, type Module, RelkdError, Rng } from '@relkd/
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { loadFromDirectory, saveToDirectory } from './node/files';
+import {
+  disposeGathered,
+  isOfflineTeacher,
+  type OfflineTeacherSource,
+  offlineTeacherOutputs,
+} from './offlineTeacher';
 import { ProgressBar, type ProgressOptions } from './progress';
 import { type Tap, type TapOutput, type TapSpec, tap } from './tap';
 
@@ -145,8 +151,13 @@ export type BatchSampler = (args: BatchSamplerArgs) => ArrayLike<number>;
 export interface DistillerConfig extends DistillerParts {
   /** The model being trained. */
   student: tfl.LayersModel;
-  /** A trained model; frozen (`trainable = false`), run in inference mode outside the gradient closure. Optional (self-distillation). */
-  teacher?: tfl.LayersModel | undefined;
+  /**
+   * A trained model; frozen (`trainable = false`), run in inference mode outside the gradient
+   * closure. Or an {@link OfflineTeacherSource} (precomputed outputs, e.g. `TeacherOutputs` of
+   * `@relkd/teacher-outputs`): each batch gets the rows of its images by index. Optional
+   * (self-distillation).
+   */
+  teacher?: tfl.LayersModel | OfflineTeacherSource | undefined;
   /** Default `tf.train.adam(1e-3)`. */
   optimizer?: tf.Optimizer;
   /** Seed for shuffling and batch transforms. Default 0. */
@@ -166,8 +177,13 @@ export type DistillData =
   | AsyncIterable<BatchLike>
   | { iterator(): Promise<{ next(): Promise<IteratorResult<BatchLike>> }> };
 
-/** One batch from an iterable data set. */
-export type BatchLike = { xs: tf.Tensor; ys: tf.Tensor } | { x: tf.Tensor; y: tf.Tensor };
+/**
+ * One batch from an iterable data set. `index` (optional): the data set row of each image, which
+ * an offline teacher needs.
+ */
+export type BatchLike = ({ xs: tf.Tensor; ys: tf.Tensor } | { x: tf.Tensor; y: tf.Tensor }) & {
+  index?: ArrayLike<number>;
+};
 
 /** Per-epoch log of {@link Distiller.fit}. */
 export interface EpochLog {
@@ -297,6 +313,8 @@ function toLabelTensor(y: tf.Tensor): tf.Tensor1D {
 export class Distiller {
   readonly student: tfl.LayersModel;
   readonly teacher: tfl.LayersModel | undefined;
+  /** The offline teacher, when `teacher` was an {@link OfflineTeacherSource} (then `teacher` is `undefined`). */
+  readonly offlineTeacher: OfflineTeacherSource | undefined;
   readonly optimizer: tf.Optimizer;
   readonly terms: readonly Term[];
   readonly modules: ReadonlyArray<Module<never, tf.TensorContainer>>;
@@ -322,14 +340,23 @@ export class Distiller {
   private classCount: number | undefined;
 
   constructor(config: DistillerConfig) {
-    const { student, teacher } = config;
+    const { student } = config;
+    const offline = isOfflineTeacher(config.teacher) ? config.teacher : undefined;
+    const teacher =
+      offline === undefined ? (config.teacher as tfl.LayersModel | undefined) : undefined;
+    if (offline !== undefined && config.taps?.teacher !== undefined) {
+      throw new RelkdError(
+        'INVALID_OPTION',
+        "Distiller: taps.teacher with an offline teacher: its features are the outputs' names, not layers.",
+      );
+    }
     if (!(student instanceof tfl.LayersModel)) {
       throw new RelkdError('INVALID_OPTION', 'Distiller: `student` must be a tf.LayersModel.');
     }
     if (teacher !== undefined && !(teacher instanceof tfl.LayersModel)) {
       throw new RelkdError(
         'INVALID_OPTION',
-        'Distiller: `teacher` must be a tf.LayersModel or undefined.',
+        'Distiller: `teacher` must be a tf.LayersModel, an offline teacher source or undefined.',
       );
     }
     if (teacher === student) {
@@ -370,6 +397,7 @@ export class Distiller {
     }
     this.student = student;
     this.teacher = teacher;
+    this.offlineTeacher = offline;
     this.terms = [...(config.terms ?? [])];
     this.modules = [...(config.modules ?? [])];
     this.ceWeight = ceWeight;
@@ -416,7 +444,11 @@ export class Distiller {
   }
 
   /** Runs one step and returns the kept `[P]` tensor of parts, with their names. */
-  private runStep(x: tf.Tensor, y: tf.Tensor): { values: tf.Tensor1D; names: string[] } {
+  private runStep(
+    x: tf.Tensor,
+    y: tf.Tensor,
+    offline?: TapOutput,
+  ): { values: tf.Tensor1D; names: string[] } {
     if (!isTensor(x) || !isTensor(y)) {
       throw new RelkdError('INVALID_OPTION', 'Distiller.step: x and y must be tensors.');
     }
@@ -443,9 +475,11 @@ export class Distiller {
       }
       // Teacher: inference mode, no gradient tape, its outputs are constants for the closure.
       const teacherOut =
-        this.teacherTap === undefined
-          ? undefined
-          : this.forward(this.teacherTap, batch, false, true);
+        offline !== undefined
+          ? offlineTeacherOutputs(offline, x, batch, teacherWithoutX)
+          : this.teacherTap === undefined
+            ? undefined
+            : this.forward(this.teacherTap, batch, false, true);
       let parts: tf.Tensor1D | undefined;
       // An exception inside an optimizer.minimize closure leaks the tape's tensors in tfjs-core
       // 4.22, so errors are caught inside, an unconnected zero is returned (minimize then throws
@@ -550,6 +584,12 @@ export class Distiller {
    * the other set-up checks of {@link Distiller.fit} (dry run, label values) are not run here.
    */
   step(x: tf.Tensor, y: tf.Tensor): StepResult {
+    if (this.offlineTeacher !== undefined) {
+      throw new RelkdError(
+        'INVALID_OPTION',
+        'Distiller.step: an offline teacher needs the rows of the batch: call stepAsync(x, y, rows) or fit.',
+      );
+    }
     const { values, names } = this.runStep(x, y);
     try {
       return Distiller.unpack(values.dataSync(), names);
@@ -558,13 +598,30 @@ export class Distiller {
     }
   }
 
-  /** {@link Distiller.step} with an asynchronous read-back (preferred on GPU backends). */
-  async stepAsync(x: tf.Tensor, y: tf.Tensor): Promise<StepResult> {
-    const { values, names } = this.runStep(x, y);
+  /**
+   * {@link Distiller.step} with an asynchronous read-back (preferred on GPU backends). With an
+   * offline teacher, `rows` (the data set index of each row of `x`, required) selects its outputs.
+   */
+  async stepAsync(x: tf.Tensor, y: tf.Tensor, rows?: ArrayLike<number>): Promise<StepResult> {
+    let gathered: TapOutput | undefined;
+    if (this.offlineTeacher !== undefined) {
+      if (rows === undefined || rows.length !== x.shape[0]) {
+        throw new RelkdError(
+          'INVALID_OPTION',
+          `Distiller: an offline teacher needs the data set row of each of the batch's ${x.shape[0]} images (got ${rows === undefined ? 'none' : rows.length}); fit tensor data { x, y }, or give iterable batches an \`index\` array.`,
+        );
+      }
+      gathered = await this.offlineTeacher.gather(rows);
+    }
     try {
-      return Distiller.unpack(await values.data(), names);
+      const { values, names } = this.runStep(x, y, gathered);
+      try {
+        return Distiller.unpack(await values.data(), names);
+      } finally {
+        values.dispose();
+      }
     } finally {
-      values.dispose();
+      disposeGathered(gathered);
     }
   }
 
@@ -655,6 +712,14 @@ export class Distiller {
       }
     }
     // model.fit semantics when starting from an initial epoch (explicit, or restored by load).
+    if (this.offlineTeacher !== undefined && validate === 'once') {
+      const x = form === 'tensors' ? (data as { x: tf.Tensor }).x : undefined;
+      await this.offlineTeacher.prepare({
+        ...(x === undefined ? {} : { rows: x.shape[0] }),
+        ...(labelIndices === undefined ? {} : { labels: labelIndices }),
+        numClasses: this.numClasses(),
+      });
+    }
     const resumeFrom = initialEpoch ?? this.resumeEpoch;
     const start = resumeFrom ?? this.epochCount;
     const end = resumeFrom === undefined ? start + epochs : epochs;
@@ -688,7 +753,7 @@ export class Distiller {
           : form === 'tensors'
             ? Math.ceil((data as { x: tf.Tensor }).x.shape[0] / batchSize)
             : Number.NaN;
-      for await (const [bx, by, owned] of iterateBatches(
+      for await (const [bx, by, owned, rows] of iterateBatches(
         data,
         batchSize,
         options.shuffle ?? true,
@@ -703,7 +768,7 @@ export class Distiller {
             await this.checkSetup(bx, by, 'the first batch');
             firstBatch = false;
           }
-          result = await this.stepAsync(bx, by);
+          result = await this.stepAsync(bx, by, rows);
         } finally {
           if (owned) tf.dispose([bx, by]);
         }
@@ -1215,7 +1280,7 @@ async function* iterateBatches(
   shuffle: boolean,
   seed: number,
   sampled?: readonly number[],
-): AsyncGenerator<[tf.Tensor, tf.Tensor, boolean]> {
+): AsyncGenerator<[tf.Tensor, tf.Tensor, boolean, ArrayLike<number> | undefined]> {
   if ('x' in data && isTensor(data.x) && 'y' in data && isTensor(data.y)) {
     const { x, y } = data;
     const n = x.shape[0];
@@ -1233,16 +1298,21 @@ async function* iterateBatches(
         const it = tf.tensor1d(idx, 'int32');
         return [tf.gather(x, it), tf.gather(y, it)];
       });
-      yield [bx!, by!, true];
+      yield [bx!, by!, true, idx];
     }
     return;
   }
   let index = 0;
-  const pick = (b: unknown): [tf.Tensor, tf.Tensor] => {
+  const pick = (b: unknown): [tf.Tensor, tf.Tensor, boolean, ArrayLike<number> | undefined] => {
     const i = index++;
     if (isObjectLike(b)) {
       const pair = 'xs' in b || 'ys' in b ? [b.xs, b.ys] : [b.x, b.y];
-      if (isTensor(pair[0]) && isTensor(pair[1])) return pair as [tf.Tensor, tf.Tensor];
+      // Optional data set rows of the batch (an offline teacher needs them).
+      const rows =
+        isObjectLike(b.index) && 'length' in b.index
+          ? (b.index as unknown as ArrayLike<number>)
+          : undefined;
+      if (isTensor(pair[0]) && isTensor(pair[1])) return [pair[0], pair[1], true, rows];
     }
     throw new RelkdError(
       'INVALID_OPTION',
@@ -1250,7 +1320,7 @@ async function* iterateBatches(
     );
   };
   if (Symbol.asyncIterator in data || Symbol.iterator in data) {
-    for await (const b of data as AsyncIterable<unknown>) yield [...pick(b), true];
+    for await (const b of data as AsyncIterable<unknown>) yield pick(b);
     return;
   }
   if ('iterator' in data && typeof data.iterator === 'function') {
@@ -1258,7 +1328,7 @@ async function* iterateBatches(
     for (;;) {
       const r = await it.next();
       if (r.done) break;
-      yield [...pick(r.value), true];
+      yield pick(r.value);
     }
     return;
   }

@@ -30,6 +30,11 @@ export {
   type UpdateContext,
 } from './Distiller';
 export { loadFromDirectory } from './node/files';
+export {
+  isOfflineTeacher,
+  type OfflineTeacherDataInfo,
+  type OfflineTeacherSource,
+} from './offlineTeacher';
 export { formatDuration, ProgressBar, type ProgressOptions, type ProgressStream } from './progress';
 export {
   type CorsdRecipe,

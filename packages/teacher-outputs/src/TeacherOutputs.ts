@@ -197,7 +197,7 @@ export class TeacherOutputs {
    * The `Distiller`'s offline-teacher hook: {@link TeacherOutputs.check} with the training data's
    * rows, labels and the student's class count.
    */
-  prepare(info: { rows: number; labels: ArrayLike<number>; numClasses?: number }): Promise<void> {
+  prepare(info: TrainingDataInfo): Promise<void> {
     return this.check(info);
   }
 
