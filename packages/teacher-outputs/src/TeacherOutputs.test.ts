@@ -145,6 +145,25 @@ describe.each(['npy', 'parquet'] as const)('TeacherOutputs on the %s fixture', (
   });
 });
 
+describe('TeacherOutputs.subset', () => {
+  it('serves some rows of the data set by position, and checks its own row count', async () => {
+    const outputs = await TeacherOutputs.open(fromDirectory(join(fixtures, 'parquet')));
+    const rows = [40, 3, 17, 0];
+    const split = outputs.subset(rows);
+    expect(split.rowCount).toBe(4);
+    await split.prepare({ rows: 4, numClasses: C });
+    await expectRejects(() => split.prepare({ rows: 5 }), 'SHAPE_MISMATCH', 'teacher.json');
+    const { logits } = await split.gather([3, 1, 1, 0]);
+    const l = await logits.data();
+    [0, 3, 3, 40].forEach((r, i) => {
+      expect(l[i * C + 2]).toBe(logitOf(r, 2));
+    });
+    logits.dispose();
+    await expect(split.gather([4])).rejects.toMatchObject({ code: 'INVALID_OPTION' });
+    expect(() => outputs.subset([N])).toThrow(/not a row/);
+  });
+});
+
 describe('labelsHash and .npy', () => {
   it('labelsHash agrees with the numpy implementation of the fixture', () => {
     expect(labelsHash(labels)).toBe(manifestOf(filesOf('npy')).dataset.labelsHash);

@@ -44,6 +44,13 @@ export interface TeacherOutputsStats {
   peakBytes: number;
 }
 
+/** What {@link TeacherOutputs.subset} returns: an offline teacher source over some rows. */
+export interface TeacherOutputsSubset {
+  readonly rowCount: number;
+  prepare(info: TrainingDataInfo): Promise<void>;
+  gather(indices: ArrayLike<number>): Promise<GatheredOutputs>;
+}
+
 const DEFAULT_CACHE_BYTES = 256 * 1024 * 1024;
 
 /**
@@ -250,6 +257,57 @@ export class TeacherOutputs {
     for (const [name, spec] of specs)
       if (name !== 'logits') features[name] = tf.tensor(out[name]!, [b, ...spec.shape], 'float32');
     return { logits: tf.tensor(out.logits!, [b, this.numClasses], 'float32'), features };
+  }
+
+  /**
+   * The outputs of some data set rows as an offline teacher source of their own: position `i`
+   * is data set row `rows[i]`. For training on a subset or a split of the data set the outputs
+   * were computed on (check the whole set first: `check({ rows, labels })` with all its labels).
+   * Its `prepare` checks the subset's row count and the class count.
+   *
+   * @example
+   * ```ts
+   * const trainSplit = outputs.subset(trainRows);  // teacher: trainSplit in a Distiller
+   * ```
+   */
+  subset(rows: ArrayLike<number>): TeacherOutputsSubset {
+    const map = Int32Array.from(rows as ArrayLike<number>);
+    map.forEach((r, i) => {
+      if (!Number.isInteger(rows[i]) || r < 0 || r >= this.manifest.rows) {
+        throw new RelkdError(
+          'INVALID_OPTION',
+          `TeacherOutputs.subset: rows[${i}] = ${rows[i]} is not a row in [0, ${this.manifest.rows}).`,
+        );
+      }
+    });
+    const prepare = async (info: TrainingDataInfo): Promise<void> => {
+      if (info.rows !== undefined && info.rows !== map.length) {
+        throw new RelkdError(
+          'SHAPE_MISMATCH',
+          `${describeFile(this.store, MANIFEST_FILE)}: the subset has ${map.length} rows but the training data has ${info.rows}.`,
+          { file: MANIFEST_FILE, rows: map.length, expected: info.rows },
+        );
+      }
+      await this.check(info.numClasses === undefined ? {} : { numClasses: info.numClasses });
+    };
+    return {
+      rowCount: map.length,
+      prepare,
+      gather: async (indices) => {
+        const mapped = new Int32Array(indices.length);
+        for (let i = 0; i < indices.length; i++) {
+          const k = indices[i]!;
+          if (!Number.isInteger(k) || k < 0 || k >= map.length) {
+            throw new RelkdError(
+              'INVALID_OPTION',
+              `TeacherOutputs subset: indices[${i}] = ${k} is not a row in [0, ${map.length}).`,
+            );
+          }
+          mapped[i] = map[k]!;
+        }
+        return this.gather(mapped);
+      },
+    };
   }
 
   /** Drops every cached shard. */

@@ -31,5 +31,6 @@ export {
   TeacherOutputs,
   type TeacherOutputsOptions,
   type TeacherOutputsStats,
+  type TeacherOutputsSubset,
   type TrainingDataInfo,
 } from './TeacherOutputs';
