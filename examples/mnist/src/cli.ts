@@ -61,6 +61,7 @@ import {
   yardstickTable,
 } from './report';
 import { mean } from './stats';
+import { checkTeacherOutputs, teacherOutputsOption } from './teacherOutputs';
 import { GRIDS, loadTuned, TUNED_PATH, type TunedFile } from './tuning';
 
 const HELP = `npm run distill [-- options]
@@ -97,6 +98,10 @@ Options:
   --no-cache         retrain the teachers and rerun every student (ignore .relkd-cache/)
   --jobs N           worker processes (default: the number of cores, at most 2); results do not
                      depend on it
+  --teacher-outputs DIR  KD and STKD runs distil from precomputed outputs of a teacher (a
+                     teacher.json + Parquet/.npy shards over the training split, e.g. from
+                     tools/teacher-outputs/export_torch.py) instead of the live tfjs teacher;
+                     with --methods kd,stkd (docs/guides/offline-teachers.md)
   --help             this text`;
 
 /** What the command line asks for. */
@@ -127,6 +132,7 @@ function parseRequest(argv: string[]): Request | undefined {
       out: { type: 'string' },
       'no-cache': { type: 'boolean', default: false },
       jobs: { type: 'string' },
+      'teacher-outputs': { type: 'string' },
       worker: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
@@ -251,6 +257,13 @@ function parseRequest(argv: string[]): Request | undefined {
       backend: values.backend as BackendName,
       out,
       noCache: values['no-cache'],
+      ...teacherOutputsOption(
+        values['teacher-outputs'] === undefined
+          ? undefined
+          : resolve(cwd, values['teacher-outputs']),
+        task,
+        methods,
+      ),
     },
   };
 }
@@ -591,6 +604,7 @@ async function main(): Promise<void> {
   const data = loadData(p);
   const dataName = `${data.dataset.name} (${data.dataset.height}×${data.dataset.width}, ${data.dataset.numClasses} classes, sha256 ${data.dataset.hash})`;
   header(req, info, dataName);
+  if (p.teacherOutputs !== undefined) console.log(await checkTeacherOutputs(p, data));
   if (p.task === 'tune') {
     await tune(req, data);
     disposeData(data);
