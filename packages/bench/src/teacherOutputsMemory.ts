@@ -1,8 +1,11 @@
 /**
  * Memory of an offline teacher while streaming (issue 20): writes a synthetic teacher-outputs
  * directory (`rows` rows of `[10]` logits and a `[4, 4, 8]` stage feature, `.npy` shards of
- * `shardRows` rows), then trains-like reads it: one `check()` pass and one shuffled epoch of
- * `gather` calls of 64 rows (the first `batches`), for several `cacheBytes` budgets. Reports, per budget, the reader's
+ * `shardRows` rows), then reads it as training does: one `check()` pass and an epoch of
+ * `gather` calls of 64 rows:
+ * (a) fully shuffled with a cache that holds every shard, (b) fully shuffled with a cache of 4
+ * shards (the first `batches` batches only: each re-reads shards), (c) in the shard-window order
+ * of `sampler({ window: 2 })` with the same 4-shard cache. Reports, per case, the reader's
  * own peak of decoded shard bytes (exact: `stats.peakBytes`), the peak of live ArrayBuffer bytes
  * of the process after each batch (after a forced GC: `node --expose-gc`), shard reads and time.
  *
@@ -22,8 +25,8 @@ import '@tensorflow/tfjs-backend-cpu';
 const MB = 1024 * 1024;
 const rows = Number(process.argv[2] ?? 100_000);
 const shardRows = Number(process.argv[3] ?? 10_000);
-/** Batches of 64 shuffled rows read per budget (a small cache re-reads shards on every batch). */
-const batches = Number(process.argv[4] ?? 200);
+/** Batches of 64 read in the shuffled, small-cache case (it re-reads shards on every batch). */
+const batches = Number(process.argv[4] ?? 100);
 const gc = (globalThis as { gc?: () => void }).gc;
 if (gc === undefined) console.warn('run with node --expose-gc for the live-memory column');
 
@@ -58,29 +61,38 @@ async function main(): Promise<void> {
     const total = rows * bytesPerRow;
     const shard = shardRows * bytesPerRow;
     console.log(
-      `${rows} rows, ${Math.ceil(rows / shardRows)} .npy shards of ${shardRows} rows: ${(total / MB).toFixed(1)} MiB decoded in all, ${(shard / MB).toFixed(2)} MiB per shard; check() then ${batches} shuffled batches of 64`,
+      `${rows} rows, ${Math.ceil(rows / shardRows)} .npy shards of ${shardRows} rows: ${(total / MB).toFixed(1)} MiB decoded in all, ${(shard / MB).toFixed(2)} MiB per shard`,
     );
     console.log(
-      '| cacheBytes | reader peak (decoded shards) | live ArrayBuffers, peak above baseline | shard reads | time (check + batches) |',
+      '| order | cacheBytes | batches | reader peak (decoded shards) | live ArrayBuffers, peak above baseline | shard reads | time |',
     );
-    console.log('| --- | --- | --- | --- | --- |');
-    for (const budget of [0, 2 * shard, 8 * shard, 2 * total]) {
+    console.log('| --- | --- | --- | --- | --- | --- | --- |');
+    const cases: Array<[string, number, number | undefined]> = [
+      ['shuffled', 2 * total, undefined],
+      ['shuffled', 4 * shard, batches],
+      ['sampler({ window: 2 })', 4 * shard, undefined],
+    ];
+    for (const [kind, budget, limit] of cases) {
       const base = liveBuffers();
       let peak = 0;
       const t0 = Date.now();
       const outputs = await TeacherOutputs.open(fromDirectory(dir), { cacheBytes: budget });
       await outputs.check({ rows });
       peak = Math.max(peak, liveBuffers() - base);
-      const order = new Rng(7).permutation(rows);
-      for (let i = 0; i < Math.min(order.length, 64 * batches); i += 64) {
-        const { logits, features } = await outputs.gather(order.slice(i, i + 64));
+      const order =
+        kind === 'shuffled'
+          ? new Rng(7).permutation(rows)
+          : outputs.sampler({ window: 2 })({ labels: new Int32Array(rows), seed: 7, epoch: 0 });
+      const count = Math.min(Math.ceil(rows / 64), limit ?? Number.POSITIVE_INFINITY);
+      for (let b = 0; b < count; b++) {
+        const { logits, features } = await outputs.gather(order.slice(64 * b, 64 * b + 64));
         tf.dispose([logits, ...Object.values(features)]);
-        if ((i / 64) % 20 === 0) peak = Math.max(peak, liveBuffers() - base);
+        if (b % 20 === 0) peak = Math.max(peak, liveBuffers() - base);
       }
       const s = outputs.stats;
       outputs.dispose();
       console.log(
-        `| ${budget === 0 ? '0' : `${(budget / MB).toFixed(1)} MiB`} | ${(s.peakBytes / MB).toFixed(1)} MiB | ${(peak / MB).toFixed(1)} MiB | ${s.shardReads} | ${((Date.now() - t0) / 1000).toFixed(1)} s |`,
+        `| ${kind} | ${(budget / MB).toFixed(1)} MiB | ${count}${limit === undefined ? ' (an epoch)' : ''} | ${(s.peakBytes / MB).toFixed(1)} MiB | ${(peak / MB).toFixed(1)} MiB | ${s.shardReads} | ${((Date.now() - t0) / 1000).toFixed(1)} s |`,
       );
     }
   } finally {

@@ -164,6 +164,39 @@ describe('TeacherOutputs.subset', () => {
   });
 });
 
+describe('TeacherOutputs.sampler', () => {
+  it('orders an epoch shard window by shard window, so a one-shard cache reads each shard once', async () => {
+    const outputs = await TeacherOutputs.open(fromDirectory(join(fixtures, 'npy')));
+    const sampler = outputs.sampler({ window: 1 });
+    expect(() => sampler({ labels, seed: 1, epoch: 0 })).toThrow(/not checked yet/);
+    let largest = 0;
+    for await (const s of outputs.shards()) largest = Math.max(largest, s.bytes);
+    const small = await TeacherOutputs.open(fromDirectory(join(fixtures, 'npy')), {
+      cacheBytes: largest,
+    });
+    await small.check({ rows: N });
+    const order = small.sampler({ window: 1 })({ labels, seed: 1, epoch: 0 });
+    expect([...order].sort((a, b) => a - b)).toEqual(Array.from({ length: N }, (_, i) => i));
+    expect(small.sampler({ window: 1 })({ labels, seed: 1, epoch: 1 })).not.toEqual(order);
+    const shardOf = new Map<number, number>();
+    for await (const s of small.shards()) for (const r of s.index) shardOf.set(r, s.shard);
+    // window 1: all rows of one shard, then all rows of the other.
+    const switches = order.filter((r, i) => i > 0 && shardOf.get(r) !== shardOf.get(order[i - 1]!));
+    expect(switches).toHaveLength(1);
+    const reads = small.stats.shardReads;
+    for (let i = 0; i < N; i += 8) {
+      const { logits, features } = await small.gather(order.slice(i, i + 8));
+      tf.dispose([logits, ...Object.values(features)]);
+    }
+    expect(small.stats.shardReads - reads).toBeLessThanOrEqual(2);
+    expect(small.stats.peakBytes).toBeLessThanOrEqual(2 * largest);
+    expect(() => small.sampler({ window: 1 })({ labels: [1, 2], seed: 1, epoch: 0 })).toThrow(
+      /training data has 2 rows/,
+    );
+    expect(() => small.sampler({ window: 0 })).toThrow(/window/);
+  });
+});
+
 describe('labelsHash and .npy', () => {
   it('labelsHash agrees with the numpy implementation of the fixture', () => {
     expect(labelsHash(labels)).toBe(manifestOf(filesOf('npy')).dataset.labelsHash);
@@ -181,6 +214,11 @@ describe('labelsHash and .npy', () => {
     const back = decodeNpy(encodeNpy(data, [3, 2], 'float32'), 'x.npy');
     expect(back.shape).toEqual([3, 2]);
     expect(Array.from(back.data)).toEqual(Array.from(data));
+    // Data at an odd byte offset (a slice of a larger buffer) is copied, not misread.
+    const bytes = encodeNpy(data, [3, 2], 'float32');
+    const shifted = new Uint8Array(bytes.length + 1);
+    shifted.set(bytes, 1);
+    expect(Array.from(decodeNpy(shifted.subarray(1), 'odd.npy').data)).toEqual(Array.from(data));
     const ints = decodeNpy(encodeNpy([0, 7, 2 ** 31 - 1], [3], 'int64'), 'i.npy');
     expect(Array.from(ints.data)).toEqual([0, 7, 2 ** 31 - 1]);
   });

@@ -1,4 +1,4 @@
-import { RelkdError } from '@relkd/core';
+import { RelkdError, Rng } from '@relkd/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { describeFile, type FileStore } from './FileStore';
 import { labelsHash } from './labelsHash';
@@ -307,6 +307,60 @@ export class TeacherOutputs {
         }
         return this.gather(mapped);
       },
+    };
+  }
+
+  /**
+   * A shard-aware sample order for `Distiller`'s `sampler` option, for training on the whole data
+   * set the outputs cover (row `i` of the training data = data set row `i`): each epoch visits the
+   * shards in a seeded random order, `window` shards at a time, and shuffles the rows within each
+   * window. A batch then touches at most `2 · window` shards, so with `cacheBytes` of about
+   * `2 · window` shards every shard is read once per epoch instead of once per batch (which is
+   * what a fully shuffled order costs once the cache holds fewer shards than the data set).
+   * Needs the row map of {@link TeacherOutputs.check} (which `Distiller.fit` runs first).
+   *
+   * @throws RelkdError `INVALID_OPTION` (`window` not an integer >= 1; called before `check`),
+   *   `SHAPE_MISMATCH` (training data of another length).
+   * @example
+   * ```ts
+   * const distiller = new Distiller({ teacher: outputs, student, sampler: outputs.sampler({ window: 2 }), ...recipes.kd() });
+   * ```
+   */
+  sampler(
+    options: { window?: number } = {},
+  ): (args: { labels: ArrayLike<number>; seed: number; epoch: number }) => number[] {
+    const window = options.window ?? 2;
+    if (!Number.isInteger(window) || window < 1) {
+      throw new RelkdError(
+        'INVALID_OPTION',
+        `TeacherOutputs.sampler: window must be an integer >= 1, got ${window}.`,
+      );
+    }
+    return ({ labels, seed, epoch }) => {
+      const n = this.manifest.rows;
+      if (labels.length !== n) {
+        throw new RelkdError(
+          'SHAPE_MISMATCH',
+          `TeacherOutputs.sampler: the training data has ${labels.length} rows but the outputs cover ${n}; the sampler orders the whole data set (use subset() without it for a part).`,
+        );
+      }
+      const rowShard = this.rowShard;
+      if (rowShard === undefined) {
+        throw new RelkdError(
+          'INVALID_OPTION',
+          'TeacherOutputs.sampler: the outputs are not checked yet; await outputs.check() first (Distiller.fit does, unless validate: "none").',
+        );
+      }
+      const byShard: number[][] = this.manifest.shards.map(() => []);
+      for (let r = 0; r < n; r++) byShard[rowShard[r]!]!.push(r);
+      const rng = new Rng((seed * 1_000_003 + epoch * 7919 + 17) >>> 0);
+      const shards = rng.permutation(byShard.length);
+      const order: number[] = [];
+      for (let w = 0; w < shards.length; w += window) {
+        const rows = shards.slice(w, w + window).flatMap((k) => byShard[k]!);
+        for (const i of rng.permutation(rows.length)) order.push(rows[i]!);
+      }
+      return order;
     };
   }
 

@@ -85,13 +85,16 @@ export function decodeNpy(buffer: ArrayBuffer | Uint8Array, file: string): NpyAr
     fail(
       `truncated data: ${count} values of ${itemSize} bytes need ${count * itemSize} bytes, got ${bytes.length - dataStart}`,
     );
-  // Copy into an aligned buffer (the header may leave the data at any offset).
-  const copy = new Uint8Array(count * itemSize);
-  copy.set(bytes.subarray(dataStart, dataStart + count * itemSize));
-  const raw = copy.buffer;
-  if (dtype === 'float32') return { data: new Float32Array(raw), dtype, shape };
-  if (dtype === 'int32') return { data: new Int32Array(raw), dtype, shape };
-  const words = new Int32Array(raw);
+  // A view when the data is 4-byte aligned (numpy pads headers to 64 bytes), else a copy.
+  const offset = bytes.byteOffset + dataStart;
+  const aligned =
+    offset % 4 === 0
+      ? bytes.buffer
+      : Uint8Array.prototype.slice.call(bytes, dataStart, dataStart + count * itemSize).buffer;
+  const at = offset % 4 === 0 ? offset : 0;
+  if (dtype === 'float32') return { data: new Float32Array(aligned, at, count), dtype, shape };
+  if (dtype === 'int32') return { data: new Int32Array(aligned, at, count), dtype, shape };
+  const words = new Int32Array(aligned, at, 2 * count);
   const out = new Int32Array(count);
   for (let i = 0; i < count; i++) {
     const lo = words[2 * i]!;

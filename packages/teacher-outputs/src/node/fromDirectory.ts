@@ -48,7 +48,7 @@ export function fromDirectory(dir: string): FileStore {
               if (bytesRead === 0) break;
               done += bytesRead;
             }
-            return buf.buffer.slice(0, done);
+            return done === buf.length ? buf.buffer : buf.buffer.slice(0, done);
           } finally {
             await handle.close();
           }
