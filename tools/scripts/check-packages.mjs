@@ -38,7 +38,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
  *   @relkd/mixup-similarity    12.9 kB    57.6 kB
  *   @relkd/relation-network    32.3 kB   117.4 kB
  *   @relkd/stage-distill       29.4 kB   112.0 kB
- *   @relkd/teacher-outputs     33.0 kB   152.0 kB   (issue 20; hyparquet is a dependency, not bundled)
+ *   @relkd/teacher-outputs     44.5 kB   167.6 kB   (issue 20; hyparquet is a dependency, not bundled)
  * Raise a budget for code users need, never for build by-products (maps, fixtures, duplicates).
  */
 const kB = 1000;
@@ -51,7 +51,7 @@ const SIZE_BUDGETS = {
   '@relkd/mixup-similarity': { packed: 16 * kB, unpacked: 70 * kB },
   '@relkd/relation-network': { packed: 39 * kB, unpacked: 141 * kB },
   '@relkd/stage-distill': { packed: 35 * kB, unpacked: 135 * kB },
-  '@relkd/teacher-outputs': { packed: 40 * kB, unpacked: 183 * kB },
+  '@relkd/teacher-outputs': { packed: 53 * kB, unpacked: 201 * kB },
 };
 const fmt = (bytes) =>
   bytes >= 1e6 ? `${(bytes / 1e6).toFixed(2)} MB` : `${(bytes / kB).toFixed(1)} kB`;
