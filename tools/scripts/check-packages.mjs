@@ -4,7 +4,8 @@
 //   3. npm pack every package, install the tarballs into an empty temp project next to only
 //      @tensorflow/tfjs-core + -backend-cpu + -backend-wasm (+ tfjs-layers for @relkd/layers),
 //      then run tools/smoke/smoke.mjs (ESM) and smoke.cjs (CJS) there with plain `node` (every
-//      main entry, plus the `@relkd/layers/node` subpath: a file:// save + load round trip).
+//      main entry, plus the `@relkd/layers/node` subpath: a file:// save + load round trip, and
+//      `@relkd/teacher-outputs/node`: an export, read back and offline KD epoch).
 //   0. (first) size budgets: each tarball's packed and unpacked bytes (`npm pack --dry-run`)
 //      within SIZE_BUDGETS below.
 // Usage: node tools/scripts/check-packages.mjs [--skip-lint] [--skip-install] [--keep]
@@ -38,6 +39,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
  *   @relkd/mixup-similarity    12.9 kB    57.6 kB
  *   @relkd/relation-network    32.3 kB   117.4 kB
  *   @relkd/stage-distill       29.4 kB   112.0 kB
+ *   @relkd/teacher-outputs     44.5 kB   167.6 kB   (issue 20; hyparquet is a dependency, not bundled)
  * Raise a budget for code users need, never for build by-products (maps, fixtures, duplicates).
  */
 const kB = 1000;
@@ -50,6 +52,7 @@ const SIZE_BUDGETS = {
   '@relkd/mixup-similarity': { packed: 16 * kB, unpacked: 70 * kB },
   '@relkd/relation-network': { packed: 39 * kB, unpacked: 141 * kB },
   '@relkd/stage-distill': { packed: 35 * kB, unpacked: 135 * kB },
+  '@relkd/teacher-outputs': { packed: 53 * kB, unpacked: 201 * kB },
 };
 const fmt = (bytes) =>
   bytes >= 1e6 ? `${(bytes / 1e6).toFixed(2)} MB` : `${(bytes / kB).toFixed(1)} kB`;

@@ -209,6 +209,90 @@ function recipeSubpaths(mods, label) {
   console.log(`${label} @relkd/layers/methods + recipes/{${methodNames.join(',')}}: ok`);
 }
 
+/**
+ * `@relkd/teacher-outputs` (main and `/node` entries, when given): a `.npy` encode/decode round
+ * trip; a tiny teacher's logits exported to a directory in two shards, read back by row (equal to
+ * the teacher's own logits on those rows), refused for other labels (`DATASET_MISMATCH`), and
+ * used by `@relkd/layers`' Distiller as an offline teacher for one KD epoch (finite loss).
+ */
+async function teacherOutputsRoundTrip(mods, label) {
+  const { tf, tfl, layers, layersMethods, teacherOutputs, teacherOutputsNode } = mods;
+  if (teacherOutputs === undefined || teacherOutputsNode === undefined) return;
+  const fs = require('node:fs');
+  const os = require('node:os');
+  const path = require('node:path');
+  const npy = teacherOutputs.decodeNpy(
+    teacherOutputs.encodeNpy(new Float32Array([1.5, -2, 3.25, 0]), [2, 2], 'float32'),
+    'smoke.npy',
+  );
+  if (npy.shape.join('x') !== '2x2' || Array.from(npy.data).join(',') !== '1.5,-2,3.25,0')
+    throw new Error(`${label}: .npy round trip gave ${npy.shape} ${Array.from(npy.data)}`);
+  const dense = (seed) =>
+    tfl.sequential({
+      layers: [
+        tfl.layers.dense({
+          inputShape: [4],
+          units: 3,
+          kernelInitializer: tfl.initializers.glorotUniform({ seed }),
+        }),
+      ],
+    });
+  const teacher = dense(1);
+  const student = dense(2);
+  const x = tf.randomNormal([6, 4], 0, 1, 'float32', 3);
+  const y = tf.tensor1d([0, 1, 2, 0, 1, 2], 'int32');
+  const labels = Array.from(y.dataSync());
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'relkd-smoke-outputs-'));
+  try {
+    await teacherOutputsNode.exportTeacherOutputs(dir, (b) => teacher.predict(b), x, {
+      datasetName: 'smoke',
+      labels,
+      shardRows: 4,
+    });
+    const outputs = await teacherOutputsNode.TeacherOutputs.open(
+      teacherOutputsNode.fromDirectory(dir),
+    );
+    if (outputs.rowCount !== 6) throw new Error(`${label}: ${outputs.rowCount} rows, not 6`);
+    const rows = [5, 0, 2];
+    const { logits } = await outputs.gather(rows);
+    const live = tf.tidy(() => teacher.predict(tf.gather(x, tf.tensor1d(rows, 'int32'))));
+    const a = logits.dataSync();
+    const b = live.dataSync();
+    if (logits.shape.join('x') !== '3x3') throw new Error(`${label}: gathered ${logits.shape}`);
+    for (let i = 0; i < a.length; i++) close(a[i], b[i], 1e-6, `${label} teacher-outputs logits`);
+    tf.dispose([logits, live]);
+    let code;
+    try {
+      await outputs.check({ rows: 6, labels: [1, 1, 2, 0, 1, 2] });
+    } catch (e) {
+      code = e.code;
+    }
+    if (code !== 'DATASET_MISMATCH')
+      throw new Error(`${label}: other labels gave ${code}, not DATASET_MISMATCH`);
+    if (layersMethods !== undefined) {
+      const distiller = new layers.Distiller({
+        teacher: outputs,
+        student,
+        ...layersMethods.methods.kd.recipe(),
+      });
+      if (distiller.offlineTeacher !== outputs)
+        throw new Error(
+          `${label}: the Distiller did not take TeacherOutputs as an offline teacher`,
+        );
+      const history = await distiller.fit({ x, y }, { epochs: 1, batchSize: 3 });
+      distiller.dispose();
+      const total = history.epochs[0].loss.total;
+      if (!Number.isFinite(total)) throw new Error(`${label}: an offline KD epoch gave ${total}`);
+    }
+  } finally {
+    tf.dispose([x, y]);
+    teacher.dispose();
+    student.dispose();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  console.log(`${label} @relkd/teacher-outputs(/node): export + read + offline KD epoch ok`);
+}
+
 async function runSmoke(mods, label) {
   const { tf, backend } = mods;
   const results = {};
@@ -250,6 +334,7 @@ async function runSmoke(mods, label) {
   }
   recipeSubpaths(mods, label);
   await fileRoundTrip(mods, label);
+  await teacherOutputsRoundTrip(mods, label);
   console.log(`${label}: all packages ok on cpu and wasm`);
 }
 

@@ -8,6 +8,8 @@ const mixup = require('@relkd/mixup-similarity');
 const icc = require('@relkd/class-correlation');
 const stage = require('@relkd/stage-distill');
 const relation = require('@relkd/relation-network');
+const teacherOutputs = require('@relkd/teacher-outputs');
+const teacherOutputsNode = require('@relkd/teacher-outputs/node');
 const layers = require('@relkd/layers');
 const layersNode = require('@relkd/layers/node');
 const layersMethods = require('@relkd/layers/methods');
@@ -32,6 +34,8 @@ runSmoke(
     layersNode,
     layersMethods,
     layersRecipes,
+    teacherOutputs,
+    teacherOutputsNode,
   },
   'cjs',
 ).catch((e) => {

@@ -9,6 +9,8 @@ import * as layersNode from '@relkd/layers/node';
 import * as mixup from '@relkd/mixup-similarity';
 import * as relation from '@relkd/relation-network';
 import * as stage from '@relkd/stage-distill';
+import * as teacherOutputs from '@relkd/teacher-outputs';
+import * as teacherOutputsNode from '@relkd/teacher-outputs/node';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import common from './smoke-common.cjs';
@@ -35,6 +37,8 @@ await common.runSmoke(
     layersNode,
     layersMethods,
     layersRecipes,
+    teacherOutputs,
+    teacherOutputsNode,
   },
   'esm',
 );

@@ -22,6 +22,7 @@ import {
   writeCompareReport,
 } from './renderers';
 import { summarise } from './report';
+import { checkTeacherOutputs } from './teacherOutputs';
 import { tune } from './tune';
 import { loadTuned, TUNED_PATH } from './tuning';
 import { teacherReport, worker } from './workerMain';
@@ -37,6 +38,7 @@ async function main(): Promise<void> {
   const data = loadData(p);
   const dataName = `${data.dataset.name} (${data.dataset.height}×${data.dataset.width}, ${data.dataset.numClasses} classes, sha256 ${data.dataset.hash})`;
   header(req, info, dataName);
+  if (p.teacherOutputs !== undefined) console.log(await checkTeacherOutputs(p, data));
   if (p.task === 'tune') {
     await tune(req, data);
     disposeData(data);

@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import type { BackendName } from '@relkd/backend';
 import { ablationsOf, METHODS, type Method } from './arms';
 import { type Protocol, repoRoot } from './jobs';
+import { teacherOutputsOption } from './teacherOutputs';
 
 export const HELP = `npm run distill [-- options]
 
@@ -46,6 +47,10 @@ Options:
   --no-cache         retrain the teachers and rerun every student (ignore .relkd-cache/)
   --jobs N           worker processes (default: the number of cores, at most 2); results do not
                      depend on it
+  --teacher-outputs DIR  KD and STKD runs distil from precomputed outputs of a teacher (a
+                     teacher.json + Parquet/.npy shards over the training split, e.g. from
+                     tools/teacher-outputs/export_torch.py) instead of the live tfjs teacher;
+                     with --methods kd,stkd (docs/guides/offline-teachers.md)
   --help             this text`;
 
 /** What the command line asks for. */
@@ -82,6 +87,7 @@ export function parseRequest(argv: string[]): Request | undefined {
       out: { type: 'string' },
       'no-cache': { type: 'boolean', default: false },
       jobs: { type: 'string' },
+      'teacher-outputs': { type: 'string' },
       worker: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
@@ -208,6 +214,13 @@ export function parseRequest(argv: string[]): Request | undefined {
       backend: values.backend as BackendName,
       out,
       noCache: values['no-cache'],
+      ...teacherOutputsOption(
+        values['teacher-outputs'] === undefined
+          ? undefined
+          : resolve(cwd, values['teacher-outputs']),
+        task,
+        methods,
+      ),
     },
   };
 }

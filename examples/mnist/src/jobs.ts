@@ -18,6 +18,7 @@ import '@relkd/layers/node';
 import { armById, type Config } from './arms';
 import { type IdxDataset, IdxError, type ImageSplit, loadIdxDataset } from './idx';
 import { type Arch, buildStudent, buildTeacher, MAX_SIDE, MIN_SIDE, type Net } from './models';
+import { offlineTeacherFor, type TeacherOutputsRef } from './teacherOutputs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const repoRoot = resolve(here, '../../..');
@@ -47,6 +48,8 @@ export interface Protocol {
   out: string;
   noCache: boolean;
   jobs: number;
+  /** `--teacher-outputs DIR`: the plain teacher's runs distil from these outputs (see teacherOutputs.ts). */
+  teacherOutputs?: TeacherOutputsRef;
 }
 
 /** The tensors a process trains and evaluates on (built once per process). */
@@ -410,7 +413,7 @@ export async function runStudent(
   });
   const d = new Distiller({
     student: student.model,
-    teacher: teacher?.model,
+    teacher: (await offlineTeacherFor(arm, p, data)) ?? teacher?.model,
     optimizer,
     seed,
     ...parts,

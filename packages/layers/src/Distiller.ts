@@ -16,7 +16,8 @@ import type {
   StepResult,
   Term,
 } from './distiller/types';
-import { type Tap, tap } from './tap';
+import { disposeGathered, isOfflineTeacher, type OfflineTeacherSource } from './offlineTeacher';
+import { type Tap, type TapOutput, tap } from './tap';
 
 export { evaluateModel } from './distiller/evaluateModel';
 export type {
@@ -63,6 +64,8 @@ export type {
 export class Distiller {
   readonly student: tfl.LayersModel;
   readonly teacher: tfl.LayersModel | undefined;
+  /** The offline teacher, when `teacher` was an {@link OfflineTeacherSource} (then `teacher` is `undefined`). */
+  readonly offlineTeacher: OfflineTeacherSource | undefined;
   readonly optimizer: tf.Optimizer;
   readonly terms: readonly Term[];
   readonly modules: ReadonlyArray<Module<never, tf.TensorContainer>>;
@@ -85,14 +88,23 @@ export class Distiller {
   private resumeEpoch: number | undefined;
 
   constructor(config: DistillerConfig) {
-    const { student, teacher } = config;
+    const { student } = config;
+    const offline = isOfflineTeacher(config.teacher) ? config.teacher : undefined;
+    const teacher =
+      offline === undefined ? (config.teacher as tfl.LayersModel | undefined) : undefined;
+    if (offline !== undefined && config.taps?.teacher !== undefined) {
+      throw new RelkdError(
+        'INVALID_OPTION',
+        "Distiller: taps.teacher with an offline teacher: its features are the outputs' names, not layers.",
+      );
+    }
     if (!(student instanceof tfl.LayersModel)) {
       throw new RelkdError('INVALID_OPTION', 'Distiller: `student` must be a tf.LayersModel.');
     }
     if (teacher !== undefined && !(teacher instanceof tfl.LayersModel)) {
       throw new RelkdError(
         'INVALID_OPTION',
-        'Distiller: `teacher` must be a tf.LayersModel or undefined.',
+        'Distiller: `teacher` must be a tf.LayersModel, an offline teacher source or undefined.',
       );
     }
     if (teacher === student) {
@@ -133,6 +145,7 @@ export class Distiller {
     }
     this.student = student;
     this.teacher = teacher;
+    this.offlineTeacher = offline;
     this.terms = [...(config.terms ?? [])];
     this.modules = [...(config.modules ?? [])];
     this.ceWeight = ceWeight;
@@ -189,6 +202,12 @@ export class Distiller {
    * the other set-up checks of {@link Distiller.fit} (dry run, label values) are not run here.
    */
   step(x: tf.Tensor, y: tf.Tensor): StepResult {
+    if (this.offlineTeacher !== undefined) {
+      throw new RelkdError(
+        'INVALID_OPTION',
+        'Distiller.step: an offline teacher needs the rows of the batch: call stepAsync(x, y, rows) or fit.',
+      );
+    }
     const { values, names } = this.engine.run(x, y, this.stepCount, this.currentEpoch);
     this.stepCount++;
     try {
@@ -198,14 +217,31 @@ export class Distiller {
     }
   }
 
-  /** {@link Distiller.step} with an asynchronous read-back (preferred on GPU backends). */
-  async stepAsync(x: tf.Tensor, y: tf.Tensor): Promise<StepResult> {
-    const { values, names } = this.engine.run(x, y, this.stepCount, this.currentEpoch);
-    this.stepCount++;
+  /**
+   * {@link Distiller.step} with an asynchronous read-back (preferred on GPU backends). With an
+   * offline teacher, `rows` (the data set index of each row of `x`, required) selects its outputs.
+   */
+  async stepAsync(x: tf.Tensor, y: tf.Tensor, rows?: ArrayLike<number>): Promise<StepResult> {
+    let gathered: TapOutput | undefined;
+    if (this.offlineTeacher !== undefined) {
+      if (rows === undefined || rows.length !== x.shape[0]) {
+        throw new RelkdError(
+          'INVALID_OPTION',
+          `Distiller: an offline teacher needs the data set row of each of the batch's ${x.shape[0]} images (got ${rows === undefined ? 'none' : rows.length}); fit tensor data { x, y }, or give iterable batches an \`index\` array.`,
+        );
+      }
+      gathered = await this.offlineTeacher.gather(rows);
+    }
     try {
-      return StepEngine.unpack(await values.data(), names);
+      const { values, names } = this.engine.run(x, y, this.stepCount, this.currentEpoch, gathered);
+      this.stepCount++;
+      try {
+        return StepEngine.unpack(await values.data(), names);
+      } finally {
+        values.dispose();
+      }
     } finally {
-      values.dispose();
+      disposeGathered(gathered);
     }
   }
 
@@ -244,6 +280,7 @@ export class Distiller {
     return fitLoop(
       {
         models: [this.student, this.teacher],
+        offlineTeacher: this.offlineTeacher,
         checks: this.checks,
         hooks: this.hooks,
         sampler: this.sampler,
@@ -268,7 +305,7 @@ export class Distiller {
         setEpoch: (epoch) => {
           this.currentEpoch = epoch;
         },
-        stepAsync: (x, y) => this.stepAsync(x, y),
+        stepAsync: (x, y, rows) => this.stepAsync(x, y, rows),
         evaluate: (x, y) => this.evaluate(x, y),
       },
       data,

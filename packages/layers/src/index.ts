@@ -32,6 +32,11 @@ export {
   type TermResult,
   type UpdateContext,
 } from './Distiller';
+export {
+  isOfflineTeacher,
+  type OfflineTeacherDataInfo,
+  type OfflineTeacherSource,
+} from './offlineTeacher';
 export type { ProgressOptions, ProgressStream } from './progress';
 export { stageShapes } from './stageShapes';
 export {

@@ -11,6 +11,8 @@ import type {
   DistillerParts,
   FitOptions,
   History,
+  OfflineTeacherDataInfo,
+  OfflineTeacherSource,
   StepResult,
   Tap,
   TapOutput,
@@ -37,7 +39,14 @@ const names = (m: object) => Object.keys(m).sort();
 
 describe('@relkd/layers public API', () => {
   it('each entry exports exactly its documented values', () => {
-    expect(names(main)).toEqual(['Distiller', 'evaluateModel', 'layerNames', 'stageShapes', 'tap']);
+    expect(names(main)).toEqual([
+      'Distiller',
+      'evaluateModel',
+      'isOfflineTeacher',
+      'layerNames',
+      'stageShapes',
+      'tap',
+    ]);
     expect(names(methodsEntry)).toEqual(['methodNames', 'methodOf', 'methods', 'recipes']);
     expect(names(nodeEntry)).toEqual([
       'fileSystem',
@@ -80,7 +89,22 @@ describe('@relkd/layers public API', () => {
     expectTypeOf<main.Distiller['step']>().toEqualTypeOf<
       (x: tf.Tensor, y: tf.Tensor) => StepResult
     >();
-    expectTypeOf<main.Distiller['stepAsync']>().returns.resolves.toEqualTypeOf<StepResult>();
+    expectTypeOf<main.Distiller['stepAsync']>().toEqualTypeOf<
+      (x: tf.Tensor, y: tf.Tensor, rows?: ArrayLike<number>) => Promise<StepResult>
+    >();
+    expectTypeOf<main.Distiller['offlineTeacher']>().toEqualTypeOf<
+      OfflineTeacherSource | undefined
+    >();
+    expectTypeOf<DistillerConfig['teacher']>().toEqualTypeOf<
+      tfl.LayersModel | OfflineTeacherSource | undefined
+    >();
+    expectTypeOf(main.isOfflineTeacher).toEqualTypeOf<(x: unknown) => x is OfflineTeacherSource>();
+    expectTypeOf<OfflineTeacherSource['prepare']>().toEqualTypeOf<
+      (info: OfflineTeacherDataInfo) => Promise<void>
+    >();
+    expectTypeOf<OfflineTeacherSource['gather']>().toEqualTypeOf<
+      (indices: ArrayLike<number>) => Promise<TapOutput>
+    >();
     expectTypeOf<main.Distiller['fit']>().toEqualTypeOf<
       (data: DistillData, options?: FitOptions) => Promise<History>
     >();

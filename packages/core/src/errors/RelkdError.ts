@@ -13,6 +13,8 @@
  * - `IO_ERROR`: a model or checkpoint cannot be read or written: a missing file, a corrupt
  *   `model.json` or a weights file of the wrong size (`@relkd/layers`' file routers and
  *   `Distiller.save`/`load`); the message names the path.
+ * - `DATASET_MISMATCH`: precomputed data (offline teacher outputs) belongs to another data set
+ *   than the one being trained on (another name, row order or labels); the message names the file.
  */
 export type RelkdErrorCode =
   | 'SHAPE_MISMATCH'
@@ -24,7 +26,8 @@ export type RelkdErrorCode =
   | 'BACKEND_UNAVAILABLE'
   | 'GRADIENTS_NOT_REGISTERED'
   | 'NON_FINITE'
-  | 'IO_ERROR';
+  | 'IO_ERROR'
+  | 'DATASET_MISMATCH';
 
 /**
  * The one error type relkd throws for bad input. It is thrown synchronously, before any kernel

@@ -1,6 +1,7 @@
 import { crossEntropy, type Module, RelkdError } from '@relkd/core';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
+import { offlineTeacherOutputs } from '../offlineTeacher';
 import type { Tap, TapOutput } from '../tap';
 import { toLabelTensor } from './labels';
 import { checkInputShape } from './SetupChecks';
@@ -79,12 +80,15 @@ export class StepEngine {
   /**
    * Runs one step at global step `step` of epoch `epoch` and returns the kept `[P]` tensor of
    * parts (the caller reads it once and disposes it), with their names (`total` first).
+   * `offline`: an offline teacher's outputs gathered for the rows of `x` (used instead of the
+   * teacher tap; the caller disposes them).
    */
   run(
     x: tf.Tensor,
     y: tf.Tensor,
     step: number,
     epoch: number,
+    offline?: TapOutput,
   ): { values: tf.Tensor1D; names: string[] } {
     const c = this.config;
     if (!isTensor(x) || !isTensor(y)) {
@@ -112,7 +116,11 @@ export class StepEngine {
       }
       // Teacher: inference mode, no gradient tape, its outputs are constants for the closure.
       const teacherOut =
-        c.teacherTap === undefined ? undefined : this.forward(c.teacherTap, batch, false, true);
+        offline !== undefined
+          ? offlineTeacherOutputs(offline, x, batch, teacherWithoutX)
+          : c.teacherTap === undefined
+            ? undefined
+            : this.forward(c.teacherTap, batch, false, true);
       let parts: tf.Tensor1D | undefined;
       // An exception inside an optimizer.minimize closure leaks the tape's tensors in tfjs-core
       // 4.22, so errors are caught inside, an unconnected zero is returned (minimize then throws

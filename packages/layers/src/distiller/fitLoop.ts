@@ -2,6 +2,7 @@ import { RelkdError, Rng } from '@relkd/core';
 import { formatShape } from '@relkd/core/internal';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
+import type { OfflineTeacherSource } from '../offlineTeacher';
 import { ProgressBar } from '../progress';
 import { checkLabels, readAllLabels } from './labels';
 import { checkInputShape, checkRows, type SetupChecks } from './SetupChecks';
@@ -19,6 +20,8 @@ import type {
 /** What {@link fitLoop} drives: the Distiller's steps, checks, hooks and counters. */
 export interface FitHost {
   readonly models: readonly [tfl.LayersModel, tfl.LayersModel | undefined];
+  /** The offline teacher, if any: prepared (checked against the data) before the first step. */
+  readonly offlineTeacher: OfflineTeacherSource | undefined;
   readonly checks: SetupChecks;
   readonly hooks: DistillerHooks;
   readonly sampler: BatchSampler | undefined;
@@ -31,7 +34,8 @@ export interface FitHost {
   takeResumeEpoch(): number | undefined;
   /** Tells the Distiller which epoch its steps are in. */
   setEpoch(epoch: number): void;
-  stepAsync(x: tf.Tensor, y: tf.Tensor): Promise<StepResult>;
+  /** One step; `rows`: the data set row of each image of the batch, when known. */
+  stepAsync(x: tf.Tensor, y: tf.Tensor, rows: ArrayLike<number> | undefined): Promise<StepResult>;
   evaluate(x: tf.Tensor, y: tf.Tensor): Promise<{ accuracy: number; loss: number }>;
 }
 
@@ -100,6 +104,14 @@ export async function fitLoop(
       await checkLabels(validationData.y, host.checks.numClasses(), 'validationData.y');
     }
   }
+  if (host.offlineTeacher !== undefined && validate === 'once') {
+    const x = form === 'tensors' ? (data as { x: tf.Tensor }).x : undefined;
+    await host.offlineTeacher.prepare({
+      ...(x === undefined ? {} : { rows: x.shape[0] }),
+      ...(labelIndices === undefined ? {} : { labels: labelIndices }),
+      numClasses: host.checks.numClasses(),
+    });
+  }
   // model.fit semantics when starting from an initial epoch (explicit, or restored by load).
   const restored = host.takeResumeEpoch();
   const resumeFrom = initialEpoch ?? restored;
@@ -134,7 +146,7 @@ export async function fitLoop(
         : form === 'tensors'
           ? Math.ceil((data as { x: tf.Tensor }).x.shape[0] / batchSize)
           : Number.NaN;
-    for await (const [bx, by, owned] of iterateBatches(
+    for await (const [bx, by, owned, rows] of iterateBatches(
       data,
       batchSize,
       options.shuffle ?? true,
@@ -149,7 +161,7 @@ export async function fitLoop(
           await host.checks.checkSetup(bx, by, 'the first batch');
           firstBatch = false;
         }
-        result = await host.stepAsync(bx, by);
+        result = await host.stepAsync(bx, by, rows);
       } finally {
         if (owned) tf.dispose([bx, by]);
       }
@@ -278,7 +290,7 @@ async function* iterateBatches(
   shuffle: boolean,
   seed: number,
   sampled?: readonly number[],
-): AsyncGenerator<[tf.Tensor, tf.Tensor, boolean]> {
+): AsyncGenerator<[tf.Tensor, tf.Tensor, boolean, ArrayLike<number> | undefined]> {
   if ('x' in data && isTensor(data.x) && 'y' in data && isTensor(data.y)) {
     const { x, y } = data;
     const n = x.shape[0];
@@ -296,16 +308,21 @@ async function* iterateBatches(
         const it = tf.tensor1d(idx, 'int32');
         return [tf.gather(x, it), tf.gather(y, it)];
       });
-      yield [bx!, by!, true];
+      yield [bx!, by!, true, idx];
     }
     return;
   }
   let index = 0;
-  const pick = (b: unknown): [tf.Tensor, tf.Tensor] => {
+  const pick = (b: unknown): [tf.Tensor, tf.Tensor, boolean, ArrayLike<number> | undefined] => {
     const i = index++;
     if (isObjectLike(b)) {
       const pair = 'xs' in b || 'ys' in b ? [b.xs, b.ys] : [b.x, b.y];
-      if (isTensor(pair[0]) && isTensor(pair[1])) return pair as [tf.Tensor, tf.Tensor];
+      // Optional data set rows of the batch (an offline teacher needs them).
+      const rows =
+        isObjectLike(b.index) && 'length' in b.index
+          ? (b.index as unknown as ArrayLike<number>)
+          : undefined;
+      if (isTensor(pair[0]) && isTensor(pair[1])) return [pair[0], pair[1], true, rows];
     }
     throw new RelkdError(
       'INVALID_OPTION',
@@ -313,7 +330,7 @@ async function* iterateBatches(
     );
   };
   if (Symbol.asyncIterator in data || Symbol.iterator in data) {
-    for await (const b of data as AsyncIterable<unknown>) yield [...pick(b), true];
+    for await (const b of data as AsyncIterable<unknown>) yield pick(b);
     return;
   }
   if ('iterator' in data && typeof data.iterator === 'function') {
@@ -321,7 +338,7 @@ async function* iterateBatches(
     for (;;) {
       const r = await it.next();
       if (r.done) break;
-      yield [...pick(r.value), true];
+      yield pick(r.value);
     }
     return;
   }

@@ -1,6 +1,7 @@
 import type { Module } from '@relkd/core';
 import type * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
+import type { OfflineTeacherSource } from '../offlineTeacher';
 import type { ProgressOptions } from '../progress';
 import type { TapOutput, TapSpec } from '../tap';
 
@@ -147,8 +148,13 @@ export type BatchSampler = (args: BatchSamplerArgs) => ArrayLike<number>;
 export interface DistillerConfig extends DistillerParts {
   /** The model being trained. */
   student: tfl.LayersModel;
-  /** A trained model; frozen (`trainable = false`), run in inference mode outside the gradient closure. Optional (self-distillation). */
-  teacher?: tfl.LayersModel | undefined;
+  /**
+   * A trained model; frozen (`trainable = false`), run in inference mode outside the gradient
+   * closure. Or an {@link OfflineTeacherSource} (precomputed outputs, e.g. `TeacherOutputs` of
+   * `@relkd/teacher-outputs`): each batch gets the rows of its images by index. Optional
+   * (self-distillation).
+   */
+  teacher?: tfl.LayersModel | OfflineTeacherSource | undefined;
   /** Default `tf.train.adam(1e-3)`. */
   optimizer?: tf.Optimizer;
   /** Seed for shuffling and batch transforms. Default 0. */
@@ -168,8 +174,13 @@ export type DistillData =
   | AsyncIterable<BatchLike>
   | { iterator(): Promise<{ next(): Promise<IteratorResult<BatchLike>> }> };
 
-/** One batch from an iterable data set. */
-export type BatchLike = { xs: tf.Tensor; ys: tf.Tensor } | { x: tf.Tensor; y: tf.Tensor };
+/**
+ * One batch from an iterable data set. `index` (optional): the data set row of each image, which
+ * an offline teacher needs.
+ */
+export type BatchLike = ({ xs: tf.Tensor; ys: tf.Tensor } | { x: tf.Tensor; y: tf.Tensor }) & {
+  index?: ArrayLike<number>;
+};
 
 /** Per-epoch log of {@link Distiller.fit}. */
 export interface EpochLog {
