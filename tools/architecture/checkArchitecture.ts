@@ -14,7 +14,8 @@ import { importSpecifiers, lineOf, scanSource } from './scanSource';
  *   (`@relkd/backend`, `@tensorflow/tfjs-backend-*`, `@tensorflow/tfjs-node*`) nor tfjs-layers.
  * - `core-test-loop`: @relkd/core's tests import neither `@relkd/backend` nor `@relkd/testing`
  *   (which loads it): they use `@relkd/testing/plain`, so that no core -> testing -> backend -> core
- *   loop exists.
+ *   loop exists. Exempt: the Dawn WebGPU tests (`*.webgpu.test.ts`, the `webgpu` project), which
+ *   can only reach WebGPU in Node through @relkd/backend.
  * - `plain-testing-imports-backend`: `tools/testing/plain.ts` reaches no `@relkd/backend` import.
  * - `layers-entry-imports-method`: `@relkd/layers`' main entry (src/index.ts and the files it
  *   reaches) imports no method package.
@@ -60,8 +61,15 @@ export interface CheckOptions {
 interface Pkg {
   name: string;
   dir: string;
-  role: 'core' | 'backend' | 'layers' | 'loss' | 'tooling';
+  role: 'core' | 'backend' | 'layers' | 'loss' | 'data' | 'tooling';
 }
+
+/**
+ * Packages that move data rather than compute losses: @relkd/teacher-outputs reads and writes
+ * teacher-output shards (Node file I/O on its ./node subpath, `fetch`/`File` in the browser, a
+ * Parquet reader), so the loss-package rules do not apply to it.
+ */
+const DATA_PACKAGES = new Set(['@relkd/teacher-outputs']);
 
 const CORE = '@relkd/core';
 const LOSS_ALLOWED = new Set(['@tensorflow/tfjs-core', CORE, `${CORE}/internal`]);
@@ -126,7 +134,12 @@ export function checkArchitecture(root: string, options: CheckOptions = {}): Vio
         for (const { specifier, line } of specs) {
           if (!test && BACKEND_PACKAGE.test(specifier))
             add('core-imports-backend', file, line, `@relkd/core imports '${specifier}'`);
-          if (test && /^@relkd\/(backend(\/.*)?|testing)$/.test(specifier))
+          // Dawn WebGPU tests (*.webgpu.test.ts) need @relkd/backend's Dawn route by nature.
+          if (
+            test &&
+            !file.endsWith('.webgpu.test.ts') &&
+            /^@relkd\/(backend(\/.*)?|testing)$/.test(specifier)
+          )
             add(
               'core-test-loop',
               file,
@@ -177,9 +190,11 @@ function packagesOf(root: string): Pkg[] {
             ? 'backend'
             : json.name === '@relkd/layers'
               ? 'layers'
-              : json.private === true
-                ? 'tooling'
-                : 'loss';
+              : DATA_PACKAGES.has(json.name)
+                ? 'data'
+                : json.private === true
+                  ? 'tooling'
+                  : 'loss';
       return { name: json.name, dir, role };
     });
 }
