@@ -4,7 +4,7 @@
  * isolate what each method adds, with configurations tuned on a validation split, paired
  * statistics over seeds, and per-method ablations. Run `npm run distill -- --help`.
  */
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { useBackend } from '@relkd/backend';
 import { type Arm, ablationsOf, armById, controlsFor } from './arms';
@@ -44,8 +44,11 @@ async function main(): Promise<void> {
     disposeData(data);
     return;
   }
+  // Another data set reads its own --out/tuned.json; MNIST reads examples/mnist/tuned.json unless
+  // --out holds a tuning of its own (e.g. from `--tune --out DIR`).
+  const ownTuned = join(p.out, 'tuned.json');
   const { configs, file: tunedFile } = loadTuned(
-    req.outGiven || p.dataDir !== undefined ? join(p.out, 'tuned.json') : TUNED_PATH,
+    p.dataDir !== undefined || (req.outGiven && existsSync(ownTuned)) ? ownTuned : TUNED_PATH,
   );
   if (tunedFile === undefined)
     console.log('no tuned.json: using the untuned default configurations');

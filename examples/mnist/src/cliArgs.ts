@@ -43,7 +43,8 @@ Options:
   --backend NAME     auto | wasm | cpu | gpu | webgl | webgpu (default auto)
   --allow-software-adapter  let --backend webgpu run on a software adapter (SwiftShader):
                      checks the route at CPU speed, not a GPU measurement
-  --out DIR          where to write the report (default docs/benchmarks for MNIST)
+  --out DIR          where to write the report (default docs/benchmarks for MNIST); for MNIST a
+                     tuned.json in DIR, if any, replaces examples/mnist/tuned.json
   --no-cache         retrain the teachers and rerun every student (ignore .relkd-cache/)
   --jobs N           worker processes (default: the number of cores, at most 2); results do not
                      depend on it
