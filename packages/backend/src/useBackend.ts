@@ -27,7 +27,7 @@ let lastInfo: BackendInfo | undefined;
 /**
  * Selects where tfjs runs, registers tfjs-core's gradients (tfjs-core alone registers none) and
  * fills the WASM backend's gradient gaps (and, on WASM, corrects its float32 `OneHot` kernel, see
- * {@link fixWasmOneHot}), then returns what was chosen and why.
+ * `fixWasmOneHot` of `@relkd/backend/gradients`), then returns what was chosen and why.
  *
  * - `'cpu'`, `'wasm'`, `'webgl'`, `'webgpu'`: that backend (`@tensorflow/tfjs-backend-*`, optional peers).
  *   In Node, `'webgpu'` runs tfjs-backend-webgpu on Dawn (optional peer `webgpu`, which provides
