@@ -1,4 +1,6 @@
-import * as tf from '@tensorflow/tfjs-core';
+import type * as tf from '@tensorflow/tfjs-core';
+import type { WasmHeapBackend } from '../wasm/wasmHeap';
+import { hostOutput, hostValues } from './hostMemory';
 
 /**
  * Name of the fused virtual-view kernel that `@relkd/affinity-graph`'s `virtualView` runs when
@@ -165,18 +167,6 @@ export function renderVirtualView(
   }
 }
 
-/** What the cpu and wasm backends offer a JavaScript kernel (tfjs 4.x). */
-interface HostBackend {
-  data?: { get(dataId: object): { values: tf.backend_util.TypedArray } | undefined };
-  makeTensorInfo?(
-    shape: number[],
-    dtype: tf.DataType,
-    values?: tf.backend_util.TypedArray,
-  ): tf.TensorInfo;
-  typedArrayFromHeap?(t: tf.TensorInfo): tf.backend_util.TypedArray;
-  makeOutput?(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-}
-
 /** The fused virtual-view kernel for the cpu and wasm backends (see {@link VIRTUAL_VIEW_KERNEL}). */
 export const virtualViewKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const { x, plan } = inputs as { x: tf.TensorInfo; plan: tf.TensorInfo };
@@ -187,31 +177,24 @@ export const virtualViewKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => 
     nearest: boolean;
   };
   const shape = x.shape as [number, number, number, number];
-  const numOps = plan.shape[0] as number;
-  const be = backend as unknown as HostBackend;
-  const render = (
-    xs: tf.backend_util.TypedArray,
-    ps: tf.backend_util.TypedArray,
-    out: Float32Array,
-    sumFloat32: boolean,
-  ) => renderVirtualView(xs, out, shape, ps, numOps, { lo, hi, fill, nearest, sumFloat32 });
-  if (be.makeOutput !== undefined && be.typedArrayFromHeap !== undefined) {
-    const out = be.makeOutput(shape.slice(), 'float32');
-    // Views are taken after makeOutput: allocating may grow (and move) the wasm heap.
-    render(
-      be.typedArrayFromHeap(x),
-      be.typedArrayFromHeap(plan),
-      be.typedArrayFromHeap(out) as Float32Array,
-      true,
-    );
-    return out;
-  }
-  const xs = be.data?.get(x.dataId)?.values;
-  const ps = be.data?.get(plan.dataId)?.values;
-  if (xs === undefined || ps === undefined || be.makeTensorInfo === undefined) {
-    throw new Error(`${VIRTUAL_VIEW_KERNEL}: this backend does not keep tensors in host memory.`);
-  }
-  const out = new Float32Array(tf.util.sizeFromShape(shape));
-  render(xs, ps, out, false);
-  return be.makeTensorInfo(shape.slice(), 'float32', out);
+  const be = backend as tf.KernelBackend;
+  // contrast's means are summed as this backend's own Sum / Mean kernels sum (see above).
+  const sumFloat32 = typeof (backend as Partial<WasmHeapBackend>).typedArrayFromHeap === 'function';
+  return hostOutput(be, shape.slice(), (out) =>
+    // Input views are taken here, after the output exists: allocating it may move the wasm heap.
+    renderVirtualView(
+      hostValues(be, x),
+      out,
+      shape,
+      hostValues(be, plan),
+      plan.shape[0] as number,
+      {
+        lo,
+        hi,
+        fill,
+        nearest,
+        sumFloat32,
+      },
+    ),
+  );
 };
