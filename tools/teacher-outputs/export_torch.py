@@ -113,14 +113,13 @@ def downsample_for(size, deepest):
     return d
 
 
-def fit_stage_heads(model, images, labels, epochs, seed):
+def fit_stage_heads(model, images, labels, classes, epochs, seed):
     """One head per stage but the deepest, fitted with CE on the frozen teacher (eval mode), Adam
     1e-3, batches of 64 (relkd's fitStageHeads). Returns the heads and their train accuracy."""
     model.eval()
     with torch.no_grad():
         _, feats = model(to_input(images[:1]))
     deepest = feats[-1].shape[2]
-    classes = int(labels.max()) + 1
     heads = nn.ModuleList([StageHead(f.shape[1], downsample_for(f.shape[2], deepest), classes)
                            for f in feats[:-1]])
     rng = np.random.default_rng(seed + 1)
@@ -284,7 +283,7 @@ def main():
     heads = None
     if a.stage_logits:
         n = len(train_x) if a.train_size is None else min(a.train_size, len(train_x))
-        heads, head_acc = fit_stage_heads(model, train_x[:n], train_y[:n], a.head_epochs, a.seed)
+        heads, head_acc = fit_stage_heads(model, train_x[:n], train_y[:n], classes, a.head_epochs, a.seed)
         print('stage heads train accuracy: %s' % ', '.join('%.2f%%' % (100 * h) for h in head_acc))
         meta['teacher']['stageHeads'] = {
             'architecture': 'SepConv blocks -> global average pool -> linear (relkd StageHead)',
