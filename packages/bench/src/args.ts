@@ -14,6 +14,8 @@ export interface BenchArgs {
   overheadBackends: string[];
   sweepBackends: string[];
   overhead: boolean;
+  /** `--no-streaming` turns off the offline-teacher streaming-memory section. */
+  streaming: boolean;
 }
 
 const list = (v: string | undefined): string[] | undefined =>
@@ -47,6 +49,7 @@ export function parseBenchArgs(argv: readonly string[], known: readonly string[]
       'sweep-losses': { type: 'string' },
       'no-sweeps': { type: 'boolean', default: false },
       'no-overhead': { type: 'boolean', default: false },
+      'no-streaming': { type: 'boolean', default: false },
       'overhead-backends': { type: 'string' },
       'sweep-backends': { type: 'string' },
     },
@@ -81,5 +84,6 @@ export function parseBenchArgs(argv: readonly string[], known: readonly string[]
     overheadBackends: list(values['overhead-backends']) ?? ['wasm'],
     sweepBackends: list(values['sweep-backends']) ?? ['wasm'],
     overhead: !values['no-overhead'],
+    streaming: !values['no-streaming'],
   };
 }

@@ -10,6 +10,8 @@
  *   --sweep-losses=kd,vrm losses of the B/C sweeps (default: all selected losses)
  *   --no-sweeps           skip the B/C sweeps
  *   --no-overhead         skip the training-step overhead
+ *   --no-streaming        skip the offline-teacher section (memory while streaming teacher-output
+ *                         shards at growing shard counts, issue #20; small data sets with --quick)
  *   --overhead-backends=wasm  backends of the training-step overhead (default: wasm, the target's)
  *   --sweep-backends=wasm     backends of the B/C sweeps (default: wasm; the cpu backend's
  *                             JavaScript kernels make the large points take minutes on a loaded machine)
@@ -44,6 +46,7 @@ import {
   type SweepPoint,
   svgChart,
 } from './report';
+import { type StreamingRow, streamingMemory } from './streaming';
 
 const args = (() => {
   try {
@@ -88,6 +91,7 @@ async function main(): Promise<void> {
   const rows: Row[] = [];
   const sweeps: SweepPoint[] = [];
   const overhead: OverheadRow[] = [];
+  let streaming: StreamingRow[] = [];
   const backendsRun: string[] = [];
   const backendInfo: Record<string, unknown> = {};
   const failures: string[] = [];
@@ -191,6 +195,18 @@ async function main(): Promise<void> {
     }
   }
 
+  if (args.streaming) {
+    try {
+      // The reader's memory, not a backend's: the cpu backend holds the small gathered batches.
+      await useBackend('cpu');
+      log('offline teacher outputs: memory while streaming');
+      streaming = await streamingMemory(quick, log);
+    } catch (e) {
+      log(`  streaming memory FAILED: ${(e as Error).message}`);
+      failures.push(`offline-teacher streaming memory: ${(e as Error).message}`);
+    }
+  }
+
   const meta: Meta = {
     date: new Date().toISOString(),
     machine: `${cpus()[0]?.model ?? 'unknown cpu'} x${cpus().length}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB`,
@@ -204,7 +220,7 @@ async function main(): Promise<void> {
     describe: describeBackend(),
     quick,
   };
-  writeOutputs({ meta, failures, rows, sweeps, overhead });
+  writeOutputs({ meta, failures, rows, sweeps, overhead, streaming });
 }
 
 /** The measured data a report is made from (performance.json holds it, plus derived fields). */
@@ -214,6 +230,8 @@ interface RunData {
   rows: Row[];
   sweeps: SweepPoint[];
   overhead: OverheadRow[];
+  /** The offline-teacher streaming section (absent in reports written before it existed). */
+  streaming: StreamingRow[];
 }
 
 /**
@@ -221,7 +239,7 @@ interface RunData {
  * tfjs/torch ratios (tools/reference/bench_torch.json, when present), the kernel-constancy
  * verdicts and the hand-written findings (packages/bench/findings.md, when present).
  */
-function writeOutputs({ meta, failures, rows, sweeps, overhead }: RunData): void {
+function writeOutputs({ meta, failures, rows, sweeps, overhead, streaming }: RunData): void {
   const torch = readTorch(join(repoRoot, 'tools', 'reference', 'bench_torch.json'));
   for (const r of rows) {
     delete r.torchBackwardRatio;
@@ -249,7 +267,7 @@ function writeOutputs({ meta, failures, rows, sweeps, overhead }: RunData): void
   const jsonFile = join(outDir, 'performance.json');
   writeFileSync(
     jsonFile,
-    `${JSON.stringify({ meta, failures, rows, sweeps, kernelConstancy, overhead, torch }, null, 2)}\n`,
+    `${JSON.stringify({ meta, failures, rows, sweeps, kernelConstancy, overhead, streaming, torch }, null, 2)}\n`,
   );
   formatJson(jsonFile);
   // Charts of the wasm sweeps (the targets are about WASM), else of the first swept backend.
@@ -286,6 +304,7 @@ function writeOutputs({ meta, failures, rows, sweeps, overhead }: RunData): void
       sweeps,
       kernelConstancy,
       overhead,
+      streaming,
       torch,
       failures,
       charts: charts.map(([f]) => f),
@@ -309,7 +328,7 @@ function formatJson(file: string): void {
 /** `--render`: rebuilds the report from outDir/performance.json without measuring. */
 function render(): void {
   const data = JSON.parse(readFileSync(join(outDir, 'performance.json'), 'utf8')) as RunData;
-  writeOutputs({ ...data, failures: data.failures ?? [] });
+  writeOutputs({ ...data, failures: data.failures ?? [], streaming: data.streaming ?? [] });
 }
 
 (args.render ? Promise.resolve().then(render) : main()).catch((e) => {
