@@ -6,7 +6,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BackendInfo } from '@relkd/backend';
 import { type Arm, armById, type Config, type Family } from './arms';
-import { accuracyChart } from './chart';
+import { comparisonChart } from './chart';
 import type { Request } from './cliArgs';
 import { formatJson, spliceSection } from './docOutput';
 import {
@@ -229,12 +229,7 @@ export async function writeCompareReport(c: ReportContext): Promise<void> {
   const svgName = `${name}-accuracy.svg`;
   writeFileSync(
     join(p.out, svgName),
-    accuracyChart(
-      sums
-        .filter((s) => s.arm.group === 'method')
-        .map((s) => ({ name: s.arm.label.replace(/ \(.*\)$/, ''), values: s.curve })),
-      `${data.dataset.name}, ${p.trainSize} training images: validation accuracy (first 1 000 images, mean of ${p.seeds} seed${p.seeds > 1 ? 's' : ''})`,
-    ),
+    comparisonChart({ protocol: protocolJson(p, data), results: sums.map(toJson) }),
   );
   // ICC: the class correlation of both teachers at the ICC temperature, as heat-maps.
   const heatmapMd: string[] = [];
