@@ -1,8 +1,9 @@
 /**
  * `@relkd/layers/methods`: the one registry of relkd's methods (name, label, package, whether it
- * needs a teacher, its recipe and the recipe's defaults). The bench, the MNIST example, the smoke
- * tests and the docs iterate over it; adding a method is one line here (plus its package, its
- * recipe file, its docs page and its reference script). This entry imports every method package;
+ * needs a teacher, its recipe and the recipe's defaults, and optionally how the MNIST benchmark
+ * tunes it). The bench, the MNIST example, the smoke tests and the docs iterate over it; adding a
+ * method is one entry here (plus its package, its recipe file, its docs page and its reference
+ * script). This entry imports every method package;
  * import one recipe from `@relkd/layers/recipes/<method>` to depend on that method only.
  *
  * @example
