@@ -6,9 +6,9 @@ import {
   type TensorInput,
   type ValidateMode,
 } from '@relkd/core';
-import { assertNumber } from '@relkd/core/internal';
+import { assertNumber, resolveValidate } from '@relkd/core/internal';
 import * as tf from '@tensorflow/tfjs-core';
-import { mixBatch, mixOptions } from './internal/mixBatch';
+import { mixBatch, mixNumClasses } from './internal/mixBatch';
 import type { MixupResult } from './types';
 
 /** Options of {@link mixup}. */
@@ -69,12 +69,13 @@ export function mixup<R extends tf.Rank>(
   labels: tf.Tensor1D | TensorInput,
   options: MixupOptions,
 ): MixupResult<R> {
-  const { numClasses, validate } = mixOptions(
+  const numClasses = mixNumClasses(
     options,
     '`options` { numClasses, seed } are required by mixup.',
   );
   const { alpha = 1, seed, perSample = false } = options;
   assertNumber(alpha, 'options.alpha', { min: 0 });
+  const validate = resolveValidate(options.validate);
   if (!(seed instanceof Rng)) {
     if (seed === undefined) {
       throw new RelkdError(

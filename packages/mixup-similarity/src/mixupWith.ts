@@ -1,4 +1,5 @@
 import type { TensorInput, ValidateMode } from '@relkd/core';
+import { resolveValidate } from '@relkd/core/internal';
 import type * as tf from '@tensorflow/tfjs-core';
 import {
   type LambdaInput,
@@ -6,7 +7,7 @@ import {
   toLambda,
   toPermutation,
 } from './internal/mixArgs';
-import { mixBatch, mixOptions } from './internal/mixBatch';
+import { mixBatch, mixNumClasses } from './internal/mixBatch';
 import type { MixupResult } from './types';
 
 /** Options of {@link mixupWith}: the mixing is given, nothing is random. */
@@ -62,10 +63,11 @@ export function mixupWith<R extends tf.Rank>(
   labels: tf.Tensor1D | TensorInput,
   options: MixupWithOptions,
 ): MixupResult<R> {
-  const { numClasses, validate } = mixOptions(
+  const numClasses = mixNumClasses(
     options,
     '`options` { numClasses, lambda, permutation } are required by mixupWith.',
   );
+  const validate = resolveValidate(options.validate);
   return mixBatch(inputs, labels, numClasses, validate, (b) => {
     const lambda = toLambda(options.lambda, b, 'options.lambda', validate);
     const perm = toPermutation(options.permutation, b, 'options.permutation', validate);

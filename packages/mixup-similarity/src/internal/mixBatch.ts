@@ -3,7 +3,6 @@ import {
   assertNonEmpty,
   assertNumber,
   checkFinite,
-  resolveValidate,
   toLabels,
   toTensor,
 } from '@relkd/core/internal';
@@ -19,20 +18,20 @@ export interface Partners {
 }
 
 /**
- * Checks what {@link mixup} and {@link mixupWith} share: `options` is an object (else
+ * Checks what {@link mixup} and {@link mixupWith} check first: `options` is an object (else
  * `INVALID_OPTION` with `missing`, the message naming the required options) and `numClasses` a
- * positive integer. Returns `numClasses` and the resolved validate mode.
+ * positive integer, which it returns.
  */
-export function mixOptions(
-  options: { numClasses: number; validate?: ValidateMode | undefined } | null | undefined,
+export function mixNumClasses(
+  options: { numClasses: number } | null | undefined,
   missing: string,
-): { numClasses: number; validate: ValidateMode } {
+): number {
   if (options === null || typeof options !== 'object') {
     throw new RelkdError('INVALID_OPTION', missing);
   }
   const { numClasses } = options;
   assertNumber(numClasses, 'options.numClasses', { min: 1, integer: true });
-  return { numClasses, validate: resolveValidate(options.validate) };
+  return numClasses;
 }
 
 /**
