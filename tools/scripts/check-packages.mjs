@@ -37,7 +37,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
  *                                                   kernel; 67.5 / 306.8 kB before)
  *   @relkd/class-correlation   24.2 kB    91.6 kB
  *   @relkd/core                57.7 kB   209.4 kB
- *   @relkd/layers              91.7 kB   325.3 kB   (issue 17: the registry's `tuning` of each method;
+ *   @relkd/layers              91.9 kB   326.0 kB   (issue 17: the registry's `tuning` of each method;
  *                                                   87.7 / 310.7 kB before)
  *   @relkd/mixup-similarity    12.9 kB    57.6 kB
  *   @relkd/relation-network    32.3 kB   117.4 kB
