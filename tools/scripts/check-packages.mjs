@@ -37,9 +37,10 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
  *                                                   kernel; 67.5 / 306.8 kB before)
  *   @relkd/class-correlation   24.2 kB    91.6 kB
  *   @relkd/core                57.7 kB   209.4 kB
- *   @relkd/layers              93.2 kB   331.8 kB   (issue 20: the offline teacher in the Distiller,
- *                                                   MTKD-SSR from stored stage outputs; 87.7 / 310.7 kB
- *                                                   before the latter, 75.7 / 269.0 kB when first set)
+ *   @relkd/layers              MEASURE    (issues 20 and 17: the offline teacher in the Distiller,
+ *                                                   MTKD-SSR from stored stage outputs, the registry's
+ *                                                   `tuning` of each method; 87.7 / 310.7 kB before,
+ *                                                   75.7 / 269.0 kB when first set)
  *   @relkd/mixup-similarity    12.9 kB    57.6 kB
  *   @relkd/relation-network    32.3 kB   117.4 kB
  *   @relkd/stage-distill       29.4 kB   112.0 kB

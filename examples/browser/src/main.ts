@@ -25,8 +25,8 @@ const ui = {
   status: $<HTMLParagraphElement>('status'),
   log: $<HTMLPreElement>('log'),
 };
-const lossChart = new LineChart($<HTMLCanvasElement>('loss'));
-const accChart = new LineChart($<HTMLCanvasElement>('acc'), [0, 1]);
+const lossChart = new LineChart($('loss'), { xLabel: 'step', yLabel: 'loss' });
+const accChart = new LineChart($('acc'), { xLabel: 'step', yLabel: 'accuracy', yRange: [0, 1] });
 const WASM_PATHS = {
   'tfjs-backend-wasm.wasm': wasmUrl,
   'tfjs-backend-wasm-simd.wasm': wasmSimdUrl,

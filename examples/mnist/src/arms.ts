@@ -3,10 +3,19 @@
  * ablations that switch one component off. An arm turns a (tuned) configuration into the
  * `Distiller` parts of one student run.
  */
-import { DIGIT_SAFE_OPS, virtualView } from '@relkd/affinity-graph';
-import { crossEntropy, kdLoss, type SavedWeights, softCrossEntropy } from '@relkd/core';
-import type { DistillerParts, OfflineTeacherSource } from '@relkd/layers';
-import { type MethodName, methodNames, methods } from '@relkd/layers/methods';
+import { virtualView } from '@relkd/affinity-graph';
+import { crossEntropy, kdLoss, softCrossEntropy } from '@relkd/core';
+import type { DistillerParts } from '@relkd/layers';
+import {
+  type AnyRecipe,
+  type MethodEntry,
+  type MethodName,
+  type MethodTuning,
+  methodNames,
+  methods,
+  type TuningContext,
+  type VrmRecipeOptions,
+} from '@relkd/layers/methods';
 import { mixup } from '@relkd/mixup-similarity';
 import { StageHead } from '@relkd/stage-distill';
 import * as tf from '@tensorflow/tfjs-core';
@@ -14,27 +23,30 @@ import type { Net } from './models';
 
 /** A method of the benchmark: CE (the baseline) or a registered relkd method. */
 export type Method = 'ce' | MethodName;
-/** CE, the baseline, and every method of `@relkd/layers/methods` (each tuned on the same budget). */
-export const METHODS: readonly Method[] = ['ce', ...methodNames];
+/** Any registry entry (its recipe and teacher recipe types erased). */
+type Entry = MethodEntry<AnyRecipe, AnyRecipe>;
+
+/**
+ * CE, the baseline, and every method of `@relkd/layers/methods` with a `tuning` (each tuned on the
+ * same budget, its grid and its options from the registry).
+ */
+export const METHODS: readonly Method[] = [
+  'ce',
+  ...methodNames.filter((m) => (methods[m] as Entry).tuning !== undefined),
+];
+
+/** The registered methods of the benchmark ({@link METHODS} without CE), in registry order. */
+export const TUNED_METHODS = METHODS.filter((m): m is MethodName => m !== 'ce');
 
 /** A run's hyper-parameters: plain data (sent to worker processes, committed as JSON). */
 export type Config = Record<string, number | string | boolean>;
 
-/** What an arm builds its parts from. */
-export interface ArmContext {
+/** What an arm builds its parts from: the run (see `TuningContext`) and its configuration. */
+export interface ArmContext extends TuningContext {
   student: Net;
   teacher: Net | undefined;
-  numClasses: number;
   /** The tuned configuration of the arm's family (method or control). */
   config: Config;
-  seed: number;
-  /** MTKD-SSR: the teacher's fitted stage heads (cached with the teacher). */
-  teacherHeadWeights?: SavedWeights | undefined;
-  /**
-   * `--teacher-outputs`: the plain teacher's stored outputs, which replace the live teacher.
-   * MTKD-SSR reads its stage outputs (`stageNames`) and stage-head logits from them.
-   */
-  offlineTeacher?: { source: OfflineTeacherSource; stageNames: string[] } | undefined;
 }
 
 /** Which tuned configuration an arm reads: a method's or the self-distillation control's. */
@@ -56,113 +68,24 @@ export interface Arm {
   build: (ctx: ArmContext) => DistillerParts;
 }
 
-/** Digit-safe virtual-view ops (no solarize, no flip): `@relkd/affinity-graph`'s `DIGIT_SAFE_OPS`. */
-export const DIGIT_VIEW_OPS = DIGIT_SAFE_OPS;
+/** The registry's tuning of `name` (every method of the benchmark has one). */
+export function tuningOf(name: MethodName): MethodTuning<unknown> {
+  const tuning = (methods[name] as Entry).tuning;
+  if (tuning === undefined) throw new Error(`internal: ${name} has no tuning in the registry.`);
+  return tuning;
+}
 
-/** The virtual-view options of every arm that uses the view (VRM and its controls). */
-function viewOptions(c: Config) {
-  // magnitude on torchvision's RandAugment scale (0-30).
-  return { numOps: 2, magnitude: c.magnitude as number, ops: DIGIT_VIEW_OPS };
+/** A method's parts: its recipe on the options its registry tuning makes of the configuration. */
+function methodParts(name: MethodName): Arm['build'] {
+  const recipe = methods[name].recipe as AnyRecipe;
+  return (ctx) => recipe(tuningOf(name).options(ctx.config, ctx));
 }
 
 const num = (c: Config, k: string) => c[k] as number;
 
-function kdParts(c: Config): DistillerParts {
-  return methods.kd.recipe({
-    temperature: num(c, 'temperature'),
-    weight: num(c, 'alpha'),
-    ceWeight: 1 - num(c, 'alpha'),
-  });
-}
-
-function vrmParts(ctx: ArmContext): DistillerParts {
-  const c = ctx.config;
-  const uep =
-    c.uep === 'jointEntropy'
-      ? { kind: 'jointEntropy' as const, ratio: num(c, 'uepRatio') }
-      : c.uep === 'clip'
-        ? { kind: 'clip' as const, delta: num(c, 'uepDelta') }
-        : { kind: 'none' as const };
-  return methods.vrm.recipe({
-    weight: num(c, 'weight'),
-    view: viewOptions(c),
-    loss: {
-      uep,
-      isEdges: c.isEdges as 'cross' | 'upper',
-      weights: { is: num(c, 'isWeight'), ic: num(c, 'icWeight') },
-    },
-  });
-}
-
-function stkdParts(ctx: ArmContext): DistillerParts {
-  const c = ctx.config;
-  return methods.stkd.recipe({
-    numClasses: ctx.numClasses,
-    alpha: num(c, 'alpha'),
-    loss: {
-      temperature: num(c, 'temperature'),
-      kdWeight: num(c, 'kdWeight'),
-      ceWeight: 1 - num(c, 'kdWeight'),
-      targetMode: c.targetMode as 'teacherOnMixed' | 'mixedTeacherSoft',
-    },
-  });
-}
-
-function iccParts(ctx: ArmContext): DistillerParts {
-  const c = ctx.config;
-  return methods.icc.recipe({
-    temperature: num(c, 'temperature'),
-    kdWeight: 1,
-    iccWeight: num(c, 'iccWeight'),
-  });
-}
-
-function mtkdParts(ctx: ArmContext): DistillerParts {
-  const c = ctx.config;
-  const w = num(c, 'weight');
-  const pretrain = c.teacherHeads !== 'final';
-  const offline = ctx.offlineTeacher;
-  if (pretrain && offline === undefined && ctx.teacherHeadWeights === undefined) {
-    throw new Error('internal: MTKD-SSR needs the teacher stage heads fitted with the teacher.');
-  }
-  return methods.mtkd.recipe({
-    teacherHeads: pretrain ? 'pretrain' : 'final',
-    // Offline, the stage heads' logits come from the stored outputs (`<stage>_logits`).
-    ...(pretrain && offline === undefined ? { teacherHeadWeights: ctx.teacherHeadWeights! } : {}),
-    teacher: offline?.source ?? ctx.teacher!.model,
-    student: ctx.student.model,
-    stages: {
-      teacher: offline?.stageNames ?? ctx.teacher!.stages,
-      student: ctx.student.stages,
-    },
-    numClasses: ctx.numClasses,
-    seed: ctx.seed,
-    loss: {
-      temperature: num(c, 'temperature'),
-      scdWeight: w * num(c, 'scd'),
-      srdWeight: w * num(c, 'srd'),
-      crdWeight: w * num(c, 'crd'),
-    },
-  });
-}
-
-function corsdParts(ctx: ArmContext): DistillerParts {
-  const c = ctx.config;
-  const off = (k: string) => c[k] === false;
-  return methods.corsd.recipe({
-    student: ctx.student.model,
-    stages: ctx.student.stages,
-    numClasses: ctx.numClasses,
-    seed: ctx.seed,
-    weight: num(c, 'weight'),
-    loss: {
-      tSquared: c.tSquared === true,
-      ...(off('pairCe') ? { ceWeight: 0 } : {}),
-      ...(off('negative') ? { negKdWeight: 0, negCeWeight: 0 } : {}),
-      ...(off('tripletScore') ? { tripletWeight: 0, scoreWeight: 0 } : {}),
-      ...(off('distill') ? { kdWeight: 0, negKdWeight: 0, scoreWeight: 0 } : {}),
-    },
-  });
+/** The virtual view of VRM's configuration (its controls use the same view). */
+function vrmView(ctx: ArmContext) {
+  return (tuningOf('vrm').options(ctx.config, ctx) as VrmRecipeOptions).view;
 }
 
 /** CE on the real batch + CE on a virtual view (the augmentation of VRM, no teacher). */
@@ -172,7 +95,7 @@ function ceViewParts(ctx: ArmContext): DistillerParts {
       ...batch,
       views: {
         ...batch.views,
-        virtual: virtualView(batch.x, { ...viewOptions(ctx.config), seed: bc.seed }),
+        virtual: virtualView(batch.x, { ...vrmView(ctx), seed: bc.seed }),
       },
     }),
     terms: [
@@ -187,7 +110,7 @@ function ceViewParts(ctx: ArmContext): DistillerParts {
 /** Hinton KD on the real batch and on the same virtual view VRM uses: VRM's yardstick. */
 function kdViewParts(ctx: ArmContext): DistillerParts {
   const c = ctx.config;
-  const kd = kdParts(c);
+  const kd = methodParts('kd')(ctx);
   return {
     ...kd,
     batchTransform: ceViewParts(ctx).batchTransform!,
@@ -276,21 +199,15 @@ function selfKdParts(ctx: ArmContext): DistillerParts {
 
 const none = (): DistillerParts => ({});
 
-/** How each method's tuned configuration becomes its recipe's options (see `tuning.ts`). */
-const METHOD_PARTS: Record<MethodName, Arm['build']> = {
-  kd: (c) => kdParts(c.config),
-  vrm: vrmParts,
-  stkd: stkdParts,
-  icc: iccParts,
-  mtkd: mtkdParts,
-  corsd: corsdParts,
-};
-
-/** What a method row's label adds to the registry's label. */
-const LABEL_NOTES: Partial<Record<MethodName, string>> = {
-  icc: ' (expressive teacher)',
-  corsd: ' (self-distillation)',
-};
+/**
+ * What a method row's label adds to the registry's label: a method with its own teacher recipe
+ * distils from that (expressive) teacher; one that needs no teacher is self-distillation.
+ */
+function labelNote(name: MethodName): string {
+  const m: Entry = methods[name];
+  if (!m.needsTeacher) return ' (self-distillation)';
+  return m.teacherRecipe === undefined ? '' : ' (expressive teacher)';
+}
 
 /**
  * The methods (tuned) and the baseline: one row per registered method, its label and teacher
@@ -306,10 +223,10 @@ const METHOD_ARMS: Arm[] = [
     teacher: undefined,
     build: none,
   },
-  ...methodNames.map(
+  ...TUNED_METHODS.map(
     (name): Arm => ({
       id: name,
-      label: `${methods[name].label}${LABEL_NOTES[name] ?? ''}`,
+      label: `${methods[name].label}${labelNote(name)}`,
       group: 'method',
       family: name,
       teacher: !methods[name].needsTeacher
@@ -317,7 +234,7 @@ const METHOD_ARMS: Arm[] = [
         : 'teacherRecipe' in methods[name]
           ? 'icc'
           : 'plain',
-      build: METHOD_PARTS[name],
+      build: methodParts(name),
     }),
   ),
 ];
@@ -349,7 +266,7 @@ const CONTROL_ARMS: Arm[] = [
     family: 'kd',
     teacher: 'icc',
     note: 'ICC’s yardstick: the same teacher, no correlation mimic',
-    build: (c) => kdParts(c.config),
+    build: methodParts('kd'),
   },
   {
     id: 'ce+mixup',
@@ -388,7 +305,7 @@ const ABLATION_ARMS: Arm[] = [
     family: 'vrm' as const,
     teacher: 'plain' as const,
     overrides: overrides as Config,
-    build: vrmParts,
+    build: methodParts('vrm'),
   })),
   ...(
     [
@@ -402,7 +319,7 @@ const ABLATION_ARMS: Arm[] = [
     family: 'stkd' as const,
     teacher: 'plain' as const,
     overrides: overrides as Config,
-    build: stkdParts,
+    build: methodParts('stkd'),
   })),
   {
     id: 'icc-mimic',
@@ -411,7 +328,7 @@ const ABLATION_ARMS: Arm[] = [
     family: 'icc',
     teacher: 'icc',
     overrides: { iccWeight: 0 },
-    build: iccParts,
+    build: methodParts('icc'),
   },
   {
     id: 'icc-regteacher',
@@ -419,7 +336,7 @@ const ABLATION_ARMS: Arm[] = [
     group: 'ablation',
     family: 'icc',
     teacher: 'plain',
-    build: iccParts,
+    build: methodParts('icc'),
   },
   ...(
     [
@@ -435,7 +352,7 @@ const ABLATION_ARMS: Arm[] = [
     family: 'mtkd' as const,
     teacher: 'plain' as const,
     overrides: overrides as Config,
-    build: mtkdParts,
+    build: methodParts('mtkd'),
   })),
   ...(
     [
@@ -451,7 +368,7 @@ const ABLATION_ARMS: Arm[] = [
     family: 'corsd' as const,
     teacher: undefined,
     overrides: overrides as Config,
-    build: corsdParts,
+    build: methodParts('corsd'),
   })),
 ];
 

@@ -144,7 +144,12 @@ export function toTensors(
   };
 }
 
-/** A seeded permutation (mulberry32 + Fisher-Yates), independent of tfjs. */
+/**
+ * A seeded permutation (mulberry32 + Fisher-Yates), independent of tfjs. It stays on mulberry32
+ * on purpose: it draws the validation, student and teacher splits, so switching it to
+ * `@relkd/core`'s `Rng` would change every split and with it every published number
+ * (docs/benchmarks/mnist*). It is the only random generator outside tests besides core's `Rng`.
+ */
 export function permutation(n: number, seed: number): number[] {
   let s = seed >>> 0;
   const rand = () => {

@@ -6,7 +6,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BackendInfo } from '@relkd/backend';
 import { type Arm, armById, type Config, type Family } from './arms';
-import { accuracyChart } from './chart';
+import { comparisonChart } from './chart';
 import type { Request } from './cliArgs';
 import { formatJson, spliceSection } from './docOutput';
 import {
@@ -184,23 +184,11 @@ export function writeAblationReport(c: ReportContext): void {
 
 /** The comparison: console tables, the JSON results, the accuracy chart, the heat-maps, the page. */
 export async function writeCompareReport(c: ReportContext): Promise<void> {
-  const {
-    req,
-    info,
-    data,
-    dataName,
-    arms,
-    sums,
-    teachers: ts,
-    configs,
-    tunedFile,
-    minutes,
-    studentParams,
-  } = c;
+  const { req, data, sums, configs, tunedFile, minutes } = c;
   const { p } = req;
   const mdPath = join(p.out, 'mnist.md');
   const stamp = stampOf(p);
-  const teacherMd = teacherMarkdown(ts, p, data);
+  const teacherMd = teacherMarkdown(c.teachers, p, data);
   const main = mainTable(sums, p.seeds);
   const yard = yardstickTable(sums);
   const cfg = configTable(
@@ -218,14 +206,14 @@ export async function writeCompareReport(c: ReportContext): Promise<void> {
       {
         generatedAt: new Date().toISOString(),
         mode: p.mode,
-        backend: { name: info.name, threads: info.threads ?? null, simd: info.simd ?? null },
+        backend: { name: c.info.name, threads: c.info.threads ?? null, simd: c.info.simd ?? null },
         protocol: protocolJson(p, data),
-        teachers: ts.map((t) => ({
+        teachers: c.teachers.map((t) => ({
           kind: t.kind,
           testAccuracy: 100 * t.testAccuracy,
           params: t.params,
         })),
-        studentParams,
+        studentParams: c.studentParams,
         tuned:
           tunedFile === undefined
             ? null
@@ -241,16 +229,11 @@ export async function writeCompareReport(c: ReportContext): Promise<void> {
   const svgName = `${name}-accuracy.svg`;
   writeFileSync(
     join(p.out, svgName),
-    accuracyChart(
-      sums
-        .filter((s) => s.arm.group === 'method')
-        .map((s) => ({ name: s.arm.label.replace(/ \(.*\)$/, ''), values: s.curve })),
-      `${data.dataset.name}, ${p.trainSize} training images: validation accuracy (first 1 000 images, mean of ${p.seeds} seed${p.seeds > 1 ? 's' : ''})`,
-    ),
+    comparisonChart({ protocol: protocolJson(p, data), results: sums.map(toJson) }),
   );
   // ICC: the class correlation of both teachers at the ICC temperature, as heat-maps.
   const heatmapMd: string[] = [];
-  if (arms.some((a) => a.id === 'icc')) {
+  if (c.arms.some((a) => a.id === 'icc')) {
     const tau = Number(configs.icc.temperature);
     const files: string[] = [];
     for (const kind of ['plain', 'icc'] as const) {
@@ -278,10 +261,10 @@ export async function writeCompareReport(c: ReportContext): Promise<void> {
   const md = [
     stamp,
     '',
-    runLine(p, info, minutes, dataName),
+    runLine(p, c.info, minutes, c.dataName),
     '',
     ...teacherMd,
-    `- Student: ${studentParams} parameters, the same architecture and initialisation per seed for every arm.`,
+    `- Student: ${c.studentParams} parameters, the same architecture and initialisation per seed for every arm.`,
     '',
     mdTable(main.header, main.rows),
     '',

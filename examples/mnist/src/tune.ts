@@ -3,7 +3,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ARMS, type Config, type Family } from './arms';
+import { ARMS, type Config, type Family, type Method } from './arms';
 import type { Request } from './cliArgs';
 import { formatJson } from './docOutput';
 import { execute, teacherJobs } from './execute';
@@ -12,19 +12,24 @@ import { consoleTable, fmtConfig } from './report';
 import { mean } from './stats';
 import { GRIDS, loadTuned, TUNED_PATH, type TunedFile } from './tuning';
 
-/** `--tune`: runs each family's grid and writes the configuration chosen on validation accuracy. */
-export async function tune(req: Request, data: Data): Promise<void> {
-  const { p, methods } = req;
+/**
+ * The families `--tune` tunes for `methods` (each method but CE, and the self-distillation
+ * control with CORSD) and its runs: every grid point of each family, on top of the family's
+ * configuration, for `seeds` seeds.
+ */
+export function tuneJobs(
+  methods: readonly Method[],
+  configs: Record<Family, Config>,
+  seeds: number,
+) {
   const families = [
     ...methods.filter((m) => m !== 'ce'),
     ...(methods.includes('corsd') ? (['selfkd'] as const) : []),
   ] as Exclude<Family, 'ce'>[];
-  const { configs } = loadTuned();
-  const t0 = Date.now();
   const jobs = families.flatMap((f) => {
     const arm = ARMS.find((a) => a.family === f && a.group !== 'ablation')!;
     return GRIDS[f].flatMap((g) =>
-      Array.from({ length: p.seeds }, (_, s) => ({
+      Array.from({ length: seeds }, (_, s) => ({
         type: 'student' as const,
         arm: arm.id,
         config: { ...configs[f], ...g },
@@ -33,6 +38,15 @@ export async function tune(req: Request, data: Data): Promise<void> {
       })),
     );
   });
+  return { families, jobs };
+}
+
+/** `--tune`: runs each family's grid and writes the configuration chosen on validation accuracy. */
+export async function tune(req: Request, data: Data): Promise<void> {
+  const { p, methods } = req;
+  const { configs } = loadTuned();
+  const { families, jobs } = tuneJobs(methods, configs, p.seeds);
+  const t0 = Date.now();
   console.log(`tuning ${families.join(', ')}: ${jobs.length} runs (${p.seeds} seeds each)`);
   const { runs } = await execute(p, data, teacherJobs(jobs), jobs);
   const trials: TunedFile['trials'] = [];

@@ -7,53 +7,39 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Config, Family } from './arms';
+import { crossGrid, type MethodTuning } from '@relkd/layers/methods';
+import { type Config, type Family, TUNED_METHODS, tuningOf } from './arms';
 
-/** Settings every configuration of a family shares (not tuned). */
-export const FIXED: Record<Family, Config> = {
-  ce: {},
-  kd: {},
-  vrm: { isEdges: 'cross', isWeight: 1, icWeight: 1, magnitude: 9, uepDelta: 0.5 },
-  stkd: { alpha: 1, targetMode: 'teacherOnMixed' },
-  icc: {},
-  mtkd: { scd: 1, srd: 1, crd: 1, teacherHeads: 'pretrain' },
-  corsd: { pairCe: true, negative: true, tripletScore: true, distill: true },
-  selfkd: {},
+/**
+ * The self-distillation control's tuning (CORSD's yardstick; not a registered method): the grid
+ * crosses `temperature` 2, 4, 8 with `weight` 0.5, 1.
+ */
+const SELFKD = {
+  fixed: {},
+  grid: crossGrid({ temperature: [2, 4, 8], weight: [0.5, 1] }),
+  untuned: { temperature: 4, weight: 1 },
 };
 
-/** The grid of each tuned family (≤ 6 configurations). */
-export const GRIDS: Record<Exclude<Family, 'ce'>, Config[]> = {
-  kd: cross({ temperature: [2, 4, 8], alpha: [0.5, 0.9] }),
-  vrm: cross({ weight: [1, 4, 16] }).flatMap((c) => [
-    { ...c, uep: 'jointEntropy', uepRatio: 0.1 },
-    { ...c, uep: 'jointEntropy', uepRatio: 0.3 },
-  ]),
-  stkd: cross({ temperature: [2, 4, 8], kdWeight: [0.5, 0.9] }),
-  icc: cross({ temperature: [2, 4, 8], iccWeight: [1, 10] }),
-  mtkd: cross({ temperature: [2, 4], weight: [0.5, 1, 2] }),
-  corsd: cross({ weight: [1, 4, 16], tSquared: [false, true] }),
-  selfkd: cross({ temperature: [2, 4, 8], weight: [0.5, 1] }),
-};
-
-/** The configurations used before any tuning (the recipes' defaults where they exist). */
-export const UNTUNED: Record<Family, Config> = {
-  ce: {},
-  kd: { temperature: 4, alpha: 0.9 },
-  vrm: { weight: 1, uep: 'jointEntropy', uepRatio: 0.1 },
-  stkd: { temperature: 4, kdWeight: 0.9 },
-  icc: { temperature: 4, iccWeight: 1 },
-  mtkd: { temperature: 4, weight: 1 },
-  corsd: { weight: 1, tSquared: false },
-  selfkd: { temperature: 4, weight: 1 },
-};
-
-function cross(axes: Record<string, Array<number | string | boolean>>): Config[] {
-  let out: Config[] = [{}];
-  for (const [k, vs] of Object.entries(axes)) {
-    out = out.flatMap((c) => vs.map((v) => ({ ...c, [k]: v })));
-  }
-  return out;
+/** One table per family: CE's (empty), each method's from its registry tuning, self-KD's. */
+function byFamily(pick: (t: Pick<MethodTuning<unknown>, 'fixed' | 'untuned'>) => Config) {
+  return {
+    ce: {},
+    ...Object.fromEntries(TUNED_METHODS.map((m) => [m, pick(tuningOf(m))])),
+    selfkd: pick(SELFKD),
+  } as Record<Family, Config>;
 }
+
+/** Settings every configuration of a family shares (not tuned): the registry's `tuning.fixed`. */
+export const FIXED: Record<Family, Config> = byFamily((t) => t.fixed);
+
+/** The grid of each tuned family (≤ 6 configurations): the registry's `tuning.grid`. */
+export const GRIDS = {
+  ...Object.fromEntries(TUNED_METHODS.map((m) => [m, [...tuningOf(m).grid]])),
+  selfkd: SELFKD.grid,
+} as Record<Exclude<Family, 'ce'>, Config[]>;
+
+/** The configurations used before any tuning: the registry's `tuning.untuned`. */
+export const UNTUNED: Record<Family, Config> = byFamily((t) => t.untuned);
 
 /** Where the committed choice lives. */
 export const TUNED_PATH = join(dirname(fileURLToPath(import.meta.url)), '..', 'tuned.json');

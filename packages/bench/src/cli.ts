@@ -37,14 +37,13 @@ import { type OverheadRow, trainingStepOverhead } from './overhead';
 import { CASES } from './registry';
 import {
   fmtBytes,
-  fmtPow10Bytes,
   type KernelConstancy,
   type Meta,
   type Row,
   readTorch,
   renderMarkdown,
   type SweepPoint,
-  svgChart,
+  sweepCharts,
 } from './report';
 import { type StreamingRow, streamingMemory } from './streaming';
 
@@ -270,30 +269,7 @@ function writeOutputs({ meta, failures, rows, sweeps, overhead, streaming }: Run
     `${JSON.stringify({ meta, failures, rows, sweeps, kernelConstancy, overhead, streaming, torch }, null, 2)}\n`,
   );
   formatJson(jsonFile);
-  // Charts of the wasm sweeps (the targets are about WASM), else of the first swept backend.
-  const swept = [...new Set(sweeps.map((s) => s.backend))];
-  const chartBackend = swept.includes('wasm') ? 'wasm' : (swept[0] ?? '');
-  const charts: Array<[string, string]> = [];
-  for (const axis of ['B', 'C'] as const) {
-    for (const what of ['time', 'memory'] as const) {
-      const file = `performance-sweep-${axis}-${what}.svg`;
-      charts.push([
-        file,
-        svgChart(
-          `${what === 'time' ? 'fwd+bwd time' : 'peak memory'} vs ${axis} (${chartBackend})`,
-          axis === 'B' ? 'batch size B (C = 100)' : 'classes C (B = 64)',
-          what === 'time' ? 'ms per call' : 'peak bytes per call',
-          sweepLosses.map((loss) => ({
-            name: loss,
-            points: sweeps
-              .filter((s) => s.loss === loss && s.axis === axis && s.backend === chartBackend)
-              .map((s) => [s.value, what === 'time' ? s.ms : s.peakBytes] as [number, number]),
-          })),
-          what === 'memory' ? fmtPow10Bytes : undefined,
-        ),
-      ]);
-    }
-  }
+  const charts = sweepCharts(sweeps);
   for (const [file, svg] of charts) writeFileSync(join(outDir, file), svg);
   const findingsFile = resolve(import.meta.dirname, '..', 'findings.md');
   writeFileSync(

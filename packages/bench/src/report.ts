@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { type ChartAxis, lineChartSvg } from '../../../tools/charts/lineChartSvg';
 import type { Measurement } from './measure';
 import type { OverheadRow } from './overhead';
 import type { StreamingRow } from './streaming';
@@ -133,76 +134,76 @@ export function markdownTable(rows: readonly Row[], withTorch: boolean): string 
   return lines.join('\n');
 }
 
-/** A small SVG line chart: one polyline per series, log-scaled y. */
-export function svgChart(
-  title: string,
-  xLabel: string,
-  yLabel: string,
-  series: { name: string; points: Array<[number, number]> }[],
-  yFormat?: (y: number) => string,
-): string {
-  const W = 640;
-  const H = 360;
-  const m = { l: 84, r: 150, t: 36, b: 48 };
-  const xs = series.flatMap((s) => s.points.map((p) => p[0]));
-  const ys = series.flatMap((s) => s.points.map((p) => p[1])).filter((y) => y > 0);
-  if (xs.length === 0 || ys.length === 0)
-    return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}"></svg>`;
-  const lx = (x: number): number => Math.log2(x);
-  const ly = (y: number): number => Math.log10(Math.max(y, 1e-6));
-  const [x0, x1] = [Math.min(...xs.map(lx)), Math.max(...xs.map(lx))];
-  const [y0, y1] = [Math.floor(Math.min(...ys.map(ly))), Math.ceil(Math.max(...ys.map(ly)))];
-  const px = (x: number): number =>
-    m.l + ((lx(x) - x0) / Math.max(x1 - x0, 1e-9)) * (W - m.l - m.r);
-  const py = (y: number): number =>
-    H - m.b - ((ly(y) - y0) / Math.max(y1 - y0, 1e-9)) * (H - m.t - m.b);
-  const colors = [
-    '#1f77b4',
-    '#d62728',
-    '#2ca02c',
-    '#9467bd',
-    '#ff7f0e',
-    '#8c564b',
-    '#e377c2',
-    '#17becf',
-    '#7f7f7f',
-    '#bcbd22',
-  ];
-  const parts: string[] = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="12">`,
-    `<rect width="${W}" height="${H}" fill="white"/>`,
-    `<text x="${W / 2 - 60}" y="20" font-size="14" font-weight="bold">${title}</text>`,
-  ];
-  for (let e = y0; e <= y1; e++) {
-    const y = py(10 ** e);
-    parts.push(`<line x1="${m.l}" x2="${W - m.r}" y1="${y}" y2="${y}" stroke="#ddd"/>`);
-    const tick = yFormat ? yFormat(10 ** e) : `1e${e}`;
-    parts.push(`<text x="${m.l - 8}" y="${y + 4}" text-anchor="end">${tick}</text>`);
+/** A log axis over `values`: x at each distinct value, y at the decades around them. */
+function logAxis(
+  label: string,
+  values: readonly number[],
+  ticks: 'values' | 'decades',
+  format?: (v: number) => string,
+): ChartAxis {
+  const positive = values.filter((v) => v > 0);
+  if (positive.length === 0) return { label, scale: 'log', domain: [1, 1], ticks: [] };
+  if (ticks === 'values') {
+    const xs = [...new Set(positive)].sort((a, b) => a - b);
+    return { label, scale: 'log', domain: [xs[0]!, xs[xs.length - 1]!], ticks: xs };
   }
-  for (const x of [...new Set(xs)].sort((a, b) => a - b)) {
-    parts.push(`<text x="${px(x)}" y="${H - m.b + 16}" text-anchor="middle">${x}</text>`);
+  const e0 = Math.floor(Math.min(...positive.map(Math.log10)));
+  const e1 = Math.ceil(Math.max(...positive.map(Math.log10)));
+  const decades = Array.from({ length: e1 - e0 + 1 }, (_, i) => 10 ** (e0 + i));
+  return {
+    label,
+    scale: 'log',
+    domain: [10 ** e0, 10 ** e1],
+    ticks: decades,
+    format: format ?? ((v) => `1e${Math.round(Math.log10(v))}`),
+  };
+}
+
+/**
+ * The sweep charts, `[file, svg]`: forward + backward time and peak memory vs B and vs C, one
+ * log-log line (with dots) per loss, of the wasm sweeps (the targets are about WASM), else of the
+ * first swept backend. Drawn by the repository's one chart renderer (`tools/charts`).
+ */
+export function sweepCharts(sweeps: readonly SweepPoint[]): Array<[string, string]> {
+  const swept = [...new Set(sweeps.map((s) => s.backend))];
+  const backend = swept.includes('wasm') ? 'wasm' : (swept[0] ?? '');
+  const losses = [...new Set(sweeps.map((s) => s.loss))];
+  const charts: Array<[string, string]> = [];
+  for (const axis of ['B', 'C'] as const) {
+    for (const what of ['time', 'memory'] as const) {
+      const series = losses.map((loss) => ({
+        name: loss,
+        points: sweeps
+          .filter((s) => s.loss === loss && s.axis === axis && s.backend === backend)
+          .map((s) => [s.value, what === 'time' ? s.ms : s.peakBytes] as const)
+          .sort((a, b) => a[0] - b[0]),
+      }));
+      const points = series.flatMap((s) => s.points);
+      charts.push([
+        `performance-sweep-${axis}-${what}.svg`,
+        lineChartSvg({
+          title: `${what === 'time' ? 'fwd+bwd time' : 'peak memory'} vs ${axis} (${backend})`,
+          width: 640,
+          height: 360,
+          margin: { left: 84, right: 150, top: 36, bottom: 48 },
+          x: logAxis(
+            axis === 'B' ? 'batch size B (C = 100)' : 'classes C (B = 64)',
+            points.map((p) => p[0]),
+            'values',
+          ),
+          y: logAxis(
+            what === 'time' ? 'ms per call' : 'peak bytes per call',
+            points.map((p) => p[1]),
+            'decades',
+            what === 'memory' ? fmtPow10Bytes : undefined,
+          ),
+          series,
+          markers: true,
+        }),
+      ]);
+    }
   }
-  parts.push(
-    `<text x="${(W - m.r + m.l) / 2}" y="${H - 10}" text-anchor="middle">${xLabel}</text>`,
-  );
-  parts.push(
-    `<text x="14" y="${(H - m.b + m.t) / 2}" transform="rotate(-90 14 ${(H - m.b + m.t) / 2})" text-anchor="middle">${yLabel}</text>`,
-  );
-  series.forEach((s, i) => {
-    const c = colors[i % colors.length];
-    const pts = s.points.filter((p) => p[1] > 0).sort((a, b) => a[0] - b[0]);
-    parts.push(
-      `<polyline fill="none" stroke="${c}" stroke-width="2" points="${pts.map((p) => `${px(p[0]).toFixed(1)},${py(p[1]).toFixed(1)}`).join(' ')}"/>`,
-    );
-    for (const p of pts)
-      parts.push(
-        `<circle cx="${px(p[0]).toFixed(1)}" cy="${py(p[1]).toFixed(1)}" r="3" fill="${c}"/>`,
-      );
-    parts.push(`<rect x="${W - m.r + 12}" y="${m.t + i * 18}" width="12" height="3" fill="${c}"/>`);
-    parts.push(`<text x="${W - m.r + 30}" y="${m.t + i * 18 + 5}">${s.name}</text>`);
-  });
-  parts.push('</svg>');
-  return parts.join('\n');
+  return charts;
 }
 
 /** Everything the Markdown report shows. */

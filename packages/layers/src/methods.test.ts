@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { RelkdError } from '@relkd/core';
 import { describe, expect, it } from 'vitest';
-import { methodNames, methodOf, methods, recipes } from './methods';
+import { crossGrid, methodNames, methodOf, methods, recipes } from './methods';
 import * as corsdEntry from './recipes/corsd';
 import * as iccEntry from './recipes/icc';
 import * as kdEntry from './recipes/kd';
@@ -114,6 +114,55 @@ describe('the methods registry', () => {
       // Each recipe imports its own method package (KD: none, it is in core) and no other.
       expect(used).toEqual(methods[name].package === '@relkd/core' ? [] : [methods[name].package]);
     }
+  });
+
+  it('tunings: grids of at most 6 points over keys that are not fixed; the first axis varies slowest', () => {
+    expect(crossGrid({ a: [1, 2], b: [true, false] })).toEqual([
+      { a: 1, b: true },
+      { a: 1, b: false },
+      { a: 2, b: true },
+      { a: 2, b: false },
+    ]);
+    expect(crossGrid({})).toEqual([{}]);
+    for (const name of methodNames) {
+      const t = methods[name].tuning;
+      expect(t, name).toBeDefined();
+      expect(t!.grid.length, name).toBeGreaterThan(1);
+      expect(t!.grid.length, name).toBeLessThanOrEqual(6);
+      const tuned = new Set([
+        ...t!.grid.flatMap((g) => Object.keys(g)),
+        ...Object.keys(t!.untuned),
+      ]);
+      expect(
+        Object.keys(t!.fixed).filter((k) => tuned.has(k)),
+        name,
+      ).toEqual([]);
+      // The untuned configuration sets exactly the keys the grid tunes.
+      expect(Object.keys(t!.untuned).sort(), name).toEqual([...tuned].sort());
+    }
+  });
+
+  it('tunings make options their recipe accepts (KD: alpha splits the weight with CE)', () => {
+    const kd = methods.kd.tuning!;
+    expect(kd.options({ temperature: 2, alpha: 0.9 }, {} as never)).toEqual({
+      temperature: 2,
+      weight: 0.9,
+      ceWeight: 1 - 0.9,
+    });
+    const ctx = { numClasses: 3 } as never;
+    for (const name of ['kd', 'vrm', 'stkd', 'icc'] as const) {
+      const t = methods[name].tuning!;
+      for (const g of t.grid) {
+        const options = t.options({ ...t.fixed, ...g }, ctx);
+        expect(
+          () => (methods[name].recipe as (o: unknown) => unknown)(options),
+          name,
+        ).not.toThrow();
+      }
+    }
+    expect(() => methods.mtkd.tuning!.options(methods.mtkd.tuning!.untuned, ctx)).toThrow(
+      RelkdError,
+    );
   });
 
   it('methodOf returns an entry or throws INVALID_OPTION listing the methods', () => {

@@ -1,8 +1,9 @@
 /**
  * `@relkd/layers/methods`: the one registry of relkd's methods (name, label, package, whether it
- * needs a teacher, its recipe and the recipe's defaults). The bench, the MNIST example, the smoke
- * tests and the docs iterate over it; adding a method is one line here (plus its package, its
- * recipe file, its docs page and its reference script). This entry imports every method package;
+ * needs a teacher, its recipe and the recipe's defaults, and optionally how the MNIST benchmark
+ * tunes it). The bench, the MNIST example, the smoke tests and the docs iterate over it; adding a
+ * method is one entry here (plus its package, its recipe file, its docs page and its reference
+ * script). This entry imports every method package;
  * import one recipe from `@relkd/layers/recipes/<method>` to depend on that method only.
  *
  * @example
@@ -14,8 +15,10 @@
  * ```
  * @module @relkd/layers/methods
  */
+import { DIGIT_SAFE_OPS, type UepOption } from '@relkd/affinity-graph';
 import { RelkdError } from '@relkd/core';
 import type { DistillerParts } from './Distiller';
+import { crossGrid, type MethodTuning } from './methodTuning';
 import { CORSD_RECIPE_DEFAULTS, corsd } from './recipes/corsd';
 import { ICC_RECIPE_DEFAULTS, icc, iccTeacher } from './recipes/icc';
 import { KD_RECIPE_DEFAULTS, kd } from './recipes/kd';
@@ -55,6 +58,12 @@ export interface MethodEntry<
    * expressive teacher: `iccTeacher`); absent when any trained teacher will do.
    */
   readonly teacherRecipe?: TeacherRecipe;
+  /**
+   * How the MNIST benchmark (`examples/mnist`) tunes the method and turns a tuned configuration
+   * into the recipe's options; a method without it is not in that benchmark. The benchmark
+   * needs nothing else from a method.
+   */
+  readonly tuning?: MethodTuning<RecipeOptions<Recipe>>;
 }
 
 /** Builds a typed, frozen registry entry (it keeps the recipe's own type). */
@@ -77,6 +86,16 @@ export const methods = Object.freeze({
     needsTeacher: true,
     recipe: kd,
     defaults: KD_RECIPE_DEFAULTS,
+    tuning: {
+      fixed: {},
+      grid: crossGrid({ temperature: [2, 4, 8], alpha: [0.5, 0.9] }),
+      untuned: { temperature: 4, alpha: 0.9 },
+      options: (c) => ({
+        temperature: c.temperature as number,
+        weight: c.alpha as number,
+        ceWeight: 1 - (c.alpha as number),
+      }),
+    },
   }),
   vrm: entry({
     name: 'vrm',
@@ -85,6 +104,32 @@ export const methods = Object.freeze({
     needsTeacher: true,
     recipe: vrm,
     defaults: VRM_RECIPE_DEFAULTS,
+    tuning: {
+      fixed: { isEdges: 'cross', isWeight: 1, icWeight: 1, magnitude: 9, uepDelta: 0.5 },
+      grid: crossGrid({ weight: [1, 4, 16] }).flatMap((c) => [
+        { ...c, uep: 'jointEntropy', uepRatio: 0.1 },
+        { ...c, uep: 'jointEntropy', uepRatio: 0.3 },
+      ]),
+      untuned: { weight: 1, uep: 'jointEntropy', uepRatio: 0.1 },
+      options: (c) => {
+        const uep: UepOption =
+          c.uep === 'jointEntropy'
+            ? { kind: 'jointEntropy', ratio: c.uepRatio as number }
+            : c.uep === 'clip'
+              ? { kind: 'clip', delta: c.uepDelta as number }
+              : { kind: 'none' };
+        return {
+          weight: c.weight as number,
+          // magnitude on torchvision's RandAugment scale (0-30).
+          view: { numOps: 2, magnitude: c.magnitude as number, ops: DIGIT_SAFE_OPS },
+          loss: {
+            uep,
+            isEdges: c.isEdges as 'cross' | 'upper',
+            weights: { is: c.isWeight as number, ic: c.icWeight as number },
+          },
+        };
+      },
+    },
   }),
   stkd: entry({
     name: 'stkd',
@@ -93,6 +138,21 @@ export const methods = Object.freeze({
     needsTeacher: true,
     recipe: stkd,
     defaults: STKD_RECIPE_DEFAULTS,
+    tuning: {
+      fixed: { alpha: 1, targetMode: 'teacherOnMixed' },
+      grid: crossGrid({ temperature: [2, 4, 8], kdWeight: [0.5, 0.9] }),
+      untuned: { temperature: 4, kdWeight: 0.9 },
+      options: (c, ctx) => ({
+        numClasses: ctx.numClasses,
+        alpha: c.alpha as number,
+        loss: {
+          temperature: c.temperature as number,
+          kdWeight: c.kdWeight as number,
+          ceWeight: 1 - (c.kdWeight as number),
+          targetMode: c.targetMode as 'teacherOnMixed' | 'mixedTeacherSoft',
+        },
+      }),
+    },
   }),
   icc: entry({
     name: 'icc',
@@ -101,6 +161,16 @@ export const methods = Object.freeze({
     needsTeacher: true,
     recipe: icc,
     defaults: ICC_RECIPE_DEFAULTS,
+    tuning: {
+      fixed: {},
+      grid: crossGrid({ temperature: [2, 4, 8], iccWeight: [1, 10] }),
+      untuned: { temperature: 4, iccWeight: 1 },
+      options: (c) => ({
+        temperature: c.temperature as number,
+        kdWeight: 1,
+        iccWeight: c.iccWeight as number,
+      }),
+    },
     teacherRecipe: iccTeacher,
   }),
   mtkd: entry({
@@ -110,6 +180,47 @@ export const methods = Object.freeze({
     needsTeacher: true,
     recipe: mtkd,
     defaults: MTKD_RECIPE_DEFAULTS,
+    tuning: {
+      fixed: { scd: 1, srd: 1, crd: 1, teacherHeads: 'pretrain' },
+      grid: crossGrid({ temperature: [2, 4], weight: [0.5, 1, 2] }),
+      untuned: { temperature: 4, weight: 1 },
+      options: (c, ctx) => {
+        const w = c.weight as number;
+        const pretrain = c.teacherHeads !== 'final';
+        const teacher = ctx.teacher;
+        // Offline, the stage heads' logits come from the stored outputs (`<stage>_logits`).
+        const offline = ctx.offlineTeacher;
+        if (
+          offline === undefined &&
+          (teacher === undefined || (pretrain && ctx.teacherHeadWeights === undefined))
+        ) {
+          throw new RelkdError(
+            'INVALID_OPTION',
+            `methods.mtkd.tuning: a run needs the teacher${pretrain ? ' and its fitted stage heads (context.teacherHeadWeights)' : ''}, or its stored outputs (context.offlineTeacher).`,
+          );
+        }
+        return {
+          teacherHeads: pretrain ? ('pretrain' as const) : ('final' as const),
+          ...(pretrain && offline === undefined
+            ? { teacherHeadWeights: ctx.teacherHeadWeights! }
+            : {}),
+          teacher: offline?.source ?? teacher!.model,
+          student: ctx.student.model,
+          stages: {
+            teacher: offline?.stageNames ?? teacher!.stages,
+            student: ctx.student.stages,
+          },
+          numClasses: ctx.numClasses,
+          seed: ctx.seed,
+          loss: {
+            temperature: c.temperature as number,
+            scdWeight: w * (c.scd as number),
+            srdWeight: w * (c.srd as number),
+            crdWeight: w * (c.crd as number),
+          },
+        };
+      },
+    },
   }),
   corsd: entry({
     name: 'corsd',
@@ -118,6 +229,28 @@ export const methods = Object.freeze({
     needsTeacher: false,
     recipe: corsd,
     defaults: CORSD_RECIPE_DEFAULTS,
+    tuning: {
+      fixed: { pairCe: true, negative: true, tripletScore: true, distill: true },
+      grid: crossGrid({ weight: [1, 4, 16], tSquared: [false, true] }),
+      untuned: { weight: 1, tSquared: false },
+      options: (c, ctx) => {
+        const off = (k: string) => c[k] === false;
+        return {
+          student: ctx.student.model,
+          stages: ctx.student.stages,
+          numClasses: ctx.numClasses,
+          seed: ctx.seed,
+          weight: c.weight as number,
+          loss: {
+            tSquared: c.tSquared === true,
+            ...(off('pairCe') ? { ceWeight: 0 } : {}),
+            ...(off('negative') ? { negKdWeight: 0, negCeWeight: 0 } : {}),
+            ...(off('tripletScore') ? { tripletWeight: 0, scoreWeight: 0 } : {}),
+            ...(off('distill') ? { kdWeight: 0, negKdWeight: 0, scoreWeight: 0 } : {}),
+          },
+        };
+      },
+    },
   }),
 });
 
@@ -162,6 +295,13 @@ export function methodOf(name: string): (typeof methods)[MethodName] {
  */
 export const recipes = Object.freeze({ kd, vrm, stkd, icc, iccTeacher, mtkd, corsd });
 
+export {
+  crossGrid,
+  type MethodTuning,
+  type TuningConfig,
+  type TuningContext,
+  type TuningNet,
+} from './methodTuning';
 export type { CorsdRecipe, CorsdRecipeOptions } from './recipes/corsd';
 export type { IccRecipeOptions, IccTeacherRecipeOptions } from './recipes/icc';
 export type { KdRecipeOptions } from './recipes/kd';

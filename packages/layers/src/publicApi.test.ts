@@ -19,7 +19,7 @@ import type {
   TapSpec,
 } from './index';
 import * as main from './index';
-import type { MethodName } from './methods';
+import type { MethodName, MethodTuning, TuningConfig, TuningContext } from './methods';
 import * as methodsEntry from './methods';
 import * as nodeEntry from './node';
 import type { CorsdRecipe, CorsdRecipeOptions } from './recipes/corsd';
@@ -47,7 +47,13 @@ describe('@relkd/layers public API', () => {
       'stageShapes',
       'tap',
     ]);
-    expect(names(methodsEntry)).toEqual(['methodNames', 'methodOf', 'methods', 'recipes']);
+    expect(names(methodsEntry)).toEqual([
+      'crossGrid',
+      'methodNames',
+      'methodOf',
+      'methods',
+      'recipes',
+    ]);
     expect(names(nodeEntry)).toEqual([
       'fileSystem',
       'loadFromDirectory',
@@ -148,6 +154,14 @@ describe('@relkd/layers public API', () => {
     expectTypeOf(methodsEntry.methodNames).toEqualTypeOf<readonly MethodName[]>();
     expectTypeOf(methodsEntry.methodOf('stkd')).toEqualTypeOf(methodsEntry.methods.stkd);
     expectTypeOf(methodsEntry.recipes.iccTeacher).toEqualTypeOf(iccEntry.iccTeacher);
+    // A method's tuning makes its own recipe's options from a flat configuration and the run.
+    expectTypeOf(methodsEntry.methods.vrm.tuning).toEqualTypeOf<
+      MethodTuning<VrmRecipeOptions> | undefined
+    >();
+    expectTypeOf(methodsEntry.methods.mtkd.tuning!.options).toEqualTypeOf<
+      (config: Readonly<TuningConfig>, context: TuningContext) => MtkdRecipeOptions
+    >();
+    expectTypeOf(methodsEntry.crossGrid).returns.toEqualTypeOf<TuningConfig[]>();
     // Bad input is a typed error at run time; the type says what is thrown.
     expectTypeOf<RelkdError['code']>().toBeString();
   });

@@ -6,16 +6,9 @@ import {
   type TensorInput,
   type ValidateMode,
 } from '@relkd/core';
-import {
-  assertNonEmpty,
-  assertNumber,
-  checkFinite,
-  resolveValidate,
-  toLabels,
-  toTensor,
-} from '@relkd/core/internal';
+import { assertNumber, resolveValidate } from '@relkd/core/internal';
 import * as tf from '@tensorflow/tfjs-core';
-import { mixTensors } from './mixupWith';
+import { mixBatch, mixNumClasses } from './internal/mixBatch';
 import type { MixupResult } from './types';
 
 /** Options of {@link mixup}. */
@@ -76,11 +69,11 @@ export function mixup<R extends tf.Rank>(
   labels: tf.Tensor1D | TensorInput,
   options: MixupOptions,
 ): MixupResult<R> {
-  if (options === null || typeof options !== 'object') {
-    throw new RelkdError('INVALID_OPTION', '`options` { numClasses, seed } are required by mixup.');
-  }
-  const { numClasses, alpha = 1, seed, perSample = false } = options;
-  assertNumber(numClasses, 'options.numClasses', { min: 1, integer: true });
+  const numClasses = mixNumClasses(
+    options,
+    '`options` { numClasses, seed } are required by mixup.',
+  );
+  const { alpha = 1, seed, perSample = false } = options;
   assertNumber(alpha, 'options.alpha', { min: 0 });
   const validate = resolveValidate(options.validate);
   if (!(seed instanceof Rng)) {
@@ -103,19 +96,13 @@ export function mixup<R extends tf.Rank>(
       },
     );
   }
-  return tf.tidy(() => {
-    const x = toTensor(inputs, 'inputs', 'float');
-    assertNonEmpty(x, 'inputs');
-    const b = x.shape[0]!;
-    const y = toLabels(labels, numClasses, b, 'labels', validate);
-    checkFinite(x, 'inputs', validate);
+  return mixBatch(inputs, labels, numClasses, validate, (b) => () => {
     // All validation is done: only now draw (so a throwing call does not advance a given Rng).
     const rng = seed instanceof Rng ? seed : new Rng(seed);
     const lambda: number | tf.Tensor1D = perSample
       ? tf.tensor1d(sampleLambdas(alpha, b, rng), 'float32')
       : (sampleLambdas(alpha, 1, rng)[0] as number);
-    const perm = tf.tensor1d(seededPermutation(b, rng), 'int32');
-    return mixTensors(x, y, lambda, perm, numClasses) as MixupResult<R>;
+    return { lambda, perm: tf.tensor1d(seededPermutation(b, rng), 'int32') };
   });
 }
 

@@ -1,21 +1,13 @@
-import { oneHotFloat, RelkdError, type TensorInput, type ValidateMode } from '@relkd/core';
+import type { TensorInput, ValidateMode } from '@relkd/core';
+import { resolveValidate } from '@relkd/core/internal';
+import type * as tf from '@tensorflow/tfjs-core';
 import {
-  assertNonEmpty,
-  assertNumber,
-  checkFinite,
-  resolveValidate,
-  toLabels,
-  toTensor,
-} from '@relkd/core/internal';
-import * as tf from '@tensorflow/tfjs-core';
-import {
-  broadcastLambda,
   type LambdaInput,
   type PermutationInput,
   toLambda,
   toPermutation,
 } from './internal/mixArgs';
-import { permuteRows } from './internal/permuteRows';
+import { mixBatch, mixNumClasses } from './internal/mixBatch';
 import type { MixupResult } from './types';
 
 /** Options of {@link mixupWith}: the mixing is given, nothing is random. */
@@ -71,52 +63,14 @@ export function mixupWith<R extends tf.Rank>(
   labels: tf.Tensor1D | TensorInput,
   options: MixupWithOptions,
 ): MixupResult<R> {
-  if (options === null || typeof options !== 'object') {
-    throw new RelkdError(
-      'INVALID_OPTION',
-      '`options` { numClasses, lambda, permutation } are required by mixupWith.',
-    );
-  }
-  const { numClasses } = options;
-  assertNumber(numClasses, 'options.numClasses', { min: 1, integer: true });
+  const numClasses = mixNumClasses(
+    options,
+    '`options` { numClasses, lambda, permutation } are required by mixupWith.',
+  );
   const validate = resolveValidate(options.validate);
-  return tf.tidy(() => {
-    const x = toTensor(inputs, 'inputs', 'float');
-    assertNonEmpty(x, 'inputs');
-    const b = x.shape[0]!;
-    const y = toLabels(labels, numClasses, b, 'labels', validate);
+  return mixBatch(inputs, labels, numClasses, validate, (b) => {
     const lambda = toLambda(options.lambda, b, 'options.lambda', validate);
     const perm = toPermutation(options.permutation, b, 'options.permutation', validate);
-    checkFinite(x, 'inputs', validate);
-    return mixTensors(x, y, lambda, perm, numClasses) as MixupResult<R>;
+    return () => ({ lambda, perm });
   });
-}
-
-/** The mixing itself, on validated tensors (inside a `tf.tidy`). */
-export function mixTensors(
-  x: tf.Tensor,
-  y: tf.Tensor1D,
-  lambda: number | tf.Tensor1D,
-  perm: tf.Tensor1D,
-  numClasses: number,
-): MixupResult {
-  const lamX = broadcastLambda(lambda, x.rank);
-  const lamY = broadcastLambda(lambda, 2);
-  const oneMinus = (l: number | tf.Tensor): number | tf.Tensor =>
-    typeof l === 'number' ? 1 - l : tf.sub(1, l);
-  // λ·x + (1 − λ)·x[π] (not x[π] + λ(x − x[π])): exact at λ = 1 and λ = 0.
-  const mixedInputs = tf.add(tf.mul(x, lamX), tf.mul(permuteRows(x, perm), oneMinus(lamX)));
-  const labelsB = tf.gather(y, perm) as tf.Tensor1D;
-  const targets = tf.add(
-    tf.mul(oneHotFloat(y, numClasses), lamY),
-    tf.mul(oneHotFloat(labelsB, numClasses), oneMinus(lamY)),
-  ) as tf.Tensor2D;
-  return {
-    inputs: mixedInputs,
-    lambda: typeof lambda === 'number' ? lambda : (tf.clone(lambda) as tf.Tensor1D),
-    permutation: tf.clone(perm),
-    labelsA: tf.clone(y),
-    labelsB,
-    targets,
-  };
 }

@@ -1,5 +1,5 @@
-import type * as tf from '@tensorflow/tfjs-core';
-import { fusedLossOutputs, hostValues, scratch } from './hostMemory';
+import { scratch } from './hostMemory';
+import { rowLossKernel } from './rowLossKernel';
 
 /**
  * Fused `−scale · Σ_b Σ_c q_bc · log softmax(z_b/T)_c` and its gradient with respect to `z`,
@@ -8,20 +8,11 @@ import { fusedLossOutputs, hostValues, scratch } from './hostMemory';
  * `[value (scalar), dValue/dz [B, C]]`. Registered as core's `FUSED_SOFT_CE`;
  * `crossEntropy`/`softCrossEntropy` run it. Internal.
  */
-export const softCrossEntropyKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
-  const { z, q } = inputs as { z: tf.TensorInfo; q: tf.TensorInfo };
-  const { temperature, scale } = attrs as unknown as { temperature: number; scale: number };
-  const be = backend as tf.KernelBackend;
-  const [rows, cols] = z.shape as [number, number];
-  return fusedLossOutputs(be, [rows, cols], scale, (g) => {
-    let total = 0;
-    const zv = hostValues(be, z);
-    const qv = hostValues(be, q);
-    const inv = 1 / temperature;
-    const gScale = scale / temperature;
+export const softCrossEntropyKernel = rowLossKernel(
+  ['z', 'q'],
+  ({ x: zv, y: qv, cols, inv, gScale, g }) => {
     const e = scratch(0, cols);
-    for (let r = 0; r < rows; r++) {
-      const o = r * cols;
+    return (o) => {
       let m = Number.NEGATIVE_INFINITY;
       let mass = 0;
       for (let c = 0; c < cols; c++) {
@@ -43,8 +34,7 @@ export const softCrossEntropyKernel: tf.KernelFunc = ({ inputs, backend, attrs }
         if (qc !== 0) ce -= qc * ((zv[o + c] as number) * inv - lz);
         g[o + c] = gScale * (((e[c] as number) / sum) * mass - qc);
       }
-      total += ce;
-    }
-    return total;
-  });
-};
+      return ce;
+    };
+  },
+);

@@ -1,5 +1,5 @@
-import type * as tf from '@tensorflow/tfjs-core';
-import { fusedLossOutputs, hostValues, scratch } from './hostMemory';
+import { scratch } from './hostMemory';
+import { rowLossKernel } from './rowLossKernel';
 
 /**
  * Fused `scale · Σ_b KL(softmax(t_b/T) ‖ softmax(s_b/T))` and its gradient with respect to `s`,
@@ -8,22 +8,12 @@ import { fusedLossOutputs, hostValues, scratch } from './hostMemory';
  * `[value (scalar), dValue/ds [B, C]]`. Registered as core's `FUSED_SOFTMAX_KL`;
  * `klDivergence`/`kdLoss` run it. Internal.
  */
-export const softmaxKlKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
-  const { s, t } = inputs as { s: tf.TensorInfo; t: tf.TensorInfo };
-  const { temperature, scale } = attrs as unknown as { temperature: number; scale: number };
-  const be = backend as tf.KernelBackend;
-  const [rows, cols] = s.shape as [number, number];
-  return fusedLossOutputs(be, [rows, cols], scale, (g) => {
-    let total = 0;
-    // Views after the allocation (a wasm heap may have grown and moved).
-    const sv = hostValues(be, s);
-    const tv = hostValues(be, t);
-    const inv = 1 / temperature;
-    const gScale = scale / temperature;
+export const softmaxKlKernel = rowLossKernel(
+  ['s', 't'],
+  ({ x: sv, y: tv, cols, inv, gScale, g }) => {
     const es = scratch(0, cols);
     const et = scratch(1, cols);
-    for (let r = 0; r < rows; r++) {
-      const o = r * cols;
+    return (o) => {
       let ms = Number.NEGATIVE_INFINITY;
       let mt = Number.NEGATIVE_INFINITY;
       for (let c = 0; c < cols; c++) {
@@ -52,8 +42,7 @@ export const softmaxKlKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
         kl += pt * ((tv[o + c] as number) * inv - lzt - ((sv[o + c] as number) * inv - lzs));
         g[o + c] = gScale * (ps - pt);
       }
-      total += kl;
-    }
-    return total;
-  });
-};
+      return kl;
+    };
+  },
+);
