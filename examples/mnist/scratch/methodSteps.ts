@@ -128,7 +128,8 @@ for (let round = 0; round < ROUNDS; round++) {
     r.cpu.push((c.user + c.system) / 1000 / STEPS);
   }
 }
-if (tf.memory().numTensors !== t0) console.log(`tensor count changed: ${t0} -> ${tf.memory().numTensors}`);
+if (tf.memory().numTensors !== t0)
+  console.log(`tensor count changed: ${t0} -> ${tf.memory().numTensors}`);
 
 const ce = runners.find((r) => r.id === 'ce');
 const ceWall = ce ? med(ce.wall) : Number.NaN;
@@ -165,12 +166,14 @@ if (PROFILE) {
         // Op scopes (`foo__op`, `unnamed scope`) nest kernels: count kernels only.
         if (kInfo.name.endsWith('__op') || kInfo.name.includes('scope')) continue;
         const ms = typeof kInfo.kernelTimeMs === 'number' ? kInfo.kernelTimeMs : 0;
-        const e = (by[kInfo.name] ??= { n: 0, ms: 0 });
+        by[kInfo.name] ??= { n: 0, ms: 0 };
+        const e = by[kInfo.name]!;
         e.n += 1 / PROFILE_STEPS;
         e.ms += ms / PROFILE_STEPS;
         if (r.id === detail) {
           const key = `${kInfo.name} ${JSON.stringify(kInfo.inputShapes)}`;
-          const f = (inst[key] ??= { n: 0, ms: 0 });
+          inst[key] ??= { n: 0, ms: 0 };
+          const f = inst[key]!;
           f.n += 1 / PROFILE_STEPS;
           f.ms += ms / PROFILE_STEPS;
         }
@@ -205,8 +208,11 @@ if (PROFILE) {
     );
     if (r.id !== 'ce')
       for (const e of extra.slice(0, 16))
-        console.log(`  ${e.name.padEnd(24)} ${e.n.toFixed(0).padStart(5)} ${e.ms.toFixed(2).padStart(8)} ms`);
+        console.log(
+          `  ${e.name.padEnd(24)} ${e.n.toFixed(0).padStart(5)} ${e.ms.toFixed(2).padStart(8)} ms`,
+        );
   }
 }
-if (JSON_OUT !== '') writeFileSync(JSON_OUT, JSON.stringify({ backend: info, rows, profiles }, null, 2));
+if (JSON_OUT !== '')
+  writeFileSync(JSON_OUT, JSON.stringify({ backend: info, rows, profiles }, null, 2));
 for (const r of runners) r.d.dispose();
