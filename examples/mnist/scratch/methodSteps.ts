@@ -213,6 +213,42 @@ if (PROFILE) {
         );
   }
 }
+// The optimizer's share: a fresh Adam's update of each arm's variables (zero gradients; the
+// second call, once its slots exist), profiled alone. H's fused update targets exactly this.
+const adamShare: Record<string, { vars: number; kernels: number; ms: number; wallMs: number }> = {};
+for (const r of runners) {
+  const vars = r.d.varList();
+  const opt = tf.train.adam(1e-3);
+  const grads = () => Object.fromEntries(vars.map((v) => [v.name, tf.zerosLike(v)]));
+  const apply = () => {
+    const g = grads();
+    opt.applyGradients(g);
+    tf.dispose(Object.values(g));
+  };
+  apply();
+  const walls: number[] = [];
+  for (let i = 0; i < 9; i++) {
+    const w0 = performance.now();
+    apply();
+    walls.push(performance.now() - w0);
+  }
+  const p = await tf.profile(apply);
+  const ks = p.kernels.filter((k) => !k.name.endsWith('__op') && !k.name.includes('scope'));
+  adamShare[r.id] = {
+    vars: vars.length,
+    kernels: ks.length - vars.length, // minus the zerosLike of each gradient
+    ms: ks.reduce((a, k) => a + (typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0), 0),
+    wallMs: med(walls),
+  };
+  opt.dispose();
+}
+console.log(
+  '\nAdam update alone (fresh optimizer, zero gradients): variables, kernels, wall ms (median of 9)',
+);
+for (const [id, a] of Object.entries(adamShare))
+  console.log(
+    `${id.padEnd(6)} ${String(a.vars).padStart(5)} ${String(a.kernels).padStart(6)} ${a.wallMs.toFixed(2).padStart(8)}`,
+  );
 if (JSON_OUT !== '')
-  writeFileSync(JSON_OUT, JSON.stringify({ backend: info, rows, profiles }, null, 2));
+  writeFileSync(JSON_OUT, JSON.stringify({ backend: info, rows, profiles, adamShare }, null, 2));
 for (const r of runners) r.d.dispose();

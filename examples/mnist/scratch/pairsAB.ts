@@ -62,7 +62,9 @@ const cases = stages.flatMap((shape) => {
   const outs = [old, mm4, gather].map((b) =>
     tf.tidy(() => {
       const y = b(f as tf.Tensor4D).dataSync();
-      const g = tf.grad((x: tf.Tensor) => tf.sum(tf.mul(b(x as tf.Tensor4D), dy)))(f).dataSync();
+      const g = tf
+        .grad((x: tf.Tensor) => tf.sum(tf.mul(b(x as tf.Tensor4D), dy)))(f)
+        .dataSync();
       return { y, g };
     }),
   );
