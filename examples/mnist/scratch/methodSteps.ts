@@ -7,11 +7,12 @@
  * `tf.profile`d step per arm: kernels by name, count and time, minus CE's (the method's extra).
  *
  * Run: `npx tsx examples/mnist/scratch/methodSteps.ts [--backend wasm] [--rounds 15] [--steps 3]
- * [--arms ce,kd,...] [--profile] [--json out.json]`.
+ * [--arms ce,kd,...] [--profile] [--json out.json]`. An arm `<id>@offline` (e.g. `kd@offline`) runs
+ * with the teacher's outputs precomputed for the batch pool (the offline-teacher path).
  */
 import { writeFileSync } from 'node:fs';
 import { useBackend } from '@relkd/backend';
-import { Distiller } from '@relkd/layers';
+import { Distiller, type OfflineTeacherSource } from '@relkd/layers';
 import { methods } from '@relkd/layers/methods';
 import * as tf from '@tensorflow/tfjs-core';
 import { armById, configFor } from '../src/arms';
@@ -77,11 +78,32 @@ if (ARMS.includes('mtkd')) {
 interface Runner {
   id: string;
   d: Distiller;
+  /** One step on pool batch `b` (offline-teacher arms pass the batch's rows). */
+  step: (b: number) => void | Promise<unknown>;
   wall: number[];
   cpu: number[];
 }
+
+/**
+ * `<arm>@offline`: the arm with its teacher's outputs computed once for the pool's rows (row
+ * `b·64 + i` is row i of pool batch b) and served by row: the Distiller's offline-teacher path,
+ * i.e. the step without the per-step teacher forward.
+ */
+function offlineSource(t: tf.Tensor2D): OfflineTeacherSource {
+  return {
+    rowCount: t.shape[0],
+    prepare: async () => {},
+    gather: async (rows) => ({
+      logits: tf.tidy(() => tf.gather(t, tf.tensor1d(Array.from(rows), 'int32'))),
+      features: {},
+    }),
+  };
+}
+const poolRows = (b: number) => Array.from({ length: B }, (_, i) => b * B + i);
+
 const runners: Runner[] = ARMS.map((id) => {
-  const arm = armById(id);
+  const [armId, mode] = id.split('@') as [string, string | undefined];
+  const arm = armById(armId);
   const student = buildStudent(1000);
   const t = arm.teacher === undefined ? undefined : arm.teacher === 'icc' ? iccTeacher : teacher;
   const parts = arm.build({
@@ -92,20 +114,31 @@ const runners: Runner[] = ARMS.map((id) => {
     seed: 1000,
     teacherHeadWeights: headWeights as never,
   });
+  const offline =
+    mode === 'offline' && t !== undefined
+      ? offlineSource(
+          tf.tidy(
+            () => tf.concat(batches.map((bt) => t.model.predict(bt.x) as tf.Tensor)) as tf.Tensor2D,
+          ),
+        )
+      : undefined;
   const d = new Distiller({
     student: student.model,
-    teacher: t?.model,
+    teacher: offline ?? t?.model,
     optimizer: tf.train.adam(1e-3),
     seed: 1000,
     ...parts,
   });
-  return { id, d, wall: [], cpu: [] };
+  const step =
+    offline === undefined
+      ? (b: number) => d.step(batches[b]!.x, batches[b]!.y)
+      : (b: number) => d.stepAsync(batches[b]!.x, batches[b]!.y, poolRows(b));
+  return { id, d, step, wall: [], cpu: [] };
 });
 
 let k = 0;
-const next = () => batches[k++ % NB]!;
-for (const r of runners) for (let i = 0; i < 4; i++) r.d.step(next().x, next().y);
-// (x and y from different batches in warm-up only: shapes matter, values do not.)
+const next = () => k++ % NB;
+for (const r of runners) for (let i = 0; i < 4; i++) await r.step(next());
 
 const med = (a: number[]) => {
   const s = [...a].sort((p, q) => p - q);
@@ -118,10 +151,7 @@ for (let round = 0; round < ROUNDS; round++) {
     const r = runners[(j + round) % runners.length]!;
     const c0 = process.cpuUsage();
     const w0 = performance.now();
-    for (let s = 0; s < STEPS; s++) {
-      const b = next();
-      r.d.step(b.x, b.y);
-    }
+    for (let s = 0; s < STEPS; s++) await r.step(next());
     const w = (performance.now() - w0) / STEPS;
     const c = process.cpuUsage(c0);
     r.wall.push(w);
@@ -159,8 +189,8 @@ if (PROFILE) {
     const inst: Record<string, { n: number; ms: number }> = {};
     for (let s = 0; s < PROFILE_STEPS; s++) {
       const b = next();
-      const p = await tf.profile(() => {
-        r.d.step(b.x, b.y);
+      const p = await tf.profile(async () => {
+        await r.step(b);
       });
       for (const kInfo of p.kernels) {
         // Op scopes (`foo__op`, `unnamed scope`) nest kernels: count kernels only.
