@@ -79,7 +79,7 @@ interface Runner {
   id: string;
   d: Distiller;
   /** One step on pool batch `b` (offline-teacher arms pass the batch's rows). */
-  step: (b: number) => void | Promise<unknown>;
+  step: (b: number) => unknown;
   wall: number[];
   cpu: number[];
 }

@@ -52,8 +52,8 @@ const cases = shapes.flatMap(({ x: shape, stride }) => {
 });
 // Same values first.
 for (const { x: shape, stride } of shapes) {
-  const x = tf.randomNormal(shape, 0, 1, 'float32', 3);
-  const w = tf.randomNormal([3, 3, shape[3], 1], 0, 1, 'float32', 4);
+  const x = tf.randomNormal(shape, 0, 1, 'float32', 3) as tf.Tensor4D;
+  const w = tf.randomNormal([3, 3, shape[3], 1], 0, 1, 'float32', 4) as tf.Tensor4D;
   const a = tf
     .depthwiseConv2d(
       tf.pad(x, [
@@ -61,7 +61,7 @@ for (const { x: shape, stride } of shapes) {
         [1, 1],
         [1, 1],
         [0, 0],
-      ]),
+      ]) as tf.Tensor4D,
       w,
       stride,
       'valid',
