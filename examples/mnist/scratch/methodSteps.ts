@@ -7,7 +7,7 @@
  * `tf.profile`d step per arm: kernels by name, count and time, minus CE's (the method's extra).
  *
  * Run: `npx tsx examples/mnist/scratch/methodSteps.ts [--backend wasm] [--rounds 15] [--steps 3]
- * [--arms ce,kd,...] [--profile] [--json out.json]`. An arm `<id>@offline` (e.g. `kd@offline`) runs
+ * [--arms ce,kd,...] [--profile [--detail ARM [--by-count]]] [--json out.json]`. An arm `<id>@offline` (e.g. `kd@offline`) runs
  * with the teacher's outputs precomputed for the batch pool (the offline-teacher path).
  */
 import { writeFileSync } from 'node:fs';
@@ -192,6 +192,10 @@ if (PROFILE) {
       const p = await tf.profile(async () => {
         await r.step(b);
       });
+      if (r.id === detail && args.includes('--sequence'))
+        p.kernels.forEach((kInfo, i) =>
+          console.log(`    ${i} ${kInfo.name} ${JSON.stringify(kInfo.inputShapes)}`),
+        );
       for (const kInfo of p.kernels) {
         // Op scopes (`foo__op`, `unnamed scope`) nest kernels: count kernels only.
         if (kInfo.name.endsWith('__op') || kInfo.name.includes('scope')) continue;
@@ -211,8 +215,9 @@ if (PROFILE) {
     }
     profiles[r.id] = by;
     if (r.id === detail) {
+      const byCount = args.includes('--by-count');
       for (const [key, e] of Object.entries(inst)
-        .sort((a, q) => q[1].ms - a[1].ms)
+        .sort((a, q) => (byCount ? q[1].n - a[1].n : q[1].ms - a[1].ms))
         .slice(0, 40))
         console.log(`  ${e.ms.toFixed(2).padStart(7)} ms ${e.n.toFixed(0).padStart(4)}x ${key}`);
     }
