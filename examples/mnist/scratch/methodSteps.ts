@@ -7,7 +7,7 @@
  * `tf.profile`d step per arm: kernels by name, count and time, minus CE's (the method's extra).
  *
  * Run: `npx tsx examples/mnist/scratch/methodSteps.ts [--backend wasm] [--rounds 15] [--steps 3]
- * [--arms ce,kd,...] [--profile [--detail ARM [--by-count]]] [--json out.json]`. An arm `<id>@offline` (e.g. `kd@offline`) runs
+ * [--arms ce,kd,...] [--profile [--detail ARM [--by-count] [--sequence]]] [--json out.json]`. An arm `<id>@offline` (e.g. `kd@offline`) runs
  * with the teacher's outputs precomputed for the batch pool (the offline-teacher path).
  */
 import { writeFileSync } from 'node:fs';
@@ -192,10 +192,11 @@ if (PROFILE) {
       const p = await tf.profile(async () => {
         await r.step(b);
       });
-      if (r.id === detail && args.includes('--sequence'))
-        p.kernels.forEach((kInfo, i) =>
-          console.log(`    ${i} ${kInfo.name} ${JSON.stringify(kInfo.inputShapes)}`),
-        );
+      if (r.id === detail && args.includes('--sequence')) {
+        p.kernels.forEach((kInfo, i) => {
+          console.log(`    ${i} ${kInfo.name} ${JSON.stringify(kInfo.inputShapes)}`);
+        });
+      }
       for (const kInfo of p.kernels) {
         // Op scopes (`foo__op`, `unnamed scope`) nest kernels: count kernels only.
         if (kInfo.name.endsWith('__op') || kInfo.name.includes('scope')) continue;
