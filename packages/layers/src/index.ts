@@ -9,6 +9,11 @@
  */
 
 export {
+  type CachedTeacherOutputs,
+  type CacheTeacherOutputsOptions,
+  cacheTeacherOutputs,
+} from './cacheTeacherOutputs';
+export {
   type Batch,
   type BatchContext,
   type BatchLike,

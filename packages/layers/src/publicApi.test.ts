@@ -6,6 +6,8 @@ import type * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import type {
+  CachedTeacherOutputs,
+  CacheTeacherOutputsOptions,
   DistillData,
   DistillerConfig,
   DistillerParts,
@@ -41,6 +43,7 @@ describe('@relkd/layers public API', () => {
   it('each entry exports exactly its documented values', () => {
     expect(names(main)).toEqual([
       'Distiller',
+      'cacheTeacherOutputs',
       'evaluateModel',
       'isOfflineTeacher',
       'layerNames',
@@ -105,6 +108,14 @@ describe('@relkd/layers public API', () => {
       tfl.LayersModel | OfflineTeacherSource | undefined
     >();
     expectTypeOf(main.isOfflineTeacher).toEqualTypeOf<(x: unknown) => x is OfflineTeacherSource>();
+    expectTypeOf(main.cacheTeacherOutputs).toEqualTypeOf<
+      (
+        teacher: tfl.LayersModel,
+        x: tf.Tensor,
+        options?: CacheTeacherOutputsOptions,
+      ) => CachedTeacherOutputs
+    >();
+    expectTypeOf<CachedTeacherOutputs>().toMatchTypeOf<OfflineTeacherSource>();
     expectTypeOf<OfflineTeacherSource['prepare']>().toEqualTypeOf<
       (info: OfflineTeacherDataInfo) => Promise<void>
     >();

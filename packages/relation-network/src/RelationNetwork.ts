@@ -206,20 +206,12 @@ export class RelationNetwork extends Module<tf.Tensor, RelationOutput> {
       );
     }
     if (jointBatch) {
-      const b = pairs.positive.shape[0];
       const x = tf.concat([pairs.positive, pairs.negative]);
-      let both: RelationOutput;
       try {
-        both = this.apply(x, applyOptions);
+        return this.applyJointPairs(x, applyOptions);
       } finally {
         x.dispose();
       }
-      return tf.tidy(() => {
-        const [sp, sn] = tf.split(both.score, [b, both.score.shape[0] - b]) as tf.Tensor2D[];
-        const [lp, ln] = tf.split(both.logits, [b, both.logits.shape[0] - b]) as tf.Tensor2D[];
-        tf.dispose(both);
-        return { positive: { score: sp!, logits: lp! }, negative: { score: sn!, logits: ln! } };
-      });
     }
     const positive = this.apply(pairs.positive, applyOptions);
     try {
@@ -228,6 +220,29 @@ export class RelationNetwork extends Module<tf.Tensor, RelationOutput> {
       tf.dispose(positive);
       throw e;
     }
+  }
+
+  /**
+   * Runs the network once on a joint pair batch `[2B, H, W, 2C]` (the B positive pairs, then
+   * the B negative pairs: `applyPairs` with `jointBatch: true` on its concatenation) and splits
+   * the outputs into the positive and the negative halves. `relationStages` feeds it the joint
+   * batch built in one step (`gatherJointPairs`). The caller keeps `x`.
+   */
+  applyJointPairs(x: tf.Tensor4D, options: ApplyOptions = {}): RelationPairOutput {
+    if (!(x instanceof tf.Tensor) || x.rank !== 4 || x.shape[0] % 2 !== 0) {
+      throw new RelkdError(
+        'SHAPE_MISMATCH',
+        `${this.name}.applyJointPairs expects NHWC [2B, H, W, ${this.inChannels}] (positive pairs, then negative pairs), got ${x instanceof tf.Tensor ? formatShape(x.shape) : String(x)}.`,
+      );
+    }
+    const b = x.shape[0] / 2;
+    const both = this.apply(x, options);
+    return tf.tidy(() => {
+      const [sp, sn] = tf.split(both.score, [b, b]) as tf.Tensor2D[];
+      const [lp, ln] = tf.split(both.logits, [b, b]) as tf.Tensor2D[];
+      tf.dispose(both);
+      return { positive: { score: sp!, logits: lp! }, negative: { score: sn!, logits: ln! } };
+    });
   }
 
   protected forward(x: tf.Tensor, training: boolean): RelationOutput {

@@ -8,7 +8,7 @@ import {
 import * as tf from '@tensorflow/tfjs-core';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { gatherPairs } from './gatherPairs';
+import { gatherJointPairs, gatherPairs } from './gatherPairs';
 import { tripletIndices } from './tripletIndices';
 
 describe.each(BACKENDS)('gatherPairs on %s', (backend) => {
@@ -143,5 +143,53 @@ describe.each(BACKENDS)('gatherPairs on %s', (backend) => {
       ),
       { numRuns: 25, seed: 3 },
     );
+  });
+
+  it('gatherJointPairs: concat([positive, negative]) of gatherPairs, bit for bit, values and gradients', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 5 }),
+        fc.integer({ min: 1, max: 3 }),
+        fc.integer({ min: 1, max: 3 }),
+        fc.integer({ min: 1, max: 4 }),
+        fc.integer({ min: 1, max: 6 }),
+        fc.integer({ min: 0, max: 1000 }),
+        (n, h, w, c, b, seed) => {
+          tf.tidy(() => {
+            const f = tf.randomUniform([n, h, w, c], -1e4, 1e4, 'float32', seed) as tf.Tensor4D;
+            const pick = (s: number) => tf.randomUniform([b], 0, n, 'int32', s) as tf.Tensor1D;
+            const idx = {
+              anchor: pick(seed + 1),
+              positive: pick(seed + 2),
+              negative: pick(seed + 3),
+            };
+            const separate = (x: tf.Tensor) => {
+              const p = gatherPairs(x as tf.Tensor4D, idx);
+              return tf.concat([p.positive, p.negative]);
+            };
+            const joint = gatherJointPairs(f, idx);
+            expect(joint.shape).toEqual([2 * b, h, w, 2 * c]);
+            expectClose(joint, separate(f), { rtol: 0, atol: 0 });
+            const dy = tf.randomNormal([2 * b, h, w, 2 * c], 0, 1, 'float32', seed + 4);
+            const gJoint = tf.grad((x: tf.Tensor) =>
+              tf.sum(tf.mul(gatherJointPairs(x as tf.Tensor4D, idx), dy)),
+            )(f);
+            const gSep = tf.grad((x: tf.Tensor) => tf.sum(tf.mul(separate(x), dy)))(f);
+            expectClose(gJoint, gSep, { rtol: 1e-6, atol: 1e-6 });
+          });
+        },
+      ),
+      { numRuns: 25, seed: 4 },
+    );
+    const f = tf.zeros([2, 2, 2, 1]);
+    expectNoLeak(() =>
+      gatherJointPairs(f as tf.Tensor4D, { anchor: [0, 1], positive: [0, 1], negative: [1, 0] }),
+    );
+    expectRelkdError(
+      () => gatherJointPairs(f as tf.Tensor4D, { anchor: [0, 1], positive: [0], negative: [1, 0] }),
+      'SHAPE_MISMATCH',
+    );
+    expectRelkdError(() => gatherJointPairs(f as tf.Tensor4D, null as never), 'INVALID_OPTION');
+    f.dispose();
   });
 });

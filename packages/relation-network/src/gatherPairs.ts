@@ -44,46 +44,98 @@ export function gatherPairs(
   features: tf.Tensor4D | TensorInput,
   indices: PairIndices,
 ): FeaturePairs {
-  if (indices == null || typeof indices !== 'object') {
-    throw new RelkdError(
-      'INVALID_OPTION',
-      '`indices` must be an object with `anchor`, `positive` and `negative` int32 [B] tensors.',
-    );
-  }
+  checkIndicesObject(indices);
   return tf.tidy(() => {
-    const f = toTensor(features, 'features');
-    assertRank(f, 4, 'features', 'NHWC [N, H, W, C]');
-    assertNonEmpty(f, 'features');
-    const a = toIndex(indices.anchor, 'indices.anchor');
-    const p = toIndex(indices.positive, 'indices.positive');
-    const n = toIndex(indices.negative, 'indices.negative');
-    for (const [t, name] of [
-      [p, 'indices.positive'],
-      [n, 'indices.negative'],
-    ] as const) {
-      if (t.shape[0] !== a.shape[0]) {
-        throw new RelkdError(
-          'SHAPE_MISMATCH',
-          `\`${name}\` must have the shape of \`indices.anchor\` ${formatShape(a.shape)}, got ${formatShape(t.shape)}.`,
-          { name, expected: a.shape, actual: t.shape },
-        );
-      }
-    }
+    const { f, a, p, n } = pairInputs(features, indices);
     const [rows, h, w, c] = f.shape as [number, number, number, number];
     const b = a.shape[0];
     const flat = tf.reshape(f, [rows, h * w * c]) as tf.Tensor2D;
     // one matMul selects all three index sets: [3B, N] · [N, HWC]
-    const all = tf.concat([a, p, n]);
-    // tf.oneHot needs depth >= 2; with a single row the selector is the column `idx == 0`
-    const hot = rows === 1 ? tf.expandDims(tf.equal(all, 0), 1) : tf.oneHot(all, rows);
-    const select = tf.cast(hot, 'float32') as tf.Tensor2D;
-    const picked = tf.reshape(tf.matMul(select, flat), [3, b, h, w, c]);
+    const picked = tf.reshape(tf.matMul(selector(tf.concat([a, p, n]), rows), flat), [
+      3,
+      b,
+      h,
+      w,
+      c,
+    ]);
     const [anchor, pos, neg] = tf.unstack(picked) as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D];
     return {
       positive: tf.concat([anchor, pos], 3) as tf.Tensor4D,
       negative: tf.concat([anchor, neg], 3) as tf.Tensor4D,
     };
   });
+}
+
+/**
+ * The joint pair batch of one stage, `concat([positive, negative])` of {@link gatherPairs}
+ * (NHWC `[2B, H, W, 2C]`: the B positive pairs, then the B negative pairs, anchor channels
+ * first), built without the channel concatenations: one one-hot matrix product selects
+ * `[anchor; anchor; positive; negative]` (`[4B, N] · [N, HWC]`) and a transpose of
+ * `[2, 2B, HW, C]` to `[2B, HW, 2, C]` puts each pair's two images side by side on the channel
+ * axis. Same values as `gatherPairs` + `concat` (copies), and the same gradient (a `matMul`),
+ * with fewer kernels forward and backward. Internal: what `relationStages` runs with
+ * `jointBatch: true`; same inputs and errors as {@link gatherPairs}.
+ */
+export function gatherJointPairs(
+  features: tf.Tensor4D | TensorInput,
+  indices: PairIndices,
+): tf.Tensor4D {
+  checkIndicesObject(indices);
+  return tf.tidy(() => {
+    const { f, a, p, n } = pairInputs(features, indices);
+    const [rows, h, w, c] = f.shape as [number, number, number, number];
+    const b = a.shape[0];
+    const flat = tf.reshape(f, [rows, h * w * c]) as tf.Tensor2D;
+    const picked = tf.reshape(tf.matMul(selector(tf.concat([a, a, p, n]), rows), flat), [
+      2,
+      2 * b,
+      h * w,
+      c,
+    ]);
+    return tf.reshape(tf.transpose(picked, [1, 2, 0, 3]), [2 * b, h, w, 2 * c]) as tf.Tensor4D;
+  });
+}
+
+function checkIndicesObject(indices: PairIndices): void {
+  if (indices == null || typeof indices !== 'object') {
+    throw new RelkdError(
+      'INVALID_OPTION',
+      '`indices` must be an object with `anchor`, `positive` and `negative` int32 [B] tensors.',
+    );
+  }
+}
+
+/** The checked features and index tensors of a pair gather (inside the caller's tidy). */
+function pairInputs(
+  features: tf.Tensor4D | TensorInput,
+  indices: PairIndices,
+): { f: tf.Tensor4D; a: tf.Tensor1D; p: tf.Tensor1D; n: tf.Tensor1D } {
+  const f = toTensor(features, 'features');
+  assertRank(f, 4, 'features', 'NHWC [N, H, W, C]');
+  assertNonEmpty(f, 'features');
+  const a = toIndex(indices.anchor, 'indices.anchor');
+  const p = toIndex(indices.positive, 'indices.positive');
+  const n = toIndex(indices.negative, 'indices.negative');
+  for (const [t, name] of [
+    [p, 'indices.positive'],
+    [n, 'indices.negative'],
+  ] as const) {
+    if (t.shape[0] !== a.shape[0]) {
+      throw new RelkdError(
+        'SHAPE_MISMATCH',
+        `\`${name}\` must have the shape of \`indices.anchor\` ${formatShape(a.shape)}, got ${formatShape(t.shape)}.`,
+        { name, expected: a.shape, actual: t.shape },
+      );
+    }
+  }
+  return { f: f as tf.Tensor4D, a, p, n };
+}
+
+/** The float32 one-hot selector `[K, rows]` of row indices `idx` `[K]`. */
+function selector(idx: tf.Tensor1D, rows: number): tf.Tensor2D {
+  // tf.oneHot needs depth >= 2; with a single row the selector is the column `idx == 0`
+  const hot = rows === 1 ? tf.expandDims(tf.equal(idx, 0), 1) : tf.oneHot(idx, rows);
+  return tf.cast(hot, 'float32') as tf.Tensor2D;
 }
 
 function toIndex(x: tf.Tensor1D | TensorInput, name: string): tf.Tensor1D {

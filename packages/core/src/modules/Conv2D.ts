@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { assertNumber } from '../validation/validation';
-import { assertConvGeometry, type Padding, prepareConvInput } from './checkInput';
+import { assertConvGeometry, type Padding, padSpatial, prepareConvInput } from './checkInput';
 
 export { padSpatial } from './checkInput';
 
@@ -91,8 +91,10 @@ export class Conv2D extends Module {
     if (this.kernelSize === 1 && this.stride === 1) {
       // A 1x1 stride-1 convolution is a matrix product over the channel axis: same values, and
       // its gradient avoids the cpu backend's slow Conv2DBackpropFilter (element-wise loops).
-      const [b, h, w, c] = input.shape;
-      const flat = tf.reshape(input, [b * h * w, c]);
+      // (Padding a 1x1 convolution only adds bias-only borders: pad the input explicitly.)
+      const padded = typeof pad === 'number' ? padSpatial(input, pad) : input;
+      const [b, h, w, c] = padded.shape;
+      const flat = tf.reshape(padded, [b * h * w, c]);
       const kernel = tf.reshape(this.filter, [c, this.outChannels]);
       const y = tf.reshape(tf.matMul(flat, kernel), [b, h, w, this.outChannels]);
       return this.bias ? tf.add(y, this.bias) : y;

@@ -67,9 +67,12 @@ export function assertConvGeometry(
 }
 
 /**
- * Checks an NHWC convolution input (channels, and H×W against the effective kernel) and applies
- * explicit symmetric padding (PyTorch's `padding=p`). Returns the input to convolve and the tfjs
- * pad mode to use. Internal helper of `Conv2D` and `DepthwiseConv2D`.
+ * Checks an NHWC convolution input (channels, and H×W against the effective kernel) and returns
+ * it with the tfjs pad argument to convolve it with: explicit symmetric padding (PyTorch's
+ * `padding=p`) is passed to the convolution as the number `p` (tfjs pads `p` zeros on every
+ * side inside the kernel: the same values as `padSpatial` then `'valid'`, without a `PadV2`
+ * kernel forward and its `Slice` gradient backward); `0` becomes `'valid'`. Internal helper of
+ * `Conv2D` and `DepthwiseConv2D`.
  */
 export function prepareConvInput(
   x: tf.Tensor,
@@ -78,12 +81,10 @@ export function prepareConvInput(
   dilation: number,
   padding: Padding,
   who: string,
-): [tf.Tensor4D, 'same' | 'valid'] {
+): [tf.Tensor4D, 'same' | 'valid' | number] {
   checkModuleInput(x, 4, channels, who, 'NHWC [B, H, W, C]');
   checkSpatial(x, kernelSize, dilation, padding, who);
-  if (typeof padding === 'number') {
-    return [padding > 0 ? padSpatial(x as tf.Tensor4D, padding) : (x as tf.Tensor4D), 'valid'];
-  }
+  if (typeof padding === 'number') return [x as tf.Tensor4D, padding > 0 ? padding : 'valid'];
   return [x as tf.Tensor4D, padding];
 }
 
