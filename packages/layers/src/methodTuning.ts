@@ -1,6 +1,6 @@
 import type { SavedWeights } from '@relkd/core';
-import type { OfflineTeacherSource } from './offlineTeacher';
 import type * as tfl from '@tensorflow/tfjs-layers';
+import type { OfflineTeacherSource } from './offlineTeacher';
 
 /**
  * A flat, JSON-safe configuration of a method (what a tuning grid varies and a `tuned.json`
