@@ -10,12 +10,16 @@
  *   --sweep-losses=kd,vrm losses of the B/C sweeps (default: all selected losses)
  *   --no-sweeps           skip the B/C sweeps
  *   --no-overhead         skip the training-step overhead
+ *   --no-whole-steps      skip the whole training steps (each method's Distiller.step, issue #19)
+ *   --whole-step-backends=wasm  backends of the whole steps (default: wasm; cpu works, slowly)
+ *   --whole-step-rounds=N timed rounds of the whole steps (default 30; --quick: CE and KD, 3 rounds)
  *   --overhead-backends=wasm  backends of the training-step overhead (default: wasm, the target's)
  *   --sweep-backends=wasm     backends of the B/C sweeps (default: wasm; the cpu backend's
  *                             JavaScript kernels make the large points take minutes on a loaded machine)
  *   --out=DIR             output folder (default docs/benchmarks; .cache/bench with --quick)
  *   --render              no measuring: rebuild performance.md and the charts from DIR/performance.json
- *                         (picks up a new tools/reference/bench_torch.json and packages/bench/findings.md)
+ *                         (picks up a new tools/reference/bench_torch.json / step_torch.json and
+ *                         packages/bench/findings.md)
  *
  * Flags are parsed strictly (`node:util` parseArgs, see args.ts): an unknown flag or loss name is
  * an error. `--name=value` and `--name value` both work.
@@ -44,6 +48,13 @@ import {
   type SweepPoint,
   svgChart,
 } from './report';
+import {
+  attachStepTorch,
+  type KernelProfile,
+  readStepTorch,
+  type WholeStepRow,
+  wholeSteps,
+} from './wholeSteps';
 
 const args = (() => {
   try {
@@ -88,6 +99,8 @@ async function main(): Promise<void> {
   const rows: Row[] = [];
   const sweeps: SweepPoint[] = [];
   const overhead: OverheadRow[] = [];
+  const steps: WholeStepRow[] = [];
+  const kernelProfiles: KernelProfile[] = [];
   const backendsRun: string[] = [];
   const backendInfo: Record<string, unknown> = {};
   const failures: string[] = [];
@@ -189,6 +202,20 @@ async function main(): Promise<void> {
         failures.push(`${label} training-step overhead: ${(e as Error).message}`);
       }
     }
+    if (args.wholeSteps && args.wholeStepBackends.includes(name)) {
+      try {
+        const r = await wholeSteps(label, {
+          quick,
+          ...(args.wholeStepRounds === undefined ? {} : { rounds: args.wholeStepRounds }),
+          log,
+        });
+        steps.push(...r.rows);
+        kernelProfiles.push(...r.profiles);
+      } catch (e) {
+        log(`  whole steps FAILED: ${(e as Error).message}`);
+        failures.push(`${label} whole steps: ${(e as Error).message}`);
+      }
+    }
   }
 
   const meta: Meta = {
@@ -204,7 +231,7 @@ async function main(): Promise<void> {
     describe: describeBackend(),
     quick,
   };
-  writeOutputs({ meta, failures, rows, sweeps, overhead });
+  writeOutputs({ meta, failures, rows, sweeps, overhead, wholeSteps: steps, kernelProfiles });
 }
 
 /** The measured data a report is made from (performance.json holds it, plus derived fields). */
@@ -214,6 +241,9 @@ interface RunData {
   rows: Row[];
   sweeps: SweepPoint[];
   overhead: OverheadRow[];
+  /** Each method's whole `Distiller.step` (absent in reports written before issue #19). */
+  wholeSteps?: WholeStepRow[];
+  kernelProfiles?: KernelProfile[];
 }
 
 /**
@@ -221,8 +251,18 @@ interface RunData {
  * tfjs/torch ratios (tools/reference/bench_torch.json, when present), the kernel-constancy
  * verdicts and the hand-written findings (packages/bench/findings.md, when present).
  */
-function writeOutputs({ meta, failures, rows, sweeps, overhead }: RunData): void {
+function writeOutputs({
+  meta,
+  failures,
+  rows,
+  sweeps,
+  overhead,
+  wholeSteps: steps = [],
+  kernelProfiles = [],
+}: RunData): void {
   const torch = readTorch(join(repoRoot, 'tools', 'reference', 'bench_torch.json'));
+  const stepTorch = readStepTorch(join(repoRoot, 'tools', 'reference', 'step_torch.json'));
+  attachStepTorch(steps, stepTorch);
   for (const r of rows) {
     delete r.torchBackwardRatio;
     delete r.torchForwardRatio;
@@ -249,7 +289,7 @@ function writeOutputs({ meta, failures, rows, sweeps, overhead }: RunData): void
   const jsonFile = join(outDir, 'performance.json');
   writeFileSync(
     jsonFile,
-    `${JSON.stringify({ meta, failures, rows, sweeps, kernelConstancy, overhead, torch }, null, 2)}\n`,
+    `${JSON.stringify({ meta, failures, rows, sweeps, kernelConstancy, overhead, wholeSteps: steps, kernelProfiles, torch, stepTorch }, null, 2)}\n`,
   );
   formatJson(jsonFile);
   // Charts of the wasm sweeps (the targets are about WASM), else of the first swept backend.
@@ -286,6 +326,9 @@ function writeOutputs({ meta, failures, rows, sweeps, overhead }: RunData): void
       sweeps,
       kernelConstancy,
       overhead,
+      wholeSteps: steps,
+      kernelProfiles,
+      stepTorch,
       torch,
       failures,
       charts: charts.map(([f]) => f),

@@ -1,6 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type { Measurement } from './measure';
 import type { OverheadRow } from './overhead';
+import { renderWholeSteps } from './wholeStepReport';
+import type { KernelProfile, StepTorchResults, WholeStepRow } from './wholeSteps';
 
 /** One row of the benchmark report (a loss at a reference shape on one backend). */
 export interface Row {
@@ -211,6 +213,11 @@ export interface ReportData {
   sweeps: SweepPoint[];
   kernelConstancy: KernelConstancy[];
   overhead: OverheadRow[];
+  /** Each method's whole `Distiller.step` (issue #19) and the per-kernel profiles. */
+  wholeSteps: WholeStepRow[];
+  kernelProfiles: KernelProfile[];
+  /** tools/reference/step_torch.json, when present. */
+  stepTorch: StepTorchResults | null;
   torch: TorchResults | null;
   failures: string[];
   charts: string[];
@@ -326,6 +333,7 @@ ${d.failures.length ? `**Failures in this run:**\n\n${d.failures.map((f) => `- $
 
 ${targets(d)}
 
+${renderWholeSteps(d.wholeSteps, d.kernelProfiles, d.stepTorch)}
 ## Reference shapes
 
 CIFAR-100-like: B = 64, C = 100, stage features of a resnet8x4-sized student NHWC
@@ -369,7 +377,7 @@ ${sweepTable}
 
 ## Overhead on a real training step
 
-The MNIST example's student (\`buildStudent\` imported from examples/mnist/src/models.ts: conv 3x3x8 →
+The loss terms alone (the whole steps are above). The MNIST example's 2-stage student (\`buildStudent(seed, '2stage')\` imported from examples/mnist/src/models.ts: conv 3x3x8 →
 pool → conv 3x3x16 → pool → dense 10, 'same' padding), batch 64, \`tf.train.sgd\`:
 \`optimizer.minimize\` with CE only (A) vs with each method's terms (B), same batch and backend, A and
 B run back to back in alternating order, ${d.overhead[0]?.rounds ?? 25} rounds after 2 warm-up pairs; the ratio is the median of
