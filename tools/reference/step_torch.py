@@ -65,6 +65,7 @@ import math
 import os
 import platform
 import random
+import re
 import statistics
 import subprocess
 import sys
@@ -604,14 +605,19 @@ def write_fixture(path, cfg):
 
 
 def blas_info():
+    """BLAS / LAPACK / oneDNN / OpenMP / SIMD level of this PyTorch build (from torch.__config__.show())."""
     cfg = torch.__config__.show()
-    keys = ['BLAS_INFO', 'LAPACK_INFO', 'USE_MKLDNN', 'USE_OPENMP', 'CPU capability usage']
     info = {}
-    for line in cfg.replace(',', '\n').splitlines():
-        line = line.strip().lstrip('- ')
-        for k in keys:
-            if line.startswith(k):
-                info[k] = line.split('=' if '=' in line else ':', 1)[1].strip()
+    for key in ['BLAS_INFO', 'LAPACK_INFO', 'USE_MKLDNN', 'USE_OPENMP']:
+        m = re.search(key + r'=([^,\s]+)', cfg)
+        if m:
+            info[key] = m.group(1)
+    m = re.search(r'CPU capability usage: (\S+)', cfg)
+    if m:
+        info['cpuCapability'] = m.group(1)
+    m = re.search(r'Intel\(R\) MKL-DNN (v[\d.]+)', cfg)
+    if m:
+        info['mkldnn'] = m.group(1)
     return info
 
 
@@ -683,11 +689,6 @@ def main():
     with open(a.out, 'w') as fh:
         json.dump(out, fh, indent=2)
         fh.write('\n')
-    try:
-        subprocess.run([os.path.join(HERE, '..', '..', 'node_modules', '.bin', 'biome'), 'format', '--write', a.out],
-                       check=True, capture_output=True)
-    except (OSError, subprocess.CalledProcessError):
-        print('note: could not format the JSON with biome (run `npx biome format --write` on it)')
     print(f'wrote {os.path.relpath(a.out)}')
 
 
