@@ -43,6 +43,11 @@ describe('parseBenchArgs (strict node:util parseArgs)', () => {
       { wholeStepBackends: ['cpu', 'wasm'], wholeStepRounds: 12 },
     ],
     ['--no-whole-steps', ['--no-whole-steps'], { wholeSteps: false }],
+    [
+      '--losses= (whole steps only)',
+      ['--losses=', '--no-overhead'],
+      { losses: [], sweepLosses: [] },
+    ],
   ] as const)('%s', (_, argv, expected) => {
     expect(parseBenchArgs(argv, KNOWN)).toMatchObject(expected);
   });
