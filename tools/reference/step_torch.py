@@ -111,13 +111,6 @@ def load_tuned():
 
 # ----------------------------------------------------------------------------- models and modules
 
-class Flatten(nn.Module):
-    """NCHW flatten; `chw` lets the tfjs-layout export reorder the next dense kernel (tfjs: HWC)."""
-
-    def forward(self, x):
-        return x.flatten(1)
-
-
 class Net(nn.Module):
     """examples/mnist/src/models.ts buildStudent / buildTeacher. forward -> (stage features, logits)."""
 
@@ -136,7 +129,7 @@ class Net(nn.Module):
         layers = []
         if hidden is not None:
             fc = nn.Linear(feat, hidden)
-            fc.chw = (cin, s, s)
+            fc.chw = (cin, s, s)  # NCHW flatten here, NHWC in tfjs: the tfjs-layout export reorders rows
             layers += [fc, nn.ReLU(), nn.Linear(hidden, NUM_CLASSES)]
             # dropout 0.3 sits before the hidden dense; the teacher only runs in inference mode
         else:
