@@ -76,7 +76,10 @@ export interface KernelProfile {
   id: string;
   /** Wall time of the profiled step (profiling itself adds some). */
   wallMs: number;
-  /** Sum of the kernels' times; `wallMs − kernelMs` is JavaScript, dispatch and bookkeeping. */
+  /**
+   * Sum of the kernels' times (scopes such as `customGrad` wrappers left out: their kernels are
+   * counted); `wallMs − kernelMs` is JavaScript, dispatch and bookkeeping.
+   */
   kernelMs: number;
   kernels: number;
   top: Array<{ name: string; ms: number; count: number; share: number }>;
@@ -115,19 +118,20 @@ function batch(size: number): { x: tf.Tensor4D; y: tf.Tensor1D } {
 }
 
 /**
- * Sums `tf.profile`'s kernel records by name, largest first. Records named `…__op` are op scopes
- * (`customGrad` wrappers such as tfjs-layers' fused convolution or relkd's stop-gradient) whose
- * time is that of the kernels they run, which are recorded too: they are left out, so nothing is
- * counted twice.
+ * Sums `tf.profile`'s kernel records by name, largest first. `tf.profile` also records scopes
+ * (`customGrad` wrappers: `fusedConv2d__op`, `unnamed scope`, …) whose time is that of the
+ * kernels they run, which are recorded too: only records for which `isKernel(name)` holds (a
+ * kernel registered for the backend) are summed, so nothing is counted twice.
  */
 export function kernelSummary(
   records: ReadonlyArray<{ name: string; kernelTimeMs: unknown }>,
   topN: number,
+  isKernel: (name: string) => boolean,
 ): Pick<KernelProfile, 'kernelMs' | 'kernels' | 'top'> {
   const byName = new Map<string, { ms: number; count: number }>();
   let kernels = 0;
   for (const k of records) {
-    if (k.name.endsWith('__op')) continue;
+    if (!isKernel(k.name)) continue;
     kernels++;
     const ms = typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
     const e = byName.get(k.name) ?? { ms: 0, count: 0 };
@@ -162,7 +166,9 @@ async function profileStep(
     return undefined as unknown as tf.Tensor;
   });
   const wallMs = performance.now() - t0;
-  return { backend, id: step.id, wallMs, ...kernelSummary(info.kernels, topN) };
+  const backendName = tf.getBackend();
+  const isKernel = (name: string) => tf.getKernel(name, backendName) !== undefined;
+  return { backend, id: step.id, wallMs, ...kernelSummary(info.kernels, topN, isKernel) };
 }
 
 /**
