@@ -46,7 +46,7 @@ function targetLines(rows: readonly WholeStepRow[]): string[] {
 function profileTable(p: KernelProfile): string {
   const outside = p.wallMs > 0 ? Math.max(0, 1 - p.kernelMs / p.wallMs) : 0;
   return [
-    `**${p.id}** (${p.backend}): one profiled step ${fmt(p.wallMs)} ms wall, ${fmt(p.kernelMs)} ms in ${p.kernels} kernel calls (${(100 * outside).toFixed(0)}% of the wall time outside kernels: JavaScript, dispatch, tape).`,
+    `**${p.id}** (${p.backend}): ${p.runs === 1 ? 'one profiled step' : `median of ${p.runs} profiled steps`}: ${fmt(p.wallMs)} ms wall, ${fmt(p.kernelMs)} ms in ${p.kernels} kernel calls (${(100 * outside).toFixed(0)}% of the wall time outside kernels: JavaScript, dispatch, tape).`,
     '',
     '| kernel | ms | calls | share of kernel time |',
     '| --- | --- | --- | --- |',

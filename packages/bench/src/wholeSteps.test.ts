@@ -31,18 +31,22 @@ const row = (
 });
 
 describe('kernelSummary', () => {
+  const isKernel = (name: string) => ['FusedConv2D', 'Add', 'Relu'].includes(name);
+
   it('sums by kernel name, largest first, without the scopes that wrap kernels', () => {
     const s = kernelSummary(
       [
-        { name: 'fusedConv2d__op', kernelTimeMs: 5 },
-        { name: 'FusedConv2D', kernelTimeMs: 4.5 },
-        { name: 'Add', kernelTimeMs: 1 },
-        { name: 'Add', kernelTimeMs: 2 },
-        { name: 'unnamed scope', kernelTimeMs: 3 },
-        { name: 'Relu', kernelTimeMs: { error: 'not timed' } },
+        [
+          { name: 'fusedConv2d__op', kernelTimeMs: 5 },
+          { name: 'FusedConv2D', kernelTimeMs: 4.5 },
+          { name: 'Add', kernelTimeMs: 1 },
+          { name: 'Add', kernelTimeMs: 2 },
+          { name: 'unnamed scope', kernelTimeMs: 3 },
+          { name: 'Relu', kernelTimeMs: { error: 'not timed' } },
+        ],
       ],
       2,
-      (name) => ['FusedConv2D', 'Add', 'Relu'].includes(name),
+      isKernel,
     );
     expect(s.kernels).toBe(4);
     expect(s.kernelMs).toBeCloseTo(7.5, 12);
@@ -50,6 +54,19 @@ describe('kernelSummary', () => {
       { name: 'FusedConv2D', ms: 4.5, count: 1, share: 0.6 },
       { name: 'Add', ms: 3, count: 2, share: 0.4 },
     ]);
+  });
+
+  it('takes the median over profiled steps per kernel name (one descheduled call does not count)', () => {
+    const step = (add: number) => [
+      { name: 'Add', kernelTimeMs: add },
+      { name: 'Relu', kernelTimeMs: 1 },
+    ];
+    const s = kernelSummary([step(2), step(40), step(3)], 5, isKernel);
+    expect(s.top).toEqual([
+      { name: 'Add', ms: 3, count: 1, share: 0.75 },
+      { name: 'Relu', ms: 1, count: 1, share: 0.25 },
+    ]);
+    expect(s.kernelMs).toBe(4);
   });
 });
 

@@ -74,13 +74,16 @@ export function readStepTorch(file: string): StepTorchResults | null {
 export interface KernelProfile {
   backend: string;
   id: string;
-  /** Wall time of the profiled step (profiling itself adds some). */
+  /** Profiled steps the numbers are medians of. */
+  runs: number;
+  /** Median wall time of a profiled step (profiling itself adds some). */
   wallMs: number;
   /**
    * Sum of the kernels' times (scopes such as `customGrad` wrappers left out: their kernels are
    * counted); `wallMs − kernelMs` is JavaScript, dispatch and bookkeeping.
    */
   kernelMs: number;
+  /** Kernel calls per step (median per kernel name, summed). */
   kernels: number;
   top: Array<{ name: string; ms: number; count: number; share: number }>;
 }
@@ -118,63 +121,83 @@ function batch(size: number): { x: tf.Tensor4D; y: tf.Tensor1D } {
 }
 
 /**
- * Sums `tf.profile`'s kernel records by name, largest first. `tf.profile` also records scopes
- * (`customGrad` wrappers: `fusedConv2d__op`, `unnamed scope`, …) whose time is that of the
- * kernels they run, which are recorded too: only records for which `isKernel(name)` holds (a
- * kernel registered for the backend) are summed, so nothing is counted twice.
+ * Kernel time by name over several profiled steps: per name, the median over the steps of its
+ * summed time (a kernel call descheduled on a loaded machine inflates one step, not the median),
+ * largest first. `tf.profile` also records scopes (`customGrad` wrappers: `fusedConv2d__op`,
+ * `unnamed scope`, …) whose time is that of the kernels they run, which are recorded too: only
+ * records for which `isKernel(name)` holds (a kernel registered for the backend) are summed, so
+ * nothing is counted twice.
  */
 export function kernelSummary(
-  records: ReadonlyArray<{ name: string; kernelTimeMs: unknown }>,
+  runs: ReadonlyArray<ReadonlyArray<{ name: string; kernelTimeMs: unknown }>>,
   topN: number,
   isKernel: (name: string) => boolean,
 ): Pick<KernelProfile, 'kernelMs' | 'kernels' | 'top'> {
-  const byName = new Map<string, { ms: number; count: number }>();
-  let kernels = 0;
-  for (const k of records) {
-    if (!isKernel(k.name)) continue;
-    kernels++;
-    const ms = typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
-    const e = byName.get(k.name) ?? { ms: 0, count: 0 };
-    e.ms += ms;
-    e.count++;
-    byName.set(k.name, e);
-  }
-  const kernelMs = [...byName.values()].reduce((a, e) => a + e.ms, 0);
-  const top = [...byName.entries()]
-    .map(([name, e]) => ({
-      name,
-      ms: e.ms,
-      count: e.count,
-      share: kernelMs > 0 ? e.ms / kernelMs : 0,
-    }))
+  const perRun = runs.map((records) => {
+    const byName = new Map<string, { ms: number; count: number }>();
+    for (const k of records) {
+      if (!isKernel(k.name)) continue;
+      const e = byName.get(k.name) ?? { ms: 0, count: 0 };
+      e.ms += typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
+      e.count++;
+      byName.set(k.name, e);
+    }
+    return byName;
+  });
+  const names = [...new Set(perRun.flatMap((m) => [...m.keys()]))];
+  const median = (v: number[]) =>
+    quantile(
+      [...v].sort((a, b) => a - b),
+      0.5,
+    );
+  const rows = names.map((name) => ({
+    name,
+    ms: median(perRun.map((m) => m.get(name)?.ms ?? 0)),
+    count: median(perRun.map((m) => m.get(name)?.count ?? 0)),
+  }));
+  const kernelMs = rows.reduce((a, r) => a + r.ms, 0);
+  const kernels = rows.reduce((a, r) => a + r.count, 0);
+  const top = rows
+    .map((r) => ({ ...r, share: kernelMs > 0 ? r.ms / kernelMs : 0 }))
     .sort((a, b) => b.ms - a.ms)
     .slice(0, topN);
   return { kernelMs, kernels, top };
 }
 
-/** Kernel time by name for one step of `step`. */
+/** Kernel time by name over `runs` profiled steps of `step` (wall time: their median). */
 async function profileStep(
   backend: string,
   step: WholeStep,
   x: tf.Tensor,
   y: tf.Tensor,
   topN: number,
+  runs: number,
 ): Promise<KernelProfile> {
-  const t0 = performance.now();
-  const info = await tf.profile(() => {
-    step.distiller.step(x, y);
-    return undefined as unknown as tf.Tensor;
-  });
-  const wallMs = performance.now() - t0;
+  const records: Array<Array<{ name: string; kernelTimeMs: unknown }>> = [];
+  const walls: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    const info = await tf.profile(() => {
+      step.distiller.step(x, y);
+      return undefined as unknown as tf.Tensor;
+    });
+    walls.push(performance.now() - t0);
+    records.push(info.kernels);
+  }
   const backendName = tf.getBackend();
   const isKernel = (name: string) => tf.getKernel(name, backendName) !== undefined;
-  return { backend, id: step.id, wallMs, ...kernelSummary(info.kernels, topN, isKernel) };
+  const wallMs = quantile(
+    [...walls].sort((a, b) => a - b),
+    0.5,
+  );
+  return { backend, id: step.id, wallMs, runs, ...kernelSummary(records, topN, isKernel) };
 }
 
 /**
  * Times every variant's whole step on the active backend: `warmup` steps each, then `rounds`
  * rounds of one step per variant (the order rotates every round, so a slow phase of a loaded
- * machine hits every method alike). Then one `tf.profile`d step per variant in `profileIds`.
+ * machine hits every method alike). Then three `tf.profile`d steps (one with `quick`) per variant
+ * in `profileIds`, summarised by {@link kernelSummary}.
  * `quick`: CE and KD on the 3-stage student, 1 warm-up step, 3 rounds (the CI smoke).
  */
 export async function wholeSteps(
@@ -246,7 +269,7 @@ export async function wholeSteps(
     });
     const profiles: KernelProfile[] = [];
     for (const s of steps.filter((st) => profileIds.includes(st.id))) {
-      profiles.push(await profileStep(backend, s, x, y, 12));
+      profiles.push(await profileStep(backend, s, x, y, 12, quick ? 1 : 3));
     }
     const leaked = tf.memory().numTensors - before;
     if (leaked !== 0) log(`  WARNING: whole steps left ${leaked} tensors alive`);
