@@ -75,7 +75,7 @@ describe('attachStepTorch', () => {
     version: '1.13',
     threads: 1,
     results: [
-      { method: 'kd', arch: '3stage', minMs: 4, medianMs: 8 },
+      { method: 'kd', arch: '3stage', minMs: 4, medianMs: 8, overCe: { median: 2.1, ofMin: 2 } },
       { method: 'kd', arch: '2stage', minMs: 2, medianMs: 5 },
     ],
   };
@@ -83,7 +83,13 @@ describe('attachStepTorch', () => {
   it('matches method and arch, and gives the ratios of the minima and of the medians', () => {
     const rows = [row('kd', 'kd', '3stage', 6, 1.1, 1.2), row('kd@2stage', 'kd', '2stage', 3, 1.3)];
     attachStepTorch(rows, torch);
-    expect(rows[0]!.torch).toEqual({ minMs: 4, medianMs: 8, overMin: 1.5, overMedian: 1.5 });
+    expect(rows[0]!.torch).toEqual({
+      minMs: 4,
+      medianMs: 8,
+      overMin: 1.5,
+      overMedian: 1.5,
+      overCe: 2.1,
+    });
     expect(rows[1]!.torch).toEqual({ minMs: 2, medianMs: 5, overMin: 1.5, overMedian: 1.2 });
   });
 

@@ -41,7 +41,14 @@ export interface WholeStepRow {
   /** Trainable parameters of each model and module of the step (`student`, `teacher`, …). */
   params: Record<string, number>;
   /** Against the PyTorch peer's same step (when tools/reference/step_torch.json has it). */
-  torch?: { minMs: number; medianMs: number; overMin: number; overMedian: number };
+  torch?: {
+    minMs: number;
+    medianMs: number;
+    overMin: number;
+    overMedian: number;
+    /** The peer's own step over its own CE step (median of its per-round ratios). */
+    overCe?: number;
+  };
 }
 
 /**
@@ -58,6 +65,7 @@ export function attachStepTorch(rows: WholeStepRow[], torch: StepTorchResults | 
         medianMs: t.medianMs,
         overMin: row.minMs / t.minMs,
         overMedian: row.medianMs / t.medianMs,
+        ...(t.overCe === undefined ? {} : { overCe: t.overCe.median }),
       };
     }
   }
