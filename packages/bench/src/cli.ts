@@ -11,7 +11,7 @@
  *   --no-sweeps           skip the B/C sweeps
  *   --no-overhead         skip the training-step overhead
  *   --no-whole-steps      skip the whole training steps (each method's Distiller.step, issue #19)
- *   --whole-step-backends=wasm  backends of the whole steps (default: wasm; cpu works, slowly)
+ *   --whole-step-backends=wasm  backends of the whole steps (default: wasm; cpu works but takes ~20 s a step)
  *   --whole-step-rounds=N timed rounds of the whole steps (default 30; --quick: CE and KD, 3 rounds)
  *   --overhead-backends=wasm  backends of the training-step overhead (default: wasm, the target's)
  *   --sweep-backends=wasm     backends of the B/C sweeps (default: wasm; the cpu backend's
