@@ -13,8 +13,8 @@ const recipes = readdirSync(new URL('./src/recipes', import.meta.url))
 /**
  * The ESM build shares code between entries through chunks; CommonJS has no chunks, so this
  * plugin makes the CJS entries `require` each other instead of each bundling a copy:
- * `methods.cjs` requires `./recipes/<m>.cjs`, and a recipe requires `../index.cjs` for `tap` and
- * `stageShapes` (both exported there). One copy of each module, also one function identity.
+ * `methods.cjs` requires `./recipes/<m>.cjs`, and a recipe requires `../index.cjs` for `tap`,
+ * `stageShapes` and `isOfflineTeacher` (all exported there). One copy of each module, also one function identity.
  */
 const cjsEntriesShareCode: Plugin = {
   name: 'relkd-cjs-entries-share-code',
@@ -28,7 +28,10 @@ const cjsEntriesShareCode: Plugin = {
       if (from.endsWith('/src/methods.ts') && recipe !== null && recipes.includes(recipe[1]!)) {
         return { path: `./recipes/${recipe[1]}.cjs`, external: true };
       }
-      if (from.includes('/src/recipes/') && /^\.\.\/(tap|stageShapes)$/.test(args.path)) {
+      if (
+        from.includes('/src/recipes/') &&
+        /^\.\.\/(tap|stageShapes|offlineTeacher)$/.test(args.path)
+      ) {
         return { path: '../index.cjs', external: true };
       }
       return undefined;

@@ -5,7 +5,7 @@
  */
 import { DIGIT_SAFE_OPS, virtualView } from '@relkd/affinity-graph';
 import { crossEntropy, kdLoss, type SavedWeights, softCrossEntropy } from '@relkd/core';
-import type { DistillerParts } from '@relkd/layers';
+import type { DistillerParts, OfflineTeacherSource } from '@relkd/layers';
 import { type MethodName, methodNames, methods } from '@relkd/layers/methods';
 import { mixup } from '@relkd/mixup-similarity';
 import { StageHead } from '@relkd/stage-distill';
@@ -30,6 +30,11 @@ export interface ArmContext {
   seed: number;
   /** MTKD-SSR: the teacher's fitted stage heads (cached with the teacher). */
   teacherHeadWeights?: SavedWeights | undefined;
+  /**
+   * `--teacher-outputs`: the plain teacher's stored outputs, which replace the live teacher.
+   * MTKD-SSR reads its stage outputs (`stageNames`) and stage-head logits from them.
+   */
+  offlineTeacher?: { source: OfflineTeacherSource; stageNames: string[] } | undefined;
 }
 
 /** Which tuned configuration an arm reads: a method's or the self-distillation control's. */
@@ -116,15 +121,20 @@ function mtkdParts(ctx: ArmContext): DistillerParts {
   const c = ctx.config;
   const w = num(c, 'weight');
   const pretrain = c.teacherHeads !== 'final';
-  if (pretrain && ctx.teacherHeadWeights === undefined) {
+  const offline = ctx.offlineTeacher;
+  if (pretrain && offline === undefined && ctx.teacherHeadWeights === undefined) {
     throw new Error('internal: MTKD-SSR needs the teacher stage heads fitted with the teacher.');
   }
   return methods.mtkd.recipe({
     teacherHeads: pretrain ? 'pretrain' : 'final',
-    ...(pretrain ? { teacherHeadWeights: ctx.teacherHeadWeights! } : {}),
-    teacher: ctx.teacher!.model,
+    // Offline, the stage heads' logits come from the stored outputs (`<stage>_logits`).
+    ...(pretrain && offline === undefined ? { teacherHeadWeights: ctx.teacherHeadWeights! } : {}),
+    teacher: offline?.source ?? ctx.teacher!.model,
     student: ctx.student.model,
-    stages: { teacher: ctx.teacher!.stages, student: ctx.student.stages },
+    stages: {
+      teacher: offline?.stageNames ?? ctx.teacher!.stages,
+      student: ctx.student.stages,
+    },
     numClasses: ctx.numClasses,
     seed: ctx.seed,
     loss: {

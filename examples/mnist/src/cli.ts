@@ -38,7 +38,6 @@ async function main(): Promise<void> {
   const data = loadData(p);
   const dataName = `${data.dataset.name} (${data.dataset.height}×${data.dataset.width}, ${data.dataset.numClasses} classes, sha256 ${data.dataset.hash})`;
   header(req, info, dataName);
-  if (p.teacherOutputs !== undefined) console.log(await checkTeacherOutputs(p, data));
   if (p.task === 'tune') {
     await tune(req, data);
     disposeData(data);
@@ -57,7 +56,9 @@ async function main(): Promise<void> {
       ? req.ablate.flatMap((m) => [armById(m), ...ablationsOf(m)])
       : [...req.methods.map((m) => armById(m)), ...controlsFor(req.methods)];
   const sJobs = studentJobsFor(arms, configs, p.seeds, true);
-  const tJobs = teacherJobs(sJobs);
+  // Before anything trains: the outputs against the data set, and what the runs read from them.
+  if (p.teacherOutputs !== undefined) console.log(await checkTeacherOutputs(p, data, sJobs));
+  const tJobs = teacherJobs(sJobs, p.teacherOutputs !== undefined);
   const { teachers, runs } = await execute(p, data, tJobs, sJobs);
   for (const t of teachers)
     console.log(

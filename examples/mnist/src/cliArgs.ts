@@ -48,10 +48,11 @@ Options:
   --no-cache         retrain the teachers and rerun every student (ignore .relkd-cache/)
   --jobs N           worker processes (default: the number of cores, at most 2); results do not
                      depend on it
-  --teacher-outputs DIR  KD and STKD runs distil from precomputed outputs of a teacher (a
-                     teacher.json + Parquet/.npy shards over the training split, e.g. from
-                     tools/teacher-outputs/export_torch.py) instead of the live tfjs teacher;
-                     with --methods kd,stkd (docs/guides/offline-teachers.md)
+  --teacher-outputs DIR  KD, STKD and MTKD-SSR runs distil from precomputed outputs of a
+                     teacher (a teacher.json + Parquet/.npy shards over the training split, e.g.
+                     from tools/teacher-outputs/export_torch.py; MTKD-SSR also reads the stage
+                     outputs stage1.. and stage-head logits stage1_logits..) instead of the live
+                     tfjs teacher; with --methods kd,stkd,mtkd (docs/guides/offline-teachers.md)
   --help             this text`;
 
 /** What the command line asks for. */

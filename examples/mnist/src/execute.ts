@@ -162,11 +162,17 @@ export function studentJobsFor(
   );
 }
 
-/** The teacher jobs; the plain teacher also fits the MTKD-SSR stage heads when a job needs them. */
-export function teacherJobs(jobs: ReadonlyArray<{ arm: string; config: Config }>): Job[] {
-  const heads = jobs.some(
-    (j) => armById(j.arm).family === 'mtkd' && j.config.teacherHeads !== 'final',
-  );
+/**
+ * The teacher jobs; the plain teacher also fits the MTKD-SSR stage heads when a job needs them
+ * (not with `offline`: `--teacher-outputs` holds the stage heads' logits).
+ */
+export function teacherJobs(
+  jobs: ReadonlyArray<{ arm: string; config: Config }>,
+  offline = false,
+): Job[] {
+  const heads =
+    !offline &&
+    jobs.some((j) => armById(j.arm).family === 'mtkd' && j.config.teacherHeads !== 'final');
   return [
     { type: 'teacher', kind: 'plain', heads },
     { type: 'teacher', kind: 'icc', heads: false },

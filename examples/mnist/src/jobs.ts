@@ -18,7 +18,7 @@ import '@relkd/layers/node';
 import { armById, type Config } from './arms';
 import { type IdxDataset, IdxError, type ImageSplit, loadIdxDataset } from './idx';
 import { type Arch, buildStudent, buildTeacher, MAX_SIDE, MIN_SIDE, type Net } from './models';
-import { offlineTeacherFor, type TeacherOutputsRef } from './teacherOutputs';
+import { offlineStageNames, offlineTeacherFor, type TeacherOutputsRef } from './teacherOutputs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const repoRoot = resolve(here, '../../..');
@@ -399,8 +399,12 @@ export async function runStudent(
     throw new Error(`internal: the ${arm.id} run needs its teacher, which is not loaded.`);
   }
   const optimizer = tf.train.adam(p.lr);
+  const offline = await offlineTeacherFor(arm, p, data);
   const heads =
-    arm.family === 'mtkd' && job.config.teacherHeads !== 'final' && teacher !== undefined
+    arm.family === 'mtkd' &&
+    job.config.teacherHeads !== 'final' &&
+    teacher !== undefined &&
+    offline === undefined
       ? (await teacherHeads(teacher, p, data)).weights
       : undefined;
   const parts = arm.build({
@@ -410,10 +414,14 @@ export async function runStudent(
     config: job.config,
     seed,
     teacherHeadWeights: heads,
+    offlineTeacher:
+      offline === undefined
+        ? undefined
+        : { source: offline, stageNames: offlineStageNames(offline) },
   });
   const d = new Distiller({
     student: student.model,
-    teacher: (await offlineTeacherFor(arm, p, data)) ?? teacher?.model,
+    teacher: offline ?? teacher?.model,
     optimizer,
     seed,
     ...parts,

@@ -67,6 +67,46 @@ async function writeOutputs(
   await w.close();
 }
 
+/**
+ * Writes what MTKD-SSR reads, as `export_torch.py --stages --pooled [--stage-logits]` would: the
+ * logits of {@link writeOutputs}, pooled stage outputs `stage1..3` ([16], [32], [64], the widths
+ * of the example's 3-stage teacher) and, with `stageLogits`, the stage heads' logits.
+ */
+async function writeStageOutputs(
+  dir: string,
+  labels: ArrayLike<number>,
+  stageLogits: boolean,
+): Promise<void> {
+  const widths = { stage1: 16, stage2: 32, stage3: 64 };
+  const heads = stageLogits ? ['stage1_logits', 'stage2_logits'] : [];
+  const w = await TeacherOutputsWriter.create(dir, {
+    dataset: { name: 'tiny-train', labelsHash: labelsHash(labels) },
+    outputs: {
+      logits: { shape: [3] },
+      ...Object.fromEntries(Object.entries(widths).map(([n, c]) => [n, { shape: [c] }])),
+      ...Object.fromEntries(heads.map((n) => [n, { shape: [3] }])),
+    },
+    shardRows: 120,
+  });
+  const n = labels.length;
+  const rows = Array.from({ length: n }, (_, i) => i);
+  const outputs: Record<string, Float32Array> = {};
+  outputs.logits = new Float32Array(n * 3);
+  for (const h of heads) outputs[h] = new Float32Array(n * 3);
+  rows.forEach((r) => {
+    outputs.logits![r * 3 + labels[r]!] = 4;
+    for (const h of heads) outputs[h]![r * 3 + labels[r]!] = 2;
+  });
+  for (const [name, c] of Object.entries(widths)) {
+    // Channel means of a ReLU stage: non-negative, a little class signal in the first channels.
+    outputs[name] = Float32Array.from({ length: n * c }, (_, i) =>
+      i % c === labels[Math.floor(i / c)]! ? 1 : 0.1 + ((i * 7919) % 97) / 200,
+    );
+  }
+  await w.append(rows, outputs);
+  await w.close();
+}
+
 const tinyRun = [
   '--quick',
   '--epochs',
@@ -106,6 +146,67 @@ describe('npm run distill --teacher-outputs DIR', () => {
     expect(r.code, r.output).toBe(0);
     const page = readFileSync(join(out, 'mnist.md'), 'utf8');
     expect(page).toContain('Hinton KD');
+  }, 300_000);
+
+  it('distils MTKD-SSR from stored stage outputs and stage-head logits', async () => {
+    const outputs = temp('relkd-tout-mtkd-');
+    await writeStageOutputs(outputs, labels, true);
+    const out = join(temp('relkd-tout-mtkd-run-'), 'report');
+    const r = await distill([
+      ...tinyRun,
+      '--data',
+      data,
+      '--methods',
+      'mtkd',
+      '--teacher-outputs',
+      outputs,
+      '--out',
+      out,
+    ]);
+    expect(r.code, r.output).toBe(0);
+    expect(r.output).toContain('replace the live plain teacher for kd, stkd, mtkd');
+    const page = readFileSync(join(out, 'mnist.md'), 'utf8');
+    expect(page).toContain('MTKD-SSR');
+    // No teacher stage heads are fitted here: their logits come from the outputs.
+    expect(page).not.toContain('MTKD-SSR teacher stage heads');
+  }, 300_000);
+
+  it('refuses MTKD-SSR outputs without the stage outputs or stage logits it reads, before anything trains', async () => {
+    const out = join(temp('relkd-tout-mtkd-bad-'), 'report');
+    const logitsOnly = temp('relkd-tout-logits-');
+    await writeOutputs(logitsOnly, labels);
+    const a = await distill([
+      ...tinyRun,
+      '--data',
+      data,
+      '--methods',
+      'mtkd',
+      '--teacher-outputs',
+      logitsOnly,
+      '--out',
+      out,
+    ]);
+    expect(a.code).toBe(1);
+    expect(a.output).toContain(
+      `INVALID_OPTION] recipes.mtkd: ${logitsOnly}/teacher.json has no output 'stage1'`,
+    );
+    const noHeads = temp('relkd-tout-noheads-');
+    await writeStageOutputs(noHeads, labels, false);
+    const b = await distill([
+      ...tinyRun,
+      '--data',
+      data,
+      '--methods',
+      'mtkd',
+      '--teacher-outputs',
+      noHeads,
+      '--out',
+      out,
+    ]);
+    expect(b.code).toBe(1);
+    expect(b.output).toContain(`${noHeads}/teacher.json has no output 'stage1_logits'`);
+    expect(b.output).not.toMatch(/teacher \(plain\): test accuracy/);
+    expect(existsSync(out)).toBe(false);
   }, 300_000);
 
   it('refuses outputs of another data set before anything trains or is written', async () => {
@@ -155,7 +256,7 @@ describe('npm run distill --teacher-outputs DIR', () => {
       out,
     ]);
     expect(c.code).toBe(1);
-    expect(c.output).toContain('--teacher-outputs works with --methods kd,stkd');
+    expect(c.output).toContain('--teacher-outputs works with --methods kd,stkd,mtkd');
     const d = await distill([
       ...tinyRun,
       '--data',

@@ -20,6 +20,8 @@ describe('parseBenchArgs (strict node:util parseArgs)', () => {
     ],
     ['--no-sweeps', ['--no-sweeps'], { sweepLosses: [] }],
     ['--no-overhead', ['--no-overhead'], { overhead: false }],
+    ['streaming by default', ['--quick'], { streaming: true }],
+    ['--no-streaming', ['--no-streaming'], { streaming: false }],
     [
       'backend lists',
       ['--backends=cpu', '--overhead-backends=cpu,wasm', '--sweep-backends=cpu'],

@@ -20,6 +20,8 @@ export interface BenchArgs {
   wholeSteps: boolean;
   /** `--whole-step-rounds=N`: timed rounds (default 30; 3 with --quick). */
   wholeStepRounds: number | undefined;
+  /** `--no-streaming` turns off the offline-teacher streaming-memory section. */
+  streaming: boolean;
 }
 
 const list = (v: string | undefined): string[] | undefined =>
@@ -53,6 +55,7 @@ export function parseBenchArgs(argv: readonly string[], known: readonly string[]
       'sweep-losses': { type: 'string' },
       'no-sweeps': { type: 'boolean', default: false },
       'no-overhead': { type: 'boolean', default: false },
+      'no-streaming': { type: 'boolean', default: false },
       'overhead-backends': { type: 'string' },
       'sweep-backends': { type: 'string' },
       'no-whole-steps': { type: 'boolean', default: false },
@@ -101,5 +104,6 @@ export function parseBenchArgs(argv: readonly string[], known: readonly string[]
     wholeStepBackends: list(values['whole-step-backends']) ?? ['wasm'],
     wholeSteps: !values['no-whole-steps'],
     wholeStepRounds,
+    streaming: !values['no-streaming'],
   };
 }

@@ -13,6 +13,8 @@
  *   --no-whole-steps      skip the whole training steps (each method's Distiller.step, issue #19)
  *   --whole-step-backends=wasm  backends of the whole steps (default: wasm; cpu works but takes ~20 s a step)
  *   --whole-step-rounds=N timed rounds of the whole steps (default 30; --quick: CE and KD, 3 rounds)
+ *   --no-streaming        skip the offline-teacher section (memory while streaming teacher-output
+ *                         shards at growing shard counts, issue #20; small data sets with --quick)
  *   --overhead-backends=wasm  backends of the training-step overhead (default: wasm, the target's)
  *   --sweep-backends=wasm     backends of the B/C sweeps (default: wasm; the cpu backend's
  *                             JavaScript kernels make the large points take minutes on a loaded machine)
@@ -48,6 +50,7 @@ import {
   type SweepPoint,
   svgChart,
 } from './report';
+import { type StreamingRow, streamingMemory } from './streaming';
 import {
   attachStepTorch,
   type KernelProfile,
@@ -101,6 +104,7 @@ async function main(): Promise<void> {
   const overhead: OverheadRow[] = [];
   const steps: WholeStepRow[] = [];
   const kernelProfiles: KernelProfile[] = [];
+  let streaming: StreamingRow[] = [];
   const backendsRun: string[] = [];
   const backendInfo: Record<string, unknown> = {};
   const failures: string[] = [];
@@ -218,6 +222,18 @@ async function main(): Promise<void> {
     }
   }
 
+  if (args.streaming) {
+    try {
+      // The reader's memory, not a backend's: the cpu backend holds the small gathered batches.
+      await useBackend('cpu');
+      log('offline teacher outputs: memory while streaming');
+      streaming = await streamingMemory(quick, log);
+    } catch (e) {
+      log(`  streaming memory FAILED: ${(e as Error).message}`);
+      failures.push(`offline-teacher streaming memory: ${(e as Error).message}`);
+    }
+  }
+
   const meta: Meta = {
     date: new Date().toISOString(),
     machine: `${cpus()[0]?.model ?? 'unknown cpu'} x${cpus().length}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB`,
@@ -231,7 +247,16 @@ async function main(): Promise<void> {
     describe: describeBackend(),
     quick,
   };
-  writeOutputs({ meta, failures, rows, sweeps, overhead, wholeSteps: steps, kernelProfiles });
+  writeOutputs({
+    meta,
+    failures,
+    rows,
+    sweeps,
+    overhead,
+    streaming,
+    wholeSteps: steps,
+    kernelProfiles,
+  });
 }
 
 /** The measured data a report is made from (performance.json holds it, plus derived fields). */
@@ -244,6 +269,8 @@ interface RunData {
   /** Each method's whole `Distiller.step` (absent in reports written before issue #19). */
   wholeSteps?: WholeStepRow[];
   kernelProfiles?: KernelProfile[];
+  /** The offline-teacher streaming section (absent in reports written before it existed). */
+  streaming: StreamingRow[];
 }
 
 /**
@@ -257,6 +284,7 @@ function writeOutputs({
   rows,
   sweeps,
   overhead,
+  streaming,
   wholeSteps: steps = [],
   kernelProfiles = [],
 }: RunData): void {
@@ -289,7 +317,7 @@ function writeOutputs({
   const jsonFile = join(outDir, 'performance.json');
   writeFileSync(
     jsonFile,
-    `${JSON.stringify({ meta, failures, rows, sweeps, kernelConstancy, overhead, wholeSteps: steps, kernelProfiles, torch, stepTorch }, null, 2)}\n`,
+    `${JSON.stringify({ meta, failures, rows, sweeps, kernelConstancy, overhead, streaming, wholeSteps: steps, kernelProfiles, torch, stepTorch }, null, 2)}\n`,
   );
   formatJson(jsonFile);
   // Charts of the wasm sweeps (the targets are about WASM), else of the first swept backend.
@@ -329,6 +357,7 @@ function writeOutputs({
       wholeSteps: steps,
       kernelProfiles,
       stepTorch,
+      streaming,
       torch,
       failures,
       charts: charts.map(([f]) => f),
@@ -352,7 +381,7 @@ function formatJson(file: string): void {
 /** `--render`: rebuilds the report from outDir/performance.json without measuring. */
 function render(): void {
   const data = JSON.parse(readFileSync(join(outDir, 'performance.json'), 'utf8')) as RunData;
-  writeOutputs({ ...data, failures: data.failures ?? [] });
+  writeOutputs({ ...data, failures: data.failures ?? [], streaming: data.streaming ?? [] });
 }
 
 (args.render ? Promise.resolve().then(render) : main()).catch((e) => {

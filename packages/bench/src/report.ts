@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type { Measurement } from './measure';
 import type { OverheadRow } from './overhead';
+import type { StreamingRow } from './streaming';
 import { renderWholeSteps } from './wholeStepReport';
 import type { KernelProfile, StepTorchResults, WholeStepRow } from './wholeSteps';
 
@@ -213,11 +214,13 @@ export interface ReportData {
   sweeps: SweepPoint[];
   kernelConstancy: KernelConstancy[];
   overhead: OverheadRow[];
-  /** Each method's whole `Distiller.step` (issue #19) and the per-kernel profiles. */
-  wholeSteps: WholeStepRow[];
-  kernelProfiles: KernelProfile[];
+  /** Each method's whole `Distiller.step` (issue #19) and the per-kernel profiles (absent: not measured). */
+  wholeSteps?: WholeStepRow[];
+  kernelProfiles?: KernelProfile[];
   /** tools/reference/step_torch.json, when present. */
-  stepTorch: StepTorchResults | null;
+  stepTorch?: StepTorchResults | null;
+  /** Offline teacher outputs streamed from shards (empty: not measured). */
+  streaming: StreamingRow[];
   torch: TorchResults | null;
   failures: string[];
   charts: string[];
@@ -279,10 +282,50 @@ function targets(d: ReportData): string {
       `| Kernel count constant across B and C | ${varying.length === 0 ? 'constant for every loss and backend' : varying.map((k) => `${k.backend} ${k.loss}: ${k.kernels.join('/')}`).join('; ')} | ${yes(varying.length === 0)} |`,
     );
   }
+  const bounded = streamingBound(d.streaming);
+  if (bounded !== undefined) {
+    out.push(
+      `| Offline teacher outputs stream with bounded memory (issue #20): the reader holds at most \`cacheBytes\` + one shard, and the process grows by < 10% of the data set's growth | ${bounded.summary} | ${yes(bounded.met)} |`,
+    );
+  }
   out.push(
     '| No `dataSync`/`arraySync`/`.data()` in the loss packages | enforced by `packages/bench/src/noSync.test.ts` (vitest project `bench`) | see test |',
   );
   return ['| target | measured | |', '| --- | --- | --- |', ...out].join('\n');
+}
+
+/**
+ * Whether streaming stayed bounded: at every point the reader's peak is within `cacheBytes` plus
+ * one shard, and from the fewest to the most shards the live peak grew by less than 10% of the
+ * decoded data set's growth. `undefined` without at least two points.
+ */
+export function streamingBound(
+  rows: readonly StreamingRow[],
+): { met: boolean; summary: string; growth: number } | undefined {
+  if (rows.length < 2) return undefined;
+  const sorted = [...rows].sort((a, b) => a.shards - b.shards);
+  const first = sorted[0]!;
+  const last = sorted[sorted.length - 1]!;
+  const readerOk = sorted.every((r) => r.readerPeakBytes <= r.cacheBytes + r.shardBytes);
+  const growth =
+    (last.livePeakBytes - first.livePeakBytes) / (last.decodedBytes - first.decodedBytes);
+  const summary = `${first.shards} → ${last.shards} shards (data set ${fmtBytes(first.decodedBytes)} → ${fmtBytes(last.decodedBytes)}, ${(last.decodedBytes / last.cacheBytes).toFixed(0)}× the cache): reader peak ${sorted.map((r) => fmtBytes(r.readerPeakBytes)).join(' / ')} (cache + one shard: ${fmtBytes(last.cacheBytes + last.shardBytes)}); live peak ${fmtBytes(first.livePeakBytes)} → ${fmtBytes(last.livePeakBytes)}, ${(100 * growth).toFixed(1)}% of the data set's growth`;
+  return { met: readerOk && growth < 0.1, summary, growth };
+}
+
+/** The report's offline-teacher section: one row per shard count, and what it shows. */
+export function streamingMarkdown(rows: readonly StreamingRow[]): string {
+  if (rows.length === 0) return 'not measured in this run';
+  const table = [
+    '| shards | rows | on disk | decoded | cacheBytes | batches | shard reads | reader peak | live peak (after GC) | sampled peak (no forced GC) | s |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    ...rows.map(
+      (r) =>
+        `| ${r.shards} | ${r.rows} | ${fmtBytes(r.diskBytes)} | ${fmtBytes(r.decodedBytes)} | ${fmtBytes(r.cacheBytes)} | ${r.batches} | ${r.shardReads} | ${fmtBytes(r.readerPeakBytes)} | ${fmtBytes(r.livePeakBytes)} | ${fmtBytes(r.sampledPeakBytes)} | ${fmt(r.seconds)} |`,
+    ),
+  ].join('\n');
+  const bound = streamingBound(rows);
+  return `${table}${bound === undefined ? '' : `\n\n${bound.met ? 'Bounded' : '**Not bounded**'}: ${bound.summary}.`}`;
 }
 
 /** The Markdown report (docs/benchmarks/performance.md). */
@@ -333,7 +376,7 @@ ${d.failures.length ? `**Failures in this run:**\n\n${d.failures.map((f) => `- $
 
 ${targets(d)}
 
-${renderWholeSteps(d.wholeSteps, d.kernelProfiles, d.stepTorch)}
+${renderWholeSteps(d.wholeSteps ?? [], d.kernelProfiles ?? [], d.stepTorch ?? null)}
 ## Reference shapes
 
 CIFAR-100-like: B = 64, C = 100, stage features of a resnet8x4-sized student NHWC
@@ -386,5 +429,20 @@ forward pass is common to all teacher-based methods and not a cost of the loss.
 Target: logit-based terms (KD, STKD, ICC, VRM) add at most 10% on WASM.
 
 ${overheadTable}
+
+## Offline teacher outputs: memory while streaming (issue #20)
+
+\`@relkd/teacher-outputs\` reading synthetic \`.npy\` shards (per row: \`[10]\` logits and a
+\`[4, 4, 8]\` stage feature, ${fmtBytes(552)} + the index decoded) as \`Distiller.fit\` does: \`check()\`
+streams every shard once, then an epoch of \`gather\` calls of 64 rows in the shard-window order
+\`sampler({ window: 1 })\`, with a cache of 2 shards, so each data set is several times larger than
+the cache. "Reader peak": the reader's own most decoded shard bytes held at once (exact). "Live
+peak": the process's \`heapUsed + external\` (external includes every ArrayBuffer) above its value
+before the point, after a forced GC every 8 batches; "sampled peak": the same sampled after every
+batch without forcing GC (garbage included, so it depends on when V8 collects). What still grows
+with the row count is the reader's row → (shard, offset) map (8 bytes a row) and the epoch's
+sample order.
+
+${streamingMarkdown(d.streaming)}
 ${d.findings ? `\n${d.findings.trim()}\n` : ''}`;
 }

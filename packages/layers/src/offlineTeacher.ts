@@ -23,11 +23,20 @@ export interface OfflineTeacherDataInfo {
  * so shuffling and samplers work. Offline outputs exist only for the data set's own images:
  * recipes that run the teacher on other inputs (VRM's virtual views, STKD's mixed batch in
  * `'teacherOnMixed'` mode) are refused at their first step with `INVALID_OPTION`, before any
- * update; KD, ICC and STKD `'mixedTeacherSoft'` (the teacher on the clean batch) work.
+ * update; KD, ICC, STKD `'mixedTeacherSoft'` (the teacher on the clean batch) and MTKD-SSR (from
+ * stored stage outputs and stage logits, see `recipes/mtkd`) work.
  */
 export interface OfflineTeacherSource {
   /** Rows the outputs cover. */
   readonly rowCount: number;
+  /**
+   * Optional: the per-row shape of each stored output by name (`logits` `[C]`, the features, e.g.
+   * `[7, 7, 32]` or pooled `[32]`). Recipes that size their modules from the teacher read it when
+   * they are made (`recipes/mtkd`: the stage widths); `TeacherOutputs` has it.
+   */
+  readonly outputShapes?: Readonly<Record<string, readonly number[]>>;
+  /** Optional: where the outputs are (e.g. the manifest's path), named in error messages. */
+  readonly description?: string;
   /**
    * Checks the outputs against the training data, before the first step of every
    * `Distiller.fit` (unless `validate: 'none'`); throws a `RelkdError` naming the bad file.
@@ -67,7 +76,7 @@ export function offlineTeacherOutputs(
   const refuse = (what: string): never => {
     throw new RelkdError(
       'INVALID_OPTION',
-      `Distiller: the teacher is offline (precomputed outputs of the data set's rows) but this recipe needs it on ${what}, which the outputs do not hold. Use a live teacher (a tf.LayersModel) for it; KD, ICC and STKD with targetMode 'mixedTeacherSoft' work offline.`,
+      `Distiller: the teacher is offline (precomputed outputs of the data set's rows) but this recipe needs it on ${what}, which the outputs do not hold. Use a live teacher (a tf.LayersModel) for it; KD, ICC, STKD with targetMode 'mixedTeacherSoft' and MTKD-SSR (stored stage outputs) work offline.`,
     );
   };
   const viewNames = Object.keys(batch.views);

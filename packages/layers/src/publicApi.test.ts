@@ -63,7 +63,7 @@ describe('@relkd/layers public API', () => {
       'icc',
       'iccTeacher',
     ]);
-    expect(names(mtkdEntry)).toEqual(['MTKD_RECIPE_DEFAULTS', 'mtkd']);
+    expect(names(mtkdEntry)).toEqual(['MTKD_RECIPE_DEFAULTS', 'mtkd', 'mtkdOfflineStageShapes']);
     expect(names(corsdEntry)).toEqual(['CORSD_RECIPE_DEFAULTS', 'corsd']);
   });
 

@@ -162,6 +162,24 @@ describe('TeacherOutputs.subset', () => {
     await expect(split.gather([4])).rejects.toMatchObject({ code: 'INVALID_OPTION' });
     expect(() => outputs.subset([N])).toThrow(/not a row/);
   });
+
+  it("describes the outputs before any shard is read (shapes by name, the manifest's path), and so does a subset", async () => {
+    const dir = join(fixtures, 'parquet');
+    const outputs = await TeacherOutputs.open(fromDirectory(dir));
+    const shapes = Object.fromEntries(
+      Object.entries(outputs.manifest.outputs).map(([n, spec]) => [n, spec.shape]),
+    );
+    expect(outputs.outputShapes).toEqual(shapes);
+    expect(outputs.outputShapes.logits).toEqual([C]);
+    expect(outputs.description).toBe(`${dir}/teacher.json`);
+    expect(outputs.stats.shardReads).toBe(0);
+    const split = outputs.subset([1, 2]);
+    expect(split.outputShapes).toEqual(shapes);
+    expect(split.description).toBe(outputs.description);
+    // A copy: changing it does not change the manifest.
+    (outputs.outputShapes.logits as number[]).push(1);
+    expect(outputs.outputShapes.logits).toEqual([C]);
+  });
 });
 
 describe('TeacherOutputs.sampler', () => {

@@ -47,6 +47,10 @@ export interface TeacherOutputsStats {
 /** What {@link TeacherOutputs.subset} returns: an offline teacher source over some rows. */
 export interface TeacherOutputsSubset {
   readonly rowCount: number;
+  /** The outputs' per-row shapes (those of the whole set, {@link TeacherOutputs.outputShapes}). */
+  readonly outputShapes: Readonly<Record<string, readonly number[]>>;
+  /** Where the outputs are, for messages ({@link TeacherOutputs.description}). */
+  readonly description: string;
   prepare(info: TrainingDataInfo): Promise<void>;
   gather(indices: ArrayLike<number>): Promise<GatheredOutputs>;
 }
@@ -133,6 +137,22 @@ export class TeacherOutputs {
   /** The logits' width `C`. */
   get numClasses(): number {
     return this.manifest.outputs.logits!.shape[0]!;
+  }
+
+  /**
+   * Per-row shape of every output by name (`logits` `[C]`, features e.g. `[7, 7, 32]` or `[32]`),
+   * from the manifest: what recipes that size modules from the teacher read (MTKD-SSR's stage
+   * widths) before any shard is read.
+   */
+  get outputShapes(): Readonly<Record<string, readonly number[]>> {
+    return Object.fromEntries(
+      Object.entries(this.manifest.outputs).map(([name, spec]) => [name, [...spec.shape]]),
+    );
+  }
+
+  /** Where the outputs are, for messages: the manifest's path or URL (e.g. `/data/out/teacher.json`). */
+  get description(): string {
+    return describeFile(this.store, MANIFEST_FILE);
   }
 
   /** Names of the outputs other than `logits` (the `features` of {@link TeacherOutputs.gather}). */
@@ -292,6 +312,8 @@ export class TeacherOutputs {
     };
     return {
       rowCount: map.length,
+      outputShapes: this.outputShapes,
+      description: this.description,
       prepare,
       gather: async (indices) => {
         const mapped = new Int32Array(indices.length);

@@ -7,7 +7,7 @@
  * ```
  * @module @relkd/layers/recipes/mtkd
  */
-import { RelkdError, type SavedWeights } from '@relkd/core';
+import { globalAveragePool, RelkdError, type SavedWeights } from '@relkd/core';
 import {
   buildStageModules,
   type FitStageHeadsOptions,
@@ -22,9 +22,13 @@ import {
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { DistillData, DistillerParts, FitOptions } from '../Distiller';
+import { mtkdOfflineStageShapes } from '../mtkdOfflineStageShapes';
+import { isOfflineTeacher, type OfflineTeacherSource } from '../offlineTeacher';
 import { stageShapes } from '../stageShapes';
 import { type Tap, tap } from '../tap';
 import { teacherOf } from './shared';
+
+export { mtkdOfflineStageShapes };
 
 /** Where the SRD targets of the earlier stages come from in {@link mtkd}. */
 export type MtkdTeacherHeads = 'pretrain' | 'final';
@@ -34,9 +38,16 @@ export const MTKD_RECIPE_DEFAULTS = Object.freeze({ seed: 0, teacherHeads: 'pret
 
 /** Options of {@link mtkd}. */
 export interface MtkdRecipeOptions {
-  teacher: tfl.LayersModel;
+  /**
+   * The trained teacher, or an offline teacher source holding its stored stage outputs (and, with
+   * `teacherHeads: 'pretrain'`, its stage heads' logits): see {@link mtkdOfflineStageShapes}.
+   */
+  teacher: tfl.LayersModel | OfflineTeacherSource;
   student: tfl.LayersModel;
-  /** Layer names of the stage outputs (NHWC), shallow to deep. */
+  /**
+   * Layer names of the stage outputs (NHWC), shallow to deep. With an offline teacher,
+   * `teacher` lists the names of its stored stage outputs (e.g. `['stage1', 'stage2', 'stage3']`).
+   */
   stages: { teacher: readonly string[]; student: readonly string[] };
   numClasses: number;
   /** Options of `mtkdLoss` (weights, temperature, review pairs, mapping). */
@@ -50,6 +61,9 @@ export interface MtkdRecipeOptions {
    *   before the student trains (the first `Distiller.fit`, on the fit data or `teacherHeadData`),
    *   unless `teacherHeadWeights` are given;
    * - `'final'`: no teacher heads, every stage distils from the teacher's final logits.
+   *
+   * With an offline teacher, `'pretrain'` reads the heads' logits the exporter stored
+   * (`<stage>_logits`); nothing is fitted here.
    */
   teacherHeads?: MtkdTeacherHeads;
   /**
@@ -93,6 +107,21 @@ export interface MtkdRecipe extends DistillerParts {
    * what `Distiller.fit` does automatically the first time. Use it before `distiller.step`.
    */
   fitTeacherHeads(data?: { x: tf.Tensor; y: tf.Tensor }): Promise<FitStageHeadsResult>;
+  /**
+   * What an offline teacher for this recipe stores, computed by the live teacher on `x` (NHWC):
+   * `logits` `[B, C]` and, as `features`, each stage `stage1 … stageK` (the GAP-pooled channel
+   * vector `[B, C_k]` that SCD compares, or with `{ pooled: false }` the NHWC map) and, with
+   * `'pretrain'`, the fitted teacher heads' logits `stage1_logits … stage{K−1}_logits` `[B, C]`
+   * (inference mode). Hand it to `exportTeacherOutputs` of `@relkd/teacher-outputs/node` as the
+   * teacher function; an offline recipe then takes `stages.teacher: ['stage1', …]`. New tensors
+   * (the caller disposes them).
+   *
+   * @throws RelkdError `INVALID_OPTION` with an offline teacher, or before the heads are fitted.
+   */
+  teacherOutputs(
+    x: tf.Tensor,
+    options?: { pooled?: boolean },
+  ): { logits: tf.Tensor; features: Record<string, tf.Tensor> };
   /** Frees the teacher heads (the Distiller frees `stageModules`). */
   dispose(): void;
 }
@@ -125,6 +154,15 @@ function checkTeacherHeadOptions(options: MtkdRecipeOptions, seed: number) {
   if (mode === 'final') {
     for (const [k, v] of Object.entries({ teacherHeadFit, teacherHeadData, teacherHeadWeights })) {
       if (v !== undefined) throw invalid(`\`${k}\` needs \`teacherHeads: 'pretrain'\`.`);
+    }
+  }
+  if (isOfflineTeacher(options.teacher)) {
+    for (const [k, v] of Object.entries({ teacherHeadFit, teacherHeadData, teacherHeadWeights })) {
+      if (v !== undefined) {
+        throw invalid(
+          `\`${k}\` needs a live teacher: with an offline teacher the stage heads' logits are read from its outputs (\`<stage>_logits\`), fitted and stored when they were exported.`,
+        );
+      }
     }
   }
   const fit = resolveFitStageHeadsOptions({ seed, ...teacherHeadFit }, 'teacherHeadFit');
@@ -183,8 +221,16 @@ function logLine(progress: FitOptions['progress'], line: string): void {
  * every stage's target is the teacher's final logits. The teacher heads are not in `modules`:
  * no student loss updates them.
  *
- * @throws RelkdError `INVALID_OPTION` (bad options, when the recipe is made); at a step, when the
- *   teacher heads are not fitted yet (`distiller.step` without a `fit`: call `fitTeacherHeads`).
+ * Offline (`teacher` an offline source such as `TeacherOutputs`): `stages.teacher` names its
+ * stored stage outputs, SCD compares their channel means (stored maps or pooled vectors), SRD
+ * reads the stored heads' logits `<stage>_logits` (`'pretrain'`) or `logits` (`'final'`); the
+ * outputs are checked when the recipe is made ({@link mtkdOfflineStageShapes}). Write them with
+ * `recipe.teacherOutputs` of a live recipe (fitted heads) or `export_torch.py --stages --stage-logits`.
+ *
+ * @throws RelkdError `INVALID_OPTION` (bad options, when the recipe is made; an offline teacher
+ *   missing a stage output or stage logits, naming it), `SHAPE_MISMATCH` (a stored output of the
+ *   wrong shape); at a step, when the teacher heads are not fitted yet (`distiller.step` without a
+ *   `fit`: call `fitTeacherHeads`).
  * @example
  * ```ts
  * const recipe = mtkd({ teacher, student, numClasses: 10,
@@ -206,12 +252,17 @@ export function mtkd(options: MtkdRecipeOptions): MtkdRecipe {
     seed = MTKD_RECIPE_DEFAULTS.seed,
   } = options;
   const { mode, fit } = checkTeacherHeadOptions(options, seed);
+  const offline = isOfflineTeacher(teacher) ? teacher : undefined;
+  const liveTeacher = offline === undefined ? (teacher as tfl.LayersModel) : undefined;
   const built = buildStageModules({
     studentStages: stageShapes(student, stages.student),
-    teacherStages: stageShapes(teacher, stages.teacher),
+    teacherStages:
+      offline === undefined
+        ? stageShapes(liveTeacher!, stages.teacher)
+        : mtkdOfflineStageShapes(offline, stages.teacher, mode),
     numClasses,
     seed,
-    teacherHeads: mode === 'pretrain',
+    teacherHeads: mode === 'pretrain' && offline === undefined,
   });
   const mods = built.student;
   const heads = built.teacher;
@@ -228,9 +279,22 @@ export function mtkd(options: MtkdRecipeOptions): MtkdRecipe {
   let teacherTap: Tap | undefined;
   // The frozen teacher in inference mode (built once, on first use).
   const teacherFeatures = (x: tf.Tensor): tf.Tensor[] => {
-    teacherTap ??= tap(teacher, { features: teacherStages });
+    if (liveTeacher === undefined)
+      throw invalid('the teacher is offline: it cannot run on inputs.');
+    teacherTap ??= tap(liveTeacher, { features: teacherStages });
     const out = teacherTap(x, { training: false });
     return teacherStages.map((n) => out.features[n]!);
+  };
+  // An offline teacher's stored stage outputs as NHWC maps (a pooled [B, C] vector as [B, 1, 1, C]:
+  // SCD reads only the channel means) and the stored SRD targets.
+  const offlineStage = (features: Record<string, tf.Tensor>, name: string): tf.Tensor => {
+    const f = features[name];
+    if (f === undefined) {
+      throw invalid(
+        `the offline teacher gave no output '${name}' for this batch (its outputs: ${Object.keys(features).join(', ') || 'logits only'}).`,
+      );
+    }
+    return f.rank === 2 ? tf.reshape(f, [f.shape[0]!, 1, 1, f.shape[1]!]) : f;
   };
 
   const recipe: MtkdRecipe = {
@@ -239,6 +303,10 @@ export function mtkd(options: MtkdRecipeOptions): MtkdRecipe {
     teacherHeadsReady: heads === null || options.teacherHeadWeights !== undefined,
     teacherHeadAccuracy: undefined,
     async fitTeacherHeads(data = options.teacherHeadData) {
+      if (offline !== undefined)
+        throw invalid(
+          "no teacher heads to fit with an offline teacher: its outputs hold the heads' logits.",
+        );
       if (heads === null) throw invalid("no teacher heads with `teacherHeads: 'final'`.");
       if (!isTensorPair(data)) {
         throw invalid(
@@ -250,11 +318,39 @@ export function mtkd(options: MtkdRecipeOptions): MtkdRecipe {
       recipe.teacherHeadsReady = true;
       return r;
     },
+    teacherOutputs(x, outputOptions = {}) {
+      if (liveTeacher === undefined)
+        throw invalid('teacherOutputs runs the live teacher; this recipe has an offline one.');
+      if (!recipe.teacherHeadsReady) {
+        throw invalid(
+          "teacherOutputs: the teacher's stage heads are not fitted yet: `await recipe.fitTeacherHeads({ x, y })` first, pass `teacherHeadWeights`, or use `teacherHeads: 'final'`.",
+        );
+      }
+      const pooled = outputOptions.pooled ?? true;
+      return tf.tidy(() => {
+        teacherTap ??= tap(liveTeacher, { features: teacherStages });
+        const out = teacherTap(x, { training: false });
+        const maps = teacherStages.map((n) => out.features[n]!);
+        const features: Record<string, tf.Tensor> = {};
+        maps.forEach((m, k) => {
+          features[`stage${k + 1}`] = pooled ? globalAveragePool(m as tf.Tensor4D) : m;
+        });
+        if (heads !== null) {
+          heads.apply(maps, { training: false }).forEach((z, k) => {
+            features[`stage${k + 1}_logits`] = z;
+          });
+        }
+        return { logits: out.logits, features };
+      });
+    },
     dispose() {
       heads?.dispose();
     },
     ceWeight: 0,
-    taps: { teacher: { features: stages.teacher }, student: { features: stages.student } },
+    taps:
+      offline === undefined
+        ? { teacher: { features: stages.teacher }, student: { features: stages.student } }
+        : { student: { features: stages.student } },
     modules: [mods as never],
     hooks: {
       beforeFit: async (data: DistillData, fitOptions: FitOptions) => {
@@ -276,9 +372,22 @@ export function mtkd(options: MtkdRecipeOptions): MtkdRecipe {
         loss: (ctx) => {
           const t = teacherOf(ctx, 'mtkd');
           const sf = stages.student.map((n) => ctx.student.features[n]!);
-          const tf_ = stages.teacher.map((n) => t.features[n]!);
+          const tf_ = stages.teacher.map((n) =>
+            offline === undefined ? t.features[n]! : offlineStage(t.features, n),
+          );
           let teacherStageLogits: tf.Tensor[];
-          if (heads === null) {
+          if (offline !== undefined && mode === 'pretrain') {
+            const stored = stages.teacher.slice(0, -1).map((n) => {
+              const z = t.features[`${n}_logits`];
+              if (z === undefined) {
+                throw invalid(
+                  `the offline teacher gave no output '${n}_logits' for this batch (its outputs: ${Object.keys(t.features).join(', ') || 'logits only'}).`,
+                );
+              }
+              return z;
+            });
+            teacherStageLogits = [...stored, t.logits];
+          } else if (heads === null) {
             teacherStageLogits = Array.from({ length: teacherK }, () => t.logits);
           } else {
             if (!recipe.teacherHeadsReady) {

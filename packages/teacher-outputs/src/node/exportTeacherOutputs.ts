@@ -26,8 +26,11 @@ export interface ExportTeacherOutputsOptions {
 /**
  * Runs a tfjs teacher over every row of `x` (`[N, ...]`, NHWC images) in order, in inference
  * batches, and writes its outputs to `dir` as `.npy` shards plus `teacher.json` (Node). `teacher`
- * is a function of a batch: `(x) => model.predict(x) as tf.Tensor` for logits only, or a
- * `@relkd/layers` tap (`tap(model, { features: [...] })`) to store stage features too.
+ * is a function of a batch: `(x) => model.predict(x) as tf.Tensor` for logits only, a
+ * `@relkd/layers` tap (`tap(model, { features: [...] })`) to store stage features too, or a live
+ * MTKD-SSR recipe's `(x) => recipe.teacherOutputs(x)` (`@relkd/layers/recipes/mtkd`: pooled stage
+ * outputs `stage1 …` and the fitted teacher stage heads' logits `stage1_logits …`, what an offline
+ * MTKD-SSR run reads).
  *
  * @example
  * ```ts
