@@ -41,7 +41,8 @@ a random sign at level 9/30, clipping to [0, 1]. The peer draws the same ops, si
 image and step and applies them vectorised: per slot one `affine_grid` + bilinear `grid_sample`
 (zero fill) for the geometric ops and masked element-wise formulas for the photometric ones.
 Equivalent: the op distribution, strengths, per-image independence, bilinear resampling, clipping,
-the work per step. Not equivalent: the random streams (different views), torch's pixel-centre and
+the work per step; stepPeer.test.ts checks that the mean |view - x| over 128 views of the fixture
+images agrees with virtualView's (4 sigma; a 15% stronger view fails it). Not equivalent: the random streams (different views), torch's pixel-centre and
 rotation-centre conventions (align_corners=False), and the kernel structure (tfjs: one fused host
 kernel; torch: a handful of ATen ops). torchvision's RandAugment (a Python loop over images) is
 not used: it is not installed and would be far slower than either.
@@ -56,7 +57,9 @@ hash of each element's index in tfjs layout, reproduced by the test), two steps 
 for each method the loss of step 1 (before any update) and of step 2 (after one Adam update), the
 per-step random draws (virtual view, mixup lambda and permutation, triplets) and the tfjs-layout
 shape of every parameter of every model and module. The test sets the same weights in the tfjs
-models and modules, replays the same draws through the recipes' terms and compares.
+models and modules, replays the same draws through the recipes' terms and compares. It also
+writes the mean |view - x| of 128 views of the fixture images, which the test compares with
+`virtualView`'s on the same images (a 4-sigma two-sample test of the augmentation's strength).
 """
 import argparse
 import datetime
@@ -564,6 +567,11 @@ def write_fixture(path, cfg):
     else:
         raise SystemExit('step_torch.py --fixture: no view draw without a near-tie in VRM pruning')
     margins = v.uep_margins
+    # The view's strength: mean |view - x| of each of 128 views of the fixture images (the test
+    # compares the distribution with virtualView's on the same images).
+    vgen = torch.Generator().manual_seed(7)
+    view_change = [float(f'{(virtual_view(x, vgen, cfg["vrm"]["magnitude"]) - x).abs().mean():.9g}')
+                   for _ in range(128)]
     methods = {}
     for method in ['ce', 'kd', 'vrm', 'stkd', 'icc', 'mtkd', 'corsd']:
         v = Variant(method, '3stage', cfg, draws=draws)
@@ -586,6 +594,7 @@ def write_fixture(path, cfg):
         'config': cfg, 'lr': LR, 'adamEpsilon': ADAM_EPS,
         'x': nhwc_list(x), 'y': y.tolist(),
         'uepMargins': margins,
+        'viewChange': view_change,
         'draws': [{'view': nhwc_list(d['view']), 'lambda': d['lambda'], 'permutation': d['permutation'].tolist(),
                    'positive': d['positive'].tolist(), 'negative': d['negative'].tolist(),
                    'negativeLabels': d['negativeLabels'].tolist()} for d in draws],

@@ -13,13 +13,15 @@
  * What is replayed rather than drawn: the per-step random draws (VRM's virtual view, STKD's
  * mixup λ and permutation, CORSD's triplets) come from the fixture, injected through the
  * recipe's `batchTransform` (the STKD one re-creates the recipe's transform with `mixupWith`);
- * that the peer's draws follow the same distributions is argued in step_torch.py, not tested.
+ * that the peer's draws follow the same distributions is argued in step_torch.py; of them, the
+ * virtual view's strength is tested (below: mean |view − x| over 128 views, a two-sample test).
  * The fixture's images are structured (blobs, not noise) and its VRM views are chosen so that the
  * unreliable-edge pruning has no near-tie at either step (`uepMargins`): at a tie the loss jumps
  * with the last bit of rounding, and PyTorch with 1 or 2 threads disagrees with itself there.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { DIGIT_SAFE_OPS, virtualView } from '@relkd/affinity-graph';
 import type { DistillerParts } from '@relkd/layers';
 import { mixupWith } from '@relkd/mixup-similarity';
 import { useTestBackend } from '@relkd/testing';
@@ -44,6 +46,7 @@ interface Draw {
 }
 interface Fixture {
   lr: number;
+  viewChange: number[];
   x: number[][][][];
   y: number[];
   draws: Draw[];
@@ -150,6 +153,35 @@ describe('the PyTorch whole-step peer runs the benchmark’s steps', () => {
     expect(Object.keys(fixture.methods).sort()).toEqual(variants.map(variantId).sort());
     expect(fixture.lr).toBe(STEP_LR);
     expect(fixture.draws.length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('the peer’s virtual view changes the images as much as virtualView (4-sigma two-sample test)', () => {
+    const x = tf.tensor4d(fixture.x);
+    const n = fixture.viewChange.length;
+    const ours = Array.from({ length: n }, (_, i) =>
+      tf.tidy(
+        () =>
+          tf
+            .mean(
+              tf.abs(
+                tf.sub(
+                  virtualView(x, { numOps: 2, magnitude: 9, ops: DIGIT_SAFE_OPS, seed: i + 1 }),
+                  x,
+                ),
+              ),
+            )
+            .dataSync()[0]!,
+      ),
+    );
+    x.dispose();
+    const stats = (v: number[]) => {
+      const m = v.reduce((a, b) => a + b, 0) / v.length;
+      return { m, v: v.reduce((a, b) => a + (b - m) ** 2, 0) / (v.length - 1) };
+    };
+    const a = stats(ours);
+    const b = stats(fixture.viewChange);
+    const z = Math.abs(a.m - b.m) / Math.sqrt(a.v / ours.length + b.v / n);
+    expect({ z: z <= 4, tfjs: a.m, torch: b.m }).toEqual({ z: true, tfjs: a.m, torch: b.m });
   });
 
   it.each(
