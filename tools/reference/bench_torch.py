@@ -60,8 +60,11 @@ def _edge_loss(ds2, dt2, dot, na, nb, keep, eps=1e-8, tol=1e-5):
     return ((2 - 2 * cos) * valid).sum() / valid.sum().clamp_min(1)
 
 
-def vrm(ss, sv, ts, tv):
-    """affinity-graph vrmLoss defaults: zsNorm, IS cross-view block (i, B+j), IC c < d, no UEP."""
+def vrm(ss, sv, ts, tv, uep_ratio=None):
+    """affinity-graph vrmLoss defaults: zsNorm, IS cross-view block (i, B+j), IC c < d, no UEP.
+    `uep_ratio`: unreliable-edge pruning `{ kind: 'jointEntropy', ratio }` (the VRM recipe's
+    default 0.1): drop the floor(ratio * B^2) cross-view edges (i, B+j) with the largest joint
+    student entropy H(ss_i) + H(sv_j), computed without gradient."""
     B = ss.shape[0]
     ys = zscore(torch.cat([ss, sv]))
     yt = zscore(torch.cat([ts, tv])).detach()
@@ -73,7 +76,16 @@ def vrm(ss, sv, ts, tv):
     dt2 = (nbr[:, None] + nbv[None, :] - 2 * br @ bv.T).clamp_min(0)
     # (a_i - v_j).(b_i - w_j) = a_i.b_i + v_j.w_j - a_i.w_j - v_j.b_i
     dot = (ar * br).sum(1)[:, None] + (av * bv).sum(1)[None, :] - ar @ bv.T - (br @ av.T)
-    l_is = _edge_loss(ds2, dt2, dot, nar[:, None] + nav[None, :], nbr[:, None] + nbv[None, :], None)
+    keep_is = None
+    k = int(uep_ratio * B * B) if uep_ratio else 0
+    if k > 0:
+        with torch.no_grad():
+            h = [-(F.softmax(z, 1) * F.log_softmax(z, 1)).sum(1) for z in (ss, sv)]
+            top = (h[0][:, None] + h[1][None, :]).flatten().topk(k).indices
+            keep_is = torch.ones(B * B, dtype=torch.bool)
+            keep_is[top] = False
+            keep_is = keep_is.view(B, B)
+    l_is = _edge_loss(ds2, dt2, dot, nar[:, None] + nav[None, :], nbr[:, None] + nbv[None, :], keep_is)
     # IC graph: columns of Y, edges c < d
     ws, wt = ys.T, yt.T
     ga, gb, gx = ws @ ws.T, wt @ wt.T, ws @ wt.T
@@ -87,19 +99,20 @@ def vrm(ss, sv, ts, tv):
     return l_is + l_ic
 
 
-def stkd(s, t, targets, T=4.0):
-    """mixup-similarity stkdLoss, 'teacherOnMixed': 0.1 CE(mixed labels) + 0.9 KD(T = 4)."""
+def stkd(s, t, targets, T=4.0, ce_weight=0.1, kd_weight=0.9):
+    """mixup-similarity stkdLoss, 'teacherOnMixed': 0.1 CE(mixed labels) + 0.9 KD(T = 4) (defaults)."""
     l_ce = -(targets * F.log_softmax(s, 1)).sum(1).mean()
-    return 0.1 * l_ce + 0.9 * kd(s, t, T)
+    return ce_weight * l_ce + kd_weight * kd(s, t, T)
 
 
-def icc(s, t, y, T=4.0):
-    """class-correlation iccStudentLoss with correlationTemperature: 1: CE + KD(T = 4) + Frobenius-normalised ICC (tau = 1)."""
+def icc(s, t, y, T=4.0, corr_T=1.0, kd_weight=1.0, icc_weight=1.0):
+    """class-correlation iccStudentLoss with correlationTemperature: 1: CE + KD(T = 4) + Frobenius-normalised ICC (tau = 1)
+    (defaults; the ICC recipe's own default is corr_T = T)."""
     def corr(z):
-        p = F.softmax(z, 1)
+        p = F.softmax(z / corr_T, 1)
         g = p.T @ p
         return g / g.norm()
-    return ce(s, y) + kd(s, t, T) + ((corr(t.detach()) - corr(s)) ** 2).sum()
+    return ce(s, y) + kd_weight * kd(s, t, T) + icc_weight * ((corr(t.detach()) - corr(s)) ** 2).sum()
 
 
 def scd(fs, ft):
@@ -121,10 +134,11 @@ def crd(zs, T=4.0):
     return total
 
 
-def mtkd(fs, ft, zs, zt, y):
-    """stage-distill mtkdLoss defaults: CE(final) + auxCE + SCD + SRD + CRD (all weights 1)."""
+def mtkd(fs, ft, zs, zt, y, T=4.0, scd_weight=1.0, srd_weight=1.0, crd_weight=1.0, aux_weight=1.0):
+    """stage-distill mtkdLoss defaults: CE(final) + auxCE + SCD + SRD + CRD (all weights 1, T = 4)."""
     aux = sum(ce(z, y) for z in zs[:-1])
-    return ce(zs[-1], y) + aux + scd(fs, ft) + srd(zs, zt) + crd(zs)
+    return (ce(zs[-1], y) + aux_weight * aux + scd_weight * scd(fs, ft) + srd_weight * srd(zs, zt, T)
+            + crd_weight * crd(zs, T))
 
 
 def corsd(stages, ya, yn, T=3.0):

@@ -34,6 +34,22 @@ describe('parseBenchArgs (strict node:util parseArgs)', () => {
       { backends: ['webgpu'], allowSoftwareAdapter: true },
     ],
     ['software adapters refused by default', ['--quick'], { allowSoftwareAdapter: false }],
+    [
+      'whole steps by default on wasm',
+      [],
+      { wholeSteps: true, wholeStepBackends: ['wasm'], wholeStepRounds: undefined },
+    ],
+    [
+      'whole-step flags',
+      ['--whole-step-backends=cpu,wasm', '--whole-step-rounds', '12'],
+      { wholeStepBackends: ['cpu', 'wasm'], wholeStepRounds: 12 },
+    ],
+    ['--no-whole-steps', ['--no-whole-steps'], { wholeSteps: false }],
+    [
+      '--losses= (whole steps only)',
+      ['--losses=', '--no-overhead'],
+      { losses: [], sweepLosses: [] },
+    ],
   ] as const)('%s', (_, argv, expected) => {
     expect(parseBenchArgs(argv, KNOWN)).toMatchObject(expected);
   });
@@ -49,6 +65,8 @@ describe('parseBenchArgs (strict node:util parseArgs)', () => {
       /--losses: unknown loss 'vmr'; choose from kd, vrm, stkd/,
     ],
     ['an unknown sweep loss', ['--sweep-losses=kdd'], /--sweep-losses: unknown loss 'kdd'/],
+    ['a bad round count', ['--whole-step-rounds=0'], /--whole-step-rounds: expected an integer/],
+    ['a non-integer round count', ['--whole-step-rounds=2.5'], /--whole-step-rounds/],
   ] as const)('throws on %s', (_, argv, message) => {
     expect(() => parseBenchArgs(argv, KNOWN)).toThrow(message);
   });

@@ -14,6 +14,12 @@ export interface BenchArgs {
   overheadBackends: string[];
   sweepBackends: string[];
   overhead: boolean;
+  /** Backends of the whole-step section (default: wasm). */
+  wholeStepBackends: string[];
+  /** `false` with `--no-whole-steps`. */
+  wholeSteps: boolean;
+  /** `--whole-step-rounds=N`: timed rounds (default 30; 3 with --quick). */
+  wholeStepRounds: number | undefined;
   /** `--no-streaming` turns off the offline-teacher streaming-memory section. */
   streaming: boolean;
 }
@@ -52,6 +58,9 @@ export function parseBenchArgs(argv: readonly string[], known: readonly string[]
       'no-streaming': { type: 'boolean', default: false },
       'overhead-backends': { type: 'string' },
       'sweep-backends': { type: 'string' },
+      'no-whole-steps': { type: 'boolean', default: false },
+      'whole-step-backends': { type: 'string' },
+      'whole-step-rounds': { type: 'string' },
     },
     strict: true,
     allowPositionals: false,
@@ -69,6 +78,14 @@ export function parseBenchArgs(argv: readonly string[], known: readonly string[]
     }
   }
   const quick = values.quick;
+  const roundsText = values['whole-step-rounds'];
+  const wholeStepRounds = roundsText === undefined ? undefined : Number(roundsText);
+  if (
+    wholeStepRounds !== undefined &&
+    (!Number.isInteger(wholeStepRounds) || wholeStepRounds < 1 || wholeStepRounds > 10000)
+  ) {
+    throw new Error(`--whole-step-rounds: expected an integer 1..10000, got '${roundsText}'.`);
+  }
   return {
     quick,
     render: values.render,
@@ -84,6 +101,9 @@ export function parseBenchArgs(argv: readonly string[], known: readonly string[]
     overheadBackends: list(values['overhead-backends']) ?? ['wasm'],
     sweepBackends: list(values['sweep-backends']) ?? ['wasm'],
     overhead: !values['no-overhead'],
+    wholeStepBackends: list(values['whole-step-backends']) ?? ['wasm'],
+    wholeSteps: !values['no-whole-steps'],
+    wholeStepRounds,
     streaming: !values['no-streaming'],
   };
 }

@@ -10,6 +10,9 @@
  *   --sweep-losses=kd,vrm losses of the B/C sweeps (default: all selected losses)
  *   --no-sweeps           skip the B/C sweeps
  *   --no-overhead         skip the training-step overhead
+ *   --no-whole-steps      skip the whole training steps (each method's Distiller.step, issue #19)
+ *   --whole-step-backends=wasm  backends of the whole steps (default: wasm; cpu works but takes ~20 s a step)
+ *   --whole-step-rounds=N timed rounds of the whole steps (default 30; --quick: CE and KD, 3 rounds)
  *   --no-streaming        skip the offline-teacher section (memory while streaming teacher-output
  *                         shards at growing shard counts, issue #20; small data sets with --quick)
  *   --overhead-backends=wasm  backends of the training-step overhead (default: wasm, the target's)
@@ -17,7 +20,8 @@
  *                             JavaScript kernels make the large points take minutes on a loaded machine)
  *   --out=DIR             output folder (default docs/benchmarks; .cache/bench with --quick)
  *   --render              no measuring: rebuild performance.md and the charts from DIR/performance.json
- *                         (picks up a new tools/reference/bench_torch.json and packages/bench/findings.md)
+ *                         (picks up a new tools/reference/bench_torch.json / step_torch.json and
+ *                         packages/bench/findings.md)
  *
  * Flags are parsed strictly (`node:util` parseArgs, see args.ts): an unknown flag or loss name is
  * an error. `--name=value` and `--name value` both work.
@@ -46,6 +50,13 @@ import {
   sweepCharts,
 } from './report';
 import { type StreamingRow, streamingMemory } from './streaming';
+import {
+  attachStepTorch,
+  type KernelProfile,
+  readStepTorch,
+  type WholeStepRow,
+  wholeSteps,
+} from './wholeSteps';
 
 const args = (() => {
   try {
@@ -90,6 +101,8 @@ async function main(): Promise<void> {
   const rows: Row[] = [];
   const sweeps: SweepPoint[] = [];
   const overhead: OverheadRow[] = [];
+  const steps: WholeStepRow[] = [];
+  const kernelProfiles: KernelProfile[] = [];
   let streaming: StreamingRow[] = [];
   const backendsRun: string[] = [];
   const backendInfo: Record<string, unknown> = {};
@@ -192,6 +205,20 @@ async function main(): Promise<void> {
         failures.push(`${label} training-step overhead: ${(e as Error).message}`);
       }
     }
+    if (args.wholeSteps && args.wholeStepBackends.includes(name)) {
+      try {
+        const r = await wholeSteps(label, {
+          quick,
+          ...(args.wholeStepRounds === undefined ? {} : { rounds: args.wholeStepRounds }),
+          log,
+        });
+        steps.push(...r.rows);
+        kernelProfiles.push(...r.profiles);
+      } catch (e) {
+        log(`  whole steps FAILED: ${(e as Error).message}`);
+        failures.push(`${label} whole steps: ${(e as Error).message}`);
+      }
+    }
   }
 
   if (args.streaming) {
@@ -219,7 +246,16 @@ async function main(): Promise<void> {
     describe: describeBackend(),
     quick,
   };
-  writeOutputs({ meta, failures, rows, sweeps, overhead, streaming });
+  writeOutputs({
+    meta,
+    failures,
+    rows,
+    sweeps,
+    overhead,
+    streaming,
+    wholeSteps: steps,
+    kernelProfiles,
+  });
 }
 
 /** The measured data a report is made from (performance.json holds it, plus derived fields). */
@@ -229,6 +265,9 @@ interface RunData {
   rows: Row[];
   sweeps: SweepPoint[];
   overhead: OverheadRow[];
+  /** Each method's whole `Distiller.step` (absent in reports written before issue #19). */
+  wholeSteps?: WholeStepRow[];
+  kernelProfiles?: KernelProfile[];
   /** The offline-teacher streaming section (absent in reports written before it existed). */
   streaming: StreamingRow[];
 }
@@ -238,8 +277,19 @@ interface RunData {
  * tfjs/torch ratios (tools/reference/bench_torch.json, when present), the kernel-constancy
  * verdicts and the hand-written findings (packages/bench/findings.md, when present).
  */
-function writeOutputs({ meta, failures, rows, sweeps, overhead, streaming }: RunData): void {
+function writeOutputs({
+  meta,
+  failures,
+  rows,
+  sweeps,
+  overhead,
+  streaming,
+  wholeSteps: steps = [],
+  kernelProfiles = [],
+}: RunData): void {
   const torch = readTorch(join(repoRoot, 'tools', 'reference', 'bench_torch.json'));
+  const stepTorch = readStepTorch(join(repoRoot, 'tools', 'reference', 'step_torch.json'));
+  attachStepTorch(steps, stepTorch);
   for (const r of rows) {
     delete r.torchBackwardRatio;
     delete r.torchForwardRatio;
@@ -266,7 +316,7 @@ function writeOutputs({ meta, failures, rows, sweeps, overhead, streaming }: Run
   const jsonFile = join(outDir, 'performance.json');
   writeFileSync(
     jsonFile,
-    `${JSON.stringify({ meta, failures, rows, sweeps, kernelConstancy, overhead, streaming, torch }, null, 2)}\n`,
+    `${JSON.stringify({ meta, failures, rows, sweeps, kernelConstancy, overhead, streaming, wholeSteps: steps, kernelProfiles, torch, stepTorch }, null, 2)}\n`,
   );
   formatJson(jsonFile);
   const charts = sweepCharts(sweeps);
@@ -280,6 +330,9 @@ function writeOutputs({ meta, failures, rows, sweeps, overhead, streaming }: Run
       sweeps,
       kernelConstancy,
       overhead,
+      wholeSteps: steps,
+      kernelProfiles,
+      stepTorch,
       streaming,
       torch,
       failures,

@@ -3,6 +3,8 @@ import { type ChartAxis, lineChartSvg } from '../../../tools/charts/lineChartSvg
 import type { Measurement } from './measure';
 import type { OverheadRow } from './overhead';
 import type { StreamingRow } from './streaming';
+import { renderWholeSteps } from './wholeStepReport';
+import type { KernelProfile, StepTorchResults, WholeStepRow } from './wholeSteps';
 
 /** One row of the benchmark report (a loss at a reference shape on one backend). */
 export interface Row {
@@ -213,6 +215,11 @@ export interface ReportData {
   sweeps: SweepPoint[];
   kernelConstancy: KernelConstancy[];
   overhead: OverheadRow[];
+  /** Each method's whole `Distiller.step` (issue #19) and the per-kernel profiles (absent: not measured). */
+  wholeSteps?: WholeStepRow[];
+  kernelProfiles?: KernelProfile[];
+  /** tools/reference/step_torch.json, when present. */
+  stepTorch?: StepTorchResults | null;
   /** Offline teacher outputs streamed from shards (empty: not measured). */
   streaming: StreamingRow[];
   torch: TorchResults | null;
@@ -370,6 +377,7 @@ ${d.failures.length ? `**Failures in this run:**\n\n${d.failures.map((f) => `- $
 
 ${targets(d)}
 
+${renderWholeSteps(d.wholeSteps ?? [], d.kernelProfiles ?? [], d.stepTorch ?? null)}
 ## Reference shapes
 
 CIFAR-100-like: B = 64, C = 100, stage features of a resnet8x4-sized student NHWC
@@ -413,7 +421,7 @@ ${sweepTable}
 
 ## Overhead on a real training step
 
-The MNIST example's student (\`buildStudent\` imported from examples/mnist/src/models.ts: conv 3x3x8 →
+The loss terms alone (the whole steps are above). The MNIST example's 2-stage student (\`buildStudent(seed, '2stage')\` imported from examples/mnist/src/models.ts: conv 3x3x8 →
 pool → conv 3x3x16 → pool → dense 10, 'same' padding), batch 64, \`tf.train.sgd\`:
 \`optimizer.minimize\` with CE only (A) vs with each method's terms (B), same batch and backend, A and
 B run back to back in alternating order, ${d.overhead[0]?.rounds ?? 25} rounds after 2 warm-up pairs; the ratio is the median of
