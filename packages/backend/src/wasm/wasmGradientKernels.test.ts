@@ -483,6 +483,10 @@ describe('WASM gradient kernels', () => {
       { x: [1, 7, 9, 2], f: 3, s: 2, pad: 'same', ties: true },
       { x: [2, 6, 5, 4], f: 3, s: 1, pad: 'valid', ties: true },
       { x: [1, 5, 5, 1], f: 2, s: 3, pad: 'same', ties: false },
+      // 2 x 2 windows: clipped at the border (7 -> 4), and overlapping (stride 1: accumulated).
+      { x: [2, 7, 7, 4], f: 2, s: 2, pad: 'same', ties: true },
+      { x: [2, 7, 7, 4], f: 2, s: 2, pad: 'same', ties: false },
+      { x: [1, 6, 5, 3], f: 2, s: 1, pad: 'valid', ties: true },
     ] as const)('MaxPoolGrad x $x, filter $f, stride $s, $pad, ties $ties matches cpu', ({
       x,
       f,
