@@ -332,12 +332,13 @@ describe('WASM gradient kernels', () => {
   });
 
   describe('faster replacements of tfjs-backend-wasm kernels', () => {
-    it('wraps BatchMatMul, Conv2DBackpropInput, GatherV2, MaxPoolGrad and the binary ops once', () => {
+    it('wraps BatchMatMul, Conv2DBackpropInput, GatherV2, Identity, MaxPoolGrad and the binary ops once', () => {
       expect(Object.keys(WASM_FASTER_KERNELS).sort()).toEqual(
         [
           'BatchMatMul',
           'Conv2DBackpropInput',
           'GatherV2',
+          'Identity',
           'MaxPoolGrad',
           ...FAST_BINARY_KERNELS,
         ].sort(),
@@ -346,7 +347,8 @@ describe('WASM gradient kernels', () => {
         const k = tf.getKernel(name, 'wasm');
         expect(k?.kernelFunc, name).toBeDefined();
         expect(Symbol.for('@relkd/backend:wrapped') in (k?.kernelFunc ?? {}), name).toBe(true);
-        expect(k?.setupFunc, `${name} keeps tfjs' setup`).toBeDefined();
+        // Identity is pure JavaScript upstream (no setup to keep).
+        if (name !== 'Identity') expect(k?.setupFunc, `${name} keeps tfjs' setup`).toBeDefined();
       }
       expect(registerWasmGradientKernels()).toEqual([]);
     });
@@ -550,6 +552,25 @@ describe('WASM gradient kernels', () => {
       expect(wasm.shape).toEqual(cpu.shape);
       expect(wasm.dtype).toBe(cpu.dtype);
       expect(wasm.values).toEqual(cpu.values);
+    });
+
+    it('Identity (tf.clone) shares the buffer: same values, independent lifetimes, no leak; strings keep the original', () => {
+      tf.setBackend('wasm');
+      const be = tf.backend();
+      const buffersBefore = be.numDataIds();
+      const x = tf.tensor3d([1, -2, 3.5, Number.NaN, 0, -0], [1, 2, 3]);
+      const y = tf.clone(x);
+      expect(be.numDataIds()).toBe(buffersBefore + 1);
+      expect(y.shape).toEqual([1, 2, 3]);
+      x.dispose();
+      expect(Array.from(y.dataSync())).toEqual([1, -2, 3.5, Number.NaN, 0, -0]);
+      y.dispose();
+      expect(be.numDataIds()).toBe(buffersBefore);
+      const s = tf.tensor1d(['a', 'bc'], 'string');
+      const sc = tf.clone(s);
+      expect(sc.dataSync()).toEqual(s.dataSync());
+      tf.dispose([s, sc]);
+      expect(be.numDataIds()).toBe(buffersBefore);
     });
 
     it('GatherV2 with an out-of-range index throws and leaks nothing', () => {
