@@ -640,6 +640,18 @@ describe('WASM gradient kernels', () => {
           [0, 3],
           [1, 3],
         ],
+        // A vector along the last axis (float32 Add/Sub/Multiply then run on wider rows):
+        // b the vector, a the vector (commutative ops only), and no usable tiling (upstream).
+        [[64, 8], [8]],
+        [
+          [2, 40, 12],
+          [1, 12],
+        ],
+        [
+          [1, 1, 16],
+          [4, 8, 16],
+        ],
+        [[7, 5, 3], [3]],
       ];
       it.each(
         dtypes.flatMap((dtype) => shapes.map(([a, b]) => ({ dtype, a, b }))),
