@@ -49,7 +49,10 @@ function isRowVector(v: tf.TensorInfo, shape: readonly number[]): boolean {
   const c = shape[shape.length - 1];
   if (shape.length < 2 || v.shape.length > shape.length || v.shape.length === 0) return false;
   if (v.shape[v.shape.length - 1] !== c) return false;
-  return v.shape.slice(0, -1).every((d) => d === 1) && tf.util.sizeFromShape(shape.slice()) > (c as number);
+  return (
+    v.shape.slice(0, -1).every((d) => d === 1) &&
+    tf.util.sizeFromShape(shape.slice()) > (c as number)
+  );
 }
 
 /** The smallest divisor k of `rows` with `min ≤ k ≤ 8·min`, if any. */
