@@ -17,7 +17,7 @@ interface AdamState {
  * `tf.train.adam` with one fused kernel per variable: a drop-in `tf.AdamOptimizer` (same
  * constructor, defaults `learningRate` 0.001, `beta1` 0.9, `beta2` 0.999, `epsilon` the backend's,
  * 1e-7 in float32; same state, `getWeights`/`setWeights` and serialization) whose update of each
- * variable is one `RelkdAdam` kernel instead of about 14 element-wise kernels and 4 scalar
+ * variable is one `RelkdAdam` kernel instead of 14 element-wise kernels and 6 scalar
  * uploads:
  *
  * `m ← β₁·m + (1 − β₁)·g`, `v ← β₂·v + (1 − β₂)·g²`,
