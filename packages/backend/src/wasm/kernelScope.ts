@@ -1,5 +1,6 @@
 import { RelkdError } from '@relkd/core';
 import * as tf from '@tensorflow/tfjs-core';
+import type { WasmHeapBackend } from './wasmHeap';
 
 type Attrs = Record<string, unknown>;
 
@@ -48,6 +49,16 @@ export class KernelScope {
   ): tf.TensorInfo {
     const dataId = this.backend.write(values, shape, dtype);
     const info: tf.TensorInfo = { dataId, shape, dtype };
+    this.owned.push(info);
+    return info;
+  }
+
+  /**
+   * A new, uninitialised float32 tensor on the wasm heap for JavaScript to fill (view it with
+   * `typedArrayFromHeap` after the last allocation); released by {@link finish}.
+   */
+  alloc(shape: number[]): tf.TensorInfo {
+    const info = (this.backend as unknown as WasmHeapBackend).makeOutput(shape, 'float32');
     this.owned.push(info);
     return info;
   }

@@ -293,21 +293,43 @@ describe('WASM gradient kernels', () => {
     expectClose(wI.values, ref.dX, TOL);
   });
 
-  it('dilated Conv2DBackpropFilter (dilations attribute) matches the float64 reference', () => {
-    const x: [number, number, number, number] = [2, 9, 9, 2];
-    const fShape: [number, number, number, number] = [3, 3, 2, 3];
-    const g = geometry(x, fShape, 1, 2, 'same', false);
-    const xv = values(162 * 2, 9);
-    const dy = values(2 * g.outHeight * g.outWidth * 3, 10);
-    const ref = reference(x, fShape, 1, 2, 'same', false, xv, new Array(54).fill(0), dy);
+  it.each([
+    { x: [2, 9, 9, 2], stride: 1, dilation: 2, pad: 'same' },
+    // One input channel: the patch-product path.
+    { x: [2, 9, 8, 1], stride: 1, dilation: 2, pad: 'same' },
+    { x: [2, 9, 8, 1], stride: 1, dilation: [2, 3], pad: 'valid' },
+    { x: [1, 10, 9, 1], stride: 2, dilation: 2, pad: 'same' },
+  ] as const)('dilated Conv2DBackpropFilter (dilations attribute), x $x, stride $stride, dilation $dilation, $pad, matches the float64 reference', (c) => {
+    const x = [...c.x] as [number, number, number, number];
+    const fShape: [number, number, number, number] = [3, 3, x[3], 3];
+    const dilation = (typeof c.dilation === 'number' ? c.dilation : [...c.dilation]) as
+      | number
+      | [number, number];
+    const g = geometry(x, fShape, c.stride, dilation, c.pad, false);
+    const xv = values(x[0] * x[1] * x[2] * x[3], 9);
+    const dy = values(x[0] * g.outHeight * g.outWidth * 3, 10);
+    const ref = reference(
+      x,
+      fShape,
+      c.stride,
+      dilation,
+      c.pad,
+      false,
+      xv,
+      new Array(27 * x[3]).fill(0),
+      dy,
+    );
     const w = runKernel(
       'wasm',
       'Conv2DBackpropFilter',
-      { x: { values: xv, shape: x }, dy: { values: dy, shape: [2, g.outHeight, g.outWidth, 3] } },
       {
-        strides: 1,
-        pad: 'same',
-        dilations: 2,
+        x: { values: xv, shape: x },
+        dy: { values: dy, shape: [x[0], g.outHeight, g.outWidth, 3] },
+      },
+      {
+        strides: c.stride,
+        pad: c.pad,
+        dilations: dilation,
         dataFormat: 'NHWC',
         filterShape: fShape,
       },
