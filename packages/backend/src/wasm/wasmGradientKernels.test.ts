@@ -119,6 +119,8 @@ const SHAPES: { x: [number, number, number, number]; fh: number; fw: number }[] 
   { x: [1, 8, 7, 2], fh: 2, fw: 3 },
   { x: [3, 4, 4, 3], fh: 1, fw: 1 },
   { x: [2, 7, 5, 1], fh: 5, fw: 2 },
+  // 8+ input channels (the MNIST students' second and third layers have 8 and 32).
+  { x: [2, 6, 5, 9], fh: 3, fw: 2 },
 ];
 const STRIDES: (number | [number, number])[] = [1, 2, [2, 1]];
 
@@ -790,7 +792,7 @@ describe('WASM gradient kernels', () => {
           n: fc.integer({ min: 1, max: 3 }),
           h: fc.integer({ min: 1, max: 7 }),
           w: fc.integer({ min: 1, max: 7 }),
-          ci: fc.integer({ min: 1, max: 3 }),
+          ci: fc.integer({ min: 1, max: 10 }),
           co: fc.integer({ min: 1, max: 3 }),
           fh: fc.integer({ min: 1, max: 3 }),
           fw: fc.integer({ min: 1, max: 3 }),
