@@ -10,7 +10,8 @@ function values(n: number, rng: Rng, scale = 1): number[] {
   return Array.from({ length: n }, () => (2 * rng.next() - 1) * scale);
 }
 
-const SHAPES: number[][] = [[3, 3, 2, 4], [4], [], [7, 5]];
+// [160, 128]: above WASM_JS_ADAM_MAX, the wasm kernel runs tfjs' element-wise kernels.
+const SHAPES: number[][] = [[3, 3, 2, 4], [4], [], [7, 5], [160, 128]];
 
 /** Variables of SHAPES (fresh, seeded), named `${prefix}i`. */
 function makeVariables(prefix: string): tf.Variable[] {

@@ -76,9 +76,10 @@ export class KernelScope {
     }
   }
 
-  /** Releases every intermediate except `keep` (the kernel's output). */
-  finish(keep?: tf.TensorInfo): void {
-    for (const t of this.owned) if (t !== keep) this.backend.disposeData(t.dataId);
+  /** Releases every intermediate except `keep` (the kernel's output or outputs). */
+  finish(keep?: tf.TensorInfo | readonly tf.TensorInfo[]): void {
+    const kept = keep === undefined ? [] : Array.isArray(keep) ? keep : [keep];
+    for (const t of this.owned) if (!kept.includes(t)) this.backend.disposeData(t.dataId);
     this.owned.length = 0;
   }
 }
