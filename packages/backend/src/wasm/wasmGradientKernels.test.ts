@@ -356,7 +356,7 @@ describe('WASM gradient kernels', () => {
   });
 
   describe('faster replacements of tfjs-backend-wasm kernels', () => {
-    it('wraps BatchMatMul, Conv2DBackpropInput, GatherV2, Identity, MaxPoolGrad and the binary ops once', () => {
+    it('wraps BatchMatMul, Conv2DBackpropInput, GatherV2, Identity, MaxPoolGrad, Sum and the binary ops once', () => {
       expect(Object.keys(WASM_FASTER_KERNELS).sort()).toEqual(
         [
           'BatchMatMul',
@@ -364,6 +364,7 @@ describe('WASM gradient kernels', () => {
           'GatherV2',
           'Identity',
           'MaxPoolGrad',
+          'Sum',
           ...FAST_BINARY_KERNELS,
         ].sort(),
       );
@@ -595,6 +596,60 @@ describe('WASM gradient kernels', () => {
       expect(sc.dataSync()).toEqual(s.dataSync());
       tf.dispose([s, sc]);
       expect(be.numDataIds()).toBe(buffersBefore);
+    });
+
+    it.each([
+      { shape: [64, 10], axis: [0], keepDims: false },
+      { shape: [2, 5, 6, 8], axis: [0, 1, 2], keepDims: false },
+      { shape: [2, 5, 6, 8], axis: [2, 0, 1], keepDims: true },
+      { shape: [3, 4, 4, 19], axis: [0, 1, 2], keepDims: false },
+      { shape: [3, 7, 3], axis: [-3, -2], keepDims: false },
+      { shape: [0, 4], axis: [0], keepDims: false },
+      // Not over all but the last axis: upstream.
+      { shape: [2, 5, 6, 8], axis: [1, 2], keepDims: false },
+      { shape: [4, 6], axis: [1], keepDims: true },
+    ])('Sum of $shape over $axis (keepDims $keepDims): the float32 sequential sum, like upstream', ({
+      shape,
+      axis,
+      keepDims,
+    }) => {
+      const size = shape.reduce((p, q) => p * q, 1);
+      // Large and small magnitudes (rounding-order sensitive) and a NaN in the last channel.
+      const xv = values(size, 41).map((v, i) =>
+        i === size - 1 ? Number.NaN : i % 7 === 0 ? v * 1e6 : v,
+      );
+      const inputs: Vals = { x: { values: xv, shape } };
+      const attrs = { axis, keepDims };
+      const cpu = runKernel('cpu', 'Sum', inputs, attrs);
+      const wasm = runKernel('wasm', 'Sum', inputs, attrs);
+      expect(wasm.shape).toEqual(cpu.shape);
+      expect(wasm.dtype).toBe('float32');
+      // Reference: float32 sums in ascending index order (what tfjs-backend-wasm computes).
+      const axes = axis.map((a) => (a < 0 ? a + shape.length : a));
+      const outIndex = (flat: number) => {
+        let rest = flat;
+        let o = 0;
+        const coords = shape.map(() => 0);
+        for (let d = shape.length - 1; d >= 0; d--) {
+          coords[d] = rest % (shape[d] as number);
+          rest = Math.floor(rest / (shape[d] as number));
+        }
+        shape.forEach((n, d) => {
+          if (!axes.includes(d)) o = o * n + (coords[d] as number);
+        });
+        return o;
+      };
+      const ref = new Array<number>(wasm.values.length).fill(0);
+      for (let i = 0; i < size; i++) {
+        const o = outIndex(i);
+        ref[o] = Math.fround((ref[o] as number) + Math.fround(xv[i] as number));
+      }
+      expect(wasm.values).toEqual(ref);
+      // And the cpu backend's sums (another order: close, NaN in the same places).
+      const nan = (vs: number[]) => vs.map((v) => Number.isNaN(v));
+      expect(nan(wasm.values)).toEqual(nan(cpu.values));
+      const finite = (vs: number[]) => vs.map((v) => (Number.isNaN(v) ? 0 : v));
+      expectClose(finite(wasm.values), finite(cpu.values), { rtol: 1e-4, atol: 1e-3 });
     });
 
     it('GatherV2 with an out-of-range index throws and leaks nothing', () => {
