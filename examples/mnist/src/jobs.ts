@@ -8,7 +8,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BackendName } from '@relkd/backend';
 import { classCorrelation, correlationHeatmapSvg, offDiagonalMass } from '@relkd/class-correlation';
-import type { SavedWeights } from '@relkd/core';
+import { FusedAdamOptimizer, type SavedWeights } from '@relkd/core';
 import { Distiller, type DistillerParts, evaluateModel, type ProgressStream } from '@relkd/layers';
 import { methods } from '@relkd/layers/methods';
 import { iccTeacher } from '@relkd/layers/recipes/icc';
@@ -322,7 +322,7 @@ export async function getTeacher(
     const teacherSet = toTensors(train, data.teacherIdx);
     const extra: DistillerParts =
       kind === 'icc' ? iccTeacher({ numClasses: dataset.numClasses, weight: 0.5 }) : {};
-    const optimizer = tf.train.adam(TEACHER_LR);
+    const optimizer = new FusedAdamOptimizer(TEACHER_LR);
     const d = new Distiller({ student: net.model, optimizer, seed: 7, ...extra });
     const t0 = Date.now();
     await d.fit(teacherSet, {
@@ -403,7 +403,7 @@ export async function runStudent(
   if (arm.teacher !== undefined && teacher === undefined) {
     throw new Error(`internal: the ${arm.id} run needs its teacher, which is not loaded.`);
   }
-  const optimizer = tf.train.adam(p.lr);
+  const optimizer = new FusedAdamOptimizer(p.lr);
   const offline = await offlineTeacherFor(arm, p, data);
   const heads =
     arm.family === 'mtkd' &&

@@ -2,11 +2,11 @@
  * The whole training step of each method on the MNIST benchmark, built exactly as the benchmark
  * builds it: examples/mnist's models (`buildStudent` / `buildTeacher`), arms (`armById(method)
  * .build`) and tuned configurations (`loadTuned` + `configFor`: examples/mnist/tuned.json), a
- * `Distiller` with `tf.train.adam(0.005)` (the protocol's optimizer and learning rate). Used by
+ * `Distiller` with `FusedAdamOptimizer(0.005)` (`tf.train.adam`'s updates, one kernel per variable) (the protocol's optimizer and learning rate). Used by
  * the "whole steps" section of `npm run bench` (wholeSteps.ts) and by stepPeer.test.ts, which
  * checks the PyTorch peer (tools/reference/step_torch.py) against these very steps.
  */
-import { type Module, type NamedVariable, RelkdError } from '@relkd/core';
+import { FusedAdamOptimizer, type Module, type NamedVariable, RelkdError } from '@relkd/core';
 import { Distiller, type DistillerParts } from '@relkd/layers';
 import { methods } from '@relkd/layers/methods';
 import * as tf from '@tensorflow/tfjs-core';
@@ -162,7 +162,7 @@ export function buildWholeStep(
   });
   if (teacherHeadWeights !== undefined) for (const t of teacherHeadWeights) t.dispose();
   const parts = options.edit ? options.edit(built) : built;
-  const optimizer = tf.train.adam(STEP_LR);
+  const optimizer = new FusedAdamOptimizer(STEP_LR);
   const distiller = new Distiller({
     student: student.model,
     teacher: teacher?.model,

@@ -42,6 +42,7 @@ export { type ApplyOptions, Module, type NamedVariable, type SavedWeights } from
 export { SeparableConv2D, type SeparableConv2DOptions } from './modules/SeparableConv2D';
 export { SepConv, type SepConvOptions } from './modules/SepConv';
 export { Sequential } from './modules/Sequential';
+export { FusedAdamOptimizer } from './optim/FusedAdamOptimizer';
 export { Rng } from './random/Rng';
 export { type SampleBetaOptions, sampleBeta } from './random/sampleBeta';
 export { seededPermutation } from './random/seededPermutation';

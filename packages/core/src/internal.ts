@@ -1,6 +1,6 @@
 /**
  * `@relkd/core/internal`: plumbing shared by the relkd packages (input conversion and
- * validation, option checks, module-input checks, seed derivation, the fused-loss kernel names).
+ * validation, option checks, module-input checks, seed derivation, the fused kernel names).
  *
  * **Not covered by semver.** "internal" means the same in every relkd package: an `internal`
  * subpath (and the `src/internal/` files behind a package) holds what relkd's own packages share
@@ -11,6 +11,7 @@
  * @module @relkd/core/internal
  */
 
+export { FUSED_ADAM } from './kernels/fusedAdamKernel';
 export { FUSED_LOSS_KERNELS, FUSED_SOFT_CE, FUSED_SOFTMAX_KL } from './kernels/fusedLossKernels';
 export { toLogitPair } from './losses/logitPair';
 export { withoutGradient } from './math/withoutGradient';

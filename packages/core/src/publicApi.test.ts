@@ -28,6 +28,7 @@ const PUBLIC = [
   'Conv2D',
   'Dense',
   'DepthwiseConv2D',
+  'FusedAdamOptimizer',
   'GlobalAveragePool',
   'Module',
   'ReLU',
@@ -63,6 +64,7 @@ const PUBLIC = [
 ];
 
 const PLUMBING = [
+  'FUSED_ADAM',
   'FUSED_LOSS_KERNELS',
   'FUSED_SOFTMAX_KL',
   'FUSED_SOFT_CE',
@@ -147,5 +149,10 @@ describe('@relkd/core public surface', () => {
     expectTypeOf(core.Dense).instance.toHaveProperty('apply');
     expectTypeOf<InstanceType<typeof core.Dense>>().toExtend<core.Module>();
     expectTypeOf<ReturnType<core.Module['apply']>>().toEqualTypeOf<tf.Tensor>();
+
+    expectTypeOf(core.FusedAdamOptimizer).constructorParameters.toEqualTypeOf<
+      [number?, number?, number?, number?]
+    >();
+    expectTypeOf<core.FusedAdamOptimizer>().toExtend<tf.AdamOptimizer>();
   });
 });

@@ -1,4 +1,4 @@
-import { crossEntropy, Dense, kdLoss, RelkdError } from '@relkd/core';
+import { crossEntropy, Dense, FusedAdamOptimizer, kdLoss, RelkdError } from '@relkd/core';
 import { BACKENDS, expectClose, useTestBackend } from '@relkd/testing';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
@@ -509,6 +509,35 @@ describe.each(BACKENDS)('Distiller with conv models on %s', (backend) => {
     snapshot(teacher).forEach((w, i) => {
       expect(Array.from(w)).toEqual(Array.from(before[i]!));
     });
+    tf.dispose([x, y]);
+  });
+});
+
+describe.each(BACKENDS)('Distiller default optimizer on %s', (backend) => {
+  beforeAll(() => useTestBackend(backend));
+  it('is FusedAdamOptimizer(1e-3), one RelkdAdam kernel per variable, bit-identical to tf.train.adam(1e-3)', async () => {
+    const x = tf.randomNormal([8, 6, 6, 1], 0, 1, 'float32', 3);
+    const y = tf.tensor1d([0, 1, 2, 0, 1, 2, 0, 1], 'int32');
+    const fusedStudent = convModel(5);
+    const adamStudent = convModel(5);
+    adamStudent.setWeights(fusedStudent.getWeights());
+    const fused = new Distiller({ student: fusedStudent, terms: [] });
+    const adam = tf.train.adam(1e-3);
+    const reference = new Distiller({ student: adamStudent, optimizer: adam, terms: [] });
+    expect(fused.optimizer).toBeInstanceOf(FusedAdamOptimizer);
+    expect(fused.optimizer.getConfig()).toEqual(adam.getConfig());
+    for (let i = 0; i < 10; i++) {
+      expect(fused.step(x, y)).toEqual(reference.step(x, y));
+    }
+    expect(bitsOf(fusedStudent)).toEqual(bitsOf(adamStudent));
+    const { kernels } = await tf.profile(() => {
+      fused.step(x, y);
+    });
+    const variables = fusedStudent.trainableWeights.length;
+    expect(kernels.filter((k) => k.name === 'RelkdAdam')).toHaveLength(variables);
+    fused.dispose();
+    reference.dispose();
+    adam.dispose();
     tf.dispose([x, y]);
   });
 });

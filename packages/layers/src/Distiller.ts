@@ -1,5 +1,5 @@
-import { type Module, RelkdError } from '@relkd/core';
-import * as tf from '@tensorflow/tfjs-core';
+import { FusedAdamOptimizer, type Module, RelkdError } from '@relkd/core';
+import type * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { loadCheckpoint, saveCheckpoint } from './distiller/checkpoint';
 import { evaluateModel } from './distiller/evaluateModel';
@@ -52,7 +52,9 @@ export type {
  * mode and sums `ceWeight·CE + Σ weight·term`, with `varList` = student trainable weights +
  * modules' trainable variables (never the teacher's) -> `hooks.afterUpdate` -> all loss parts
  * read back with one `tf.stack` + one read. The teacher skips `x` when the batch says
- * `teacherOnX: false`.
+ * `teacherOnX: false`. Without an `optimizer`, it uses `new FusedAdamOptimizer(1e-3)` from
+ * @relkd/core (`tf.train.adam(1e-3)`'s updates, bit-identical, one kernel per variable on cpu and
+ * wasm).
  *
  * @example
  * ```ts
@@ -150,7 +152,7 @@ export class Distiller {
     this.modules = [...(config.modules ?? [])];
     this.ceWeight = ceWeight;
     this.ownsOptimizer = config.optimizer === undefined;
-    this.optimizer = config.optimizer ?? tf.train.adam(1e-3);
+    this.optimizer = config.optimizer ?? new FusedAdamOptimizer(1e-3);
     if (config.sampler !== undefined && typeof config.sampler !== 'function') {
       throw new RelkdError('INVALID_OPTION', 'Distiller: `sampler` must be a function.');
     }

@@ -44,6 +44,35 @@ export function hostOutput(
   return (backend as unknown as CpuLike).makeTensorInfo(shape, 'float32', values);
 }
 
+/**
+ * New float32 outputs of the given shapes, all allocated before `fill` receives their storage (so
+ * that views taken inside `fill` stay valid on wasm, whose heap may move when it grows).
+ */
+export function hostOutputs(
+  backend: tf.KernelBackend,
+  shapes: number[][],
+  fill: (outs: Float32Array[]) => void,
+): tf.TensorInfo[] {
+  const wasm = backend as unknown as Partial<WasmHeapBackend>;
+  if (typeof wasm.makeOutput === 'function' && typeof wasm.typedArrayFromHeap === 'function') {
+    const infos = shapes.map((shape) =>
+      (wasm.makeOutput as WasmHeapBackend['makeOutput'])(shape, 'float32'),
+    );
+    fill(
+      infos.map(
+        (info) =>
+          (wasm.typedArrayFromHeap as WasmHeapBackend['typedArrayFromHeap'])(info) as Float32Array,
+      ),
+    );
+    return infos;
+  }
+  const arrays = shapes.map((shape) => new Float32Array(shape.reduce((a, b) => a * b, 1)));
+  fill(arrays);
+  return shapes.map((shape, i) =>
+    (backend as unknown as CpuLike).makeTensorInfo(shape, 'float32', arrays[i]),
+  );
+}
+
 const scratchBuffers: Float64Array[] = [];
 
 /** A reusable float64 row buffer (slot 0 or 1) of at least `n` entries. Internal. */

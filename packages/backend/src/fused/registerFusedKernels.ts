@@ -1,5 +1,6 @@
-import { FUSED_SOFT_CE, FUSED_SOFTMAX_KL } from '@relkd/core/internal';
+import { FUSED_ADAM, FUSED_SOFT_CE, FUSED_SOFTMAX_KL } from '@relkd/core/internal';
 import * as tf from '@tensorflow/tfjs-core';
+import { adamUpdateKernel } from './adamUpdate';
 import { HOST_BACKENDS } from './hostMemory';
 import { softCrossEntropyKernel } from './softCrossEntropy';
 import { softmaxKlKernel } from './softmaxKl';
@@ -8,13 +9,14 @@ import { VIRTUAL_VIEW_KERNEL, virtualViewKernel } from './virtualView';
 /**
  * The fused host kernels of @relkd/backend, by the kernel name the relkd packages look up
  * (`RelkdSoftmaxKl`: KL / KD loss, `RelkdSoftCrossEntropy`: cross-entropy, both from @relkd/core;
- * `RelkdVirtualView`: @relkd/affinity-graph's `virtualView`). Each runs in one pass over host
- * memory. Internal.
+ * `RelkdVirtualView`: @relkd/affinity-graph's `virtualView`; `RelkdAdam`: one variable's update of
+ * @relkd/core's `FusedAdamOptimizer`). Each runs in one pass over host memory. Internal.
  */
 export const FUSED_KERNELS: Readonly<Record<string, tf.KernelFunc>> = {
   [FUSED_SOFTMAX_KL]: softmaxKlKernel,
   [FUSED_SOFT_CE]: softCrossEntropyKernel,
   [VIRTUAL_VIEW_KERNEL]: virtualViewKernel,
+  [FUSED_ADAM]: adamUpdateKernel,
 };
 
 /**
@@ -23,7 +25,9 @@ export const FUSED_KERNELS: Readonly<Record<string, tf.KernelFunc>> = {
  * `crossEntropy`/`softCrossEntropy` as one `RelkdSoftCrossEntropy` kernel, value and gradient in
  * one pass with float64 accumulation (same values as the composed ops to float32 rounding), and
  * @relkd/affinity-graph's `virtualView` as one `RelkdVirtualView` kernel (bit-identical to its
- * composed ops). On other backends, or without this call, the packages compose tfjs-core ops.
+ * composed ops), and `FusedAdamOptimizer` updates each variable with one `RelkdAdam` kernel
+ * (bit-identical to `tf.train.adam`). On other backends, or without this call, the packages compose
+ * tfjs-core ops.
  *
  * Idempotent; does not need the backends to be imported. Returns how many kernels it registered.
  * `useBackend` (and the `@relkd/backend/gradients` entry) call it; call it yourself only if you

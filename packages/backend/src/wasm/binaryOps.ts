@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { rowBroadcast } from './rowBroadcast';
 import type { WasmHeapBackend } from './wasmHeap';
 
 /** The binary kernels with a JavaScript path, and what each computes (same as the cpu backend). */
@@ -27,7 +28,8 @@ export const FAST_BINARY_KERNELS = Object.keys(OPS) as (keyof typeof OPS)[];
  * comparisons, `Maximum`/`Minimum`, the logical ops, int32 arithmetic such as index computations)
  * goes through a generic C++ loop that recomputes broadcast indices per element, 3-10x slower
  * than one JavaScript pass over the wasm heap with precomputed strides. float32
- * `Add`/`Sub`/`Multiply` keep the original kernel. Values as on the cpu backend (`Maximum` and
+ * `Add`/`Sub`/`Multiply` keep the original kernel, on wider rows when one operand is a vector along
+ * the last axis ({@link rowBroadcast}). Values as on the cpu backend (`Maximum` and
  * `Minimum` propagate NaN like `Math.max`/`Math.min`).
  */
 export function binaryKernel(name: keyof typeof OPS): (original: tf.KernelFunc) => tf.KernelFunc {
@@ -47,7 +49,10 @@ export function binaryKernel(name: keyof typeof OPS): (original: tf.KernelFunc) 
           : op <= 10
             ? dtype === 'float32' || dtype === 'int32' || dtype === 'bool'
             : dtype === 'bool');
-    if (!supported) return original(args);
+    if (!supported) {
+      // float32 Add/Sub/Multiply (XNNPACK): a vector along the last axis gets wider rows.
+      return (op <= 2 ? rowBroadcast(original, args, op !== OPS.Sub) : undefined) ?? original(args);
+    }
     const be = backend as unknown as WasmHeapBackend;
     const outShape = tf.backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
     // Ops from Greater on (comparisons, logical ops) output bool.

@@ -9,7 +9,8 @@ import { composite, type KernelScope } from './kernelScope';
  *
  * Main path (stride 1 or dilation 1): the filter gradient is itself a convolution,
  * `dW[i, j, ci, co] = Σ_{n, y, x} xPad[n, y·s + i·d, x·s + j·d, ci] · dy[n, y, x, co]`, so the
- * padded input transposed to `[Cin, H', W', N]` is convolved ('valid', stride d, dilation s) with
+ * input transposed to `[Cin, H, W, N]` is convolved (padded by the convolution itself, or cropped
+ * first when the taps never read some rows, then 'valid'; stride d, dilation s) with
  * `dy` transposed to `[outH, outW, N, Cout]` as the filter, giving `[Cin, fh, fw, Cout]`, which is
  * transposed back: one XNNPACK `Conv2D` and three `Transpose`s (5-10x faster than per-tap windows).
  * When both stride and dilation exceed 1 (tfjs' Conv2D rejects that), one `BatchMatMul` per kernel
@@ -32,7 +33,15 @@ function asConvolution(
   dy: tf.TensorInfo,
   g: tf.backend_util.Conv2DInfo,
 ): tf.TensorInfo {
-  const xp = padForTaps(s, x, g);
+  // The rows and columns the taps read beyond the input (negative: never read, cropped).
+  const { top, left } = g.padInfo;
+  const needH = (g.outHeight - 1) * g.strideHeight + (g.filterHeight - 1) * g.dilationHeight + 1;
+  const needW = (g.outWidth - 1) * g.strideWidth + (g.filterWidth - 1) * g.dilationWidth + 1;
+  const bottom = needH - g.inHeight - top;
+  const right = needW - g.inWidth - left;
+  // Zero padding only (the usual case): the convolution pads (no `PadV2` copy of the input).
+  const padOnly = top >= 0 && left >= 0 && bottom >= 0 && right >= 0;
+  const xp = padOnly ? x : padForTaps(s, x, g);
   const xt = s.run('Transpose', { x: xp }, { perm: [3, 1, 2, 0] });
   const dyt = s.run('Transpose', { x: dy }, { perm: [1, 2, 0, 3] });
   const r = s.run(
@@ -41,7 +50,14 @@ function asConvolution(
     {
       strides: [g.dilationHeight, g.dilationWidth],
       dilations: [g.strideHeight, g.strideWidth],
-      pad: 'valid',
+      pad: padOnly
+        ? [
+            [0, 0],
+            [top, bottom],
+            [left, right],
+            [0, 0],
+          ]
+        : 'valid',
       dataFormat: 'NHWC',
     },
   );

@@ -7,8 +7,8 @@ import { composite } from './kernelScope';
  * kernel `original`, which still serves NCHW data.
  *
  * The input gradient is a transposed convolution: `dy`, upsampled by the stride and padded
- * ({@link spreadForTransposedConv}), correlated ('valid', stride 1, the forward dilation) with the
- * filter flipped in space and with its channel axes swapped,
+ * ({@link spreadForTransposedConv}; the convolution applies the zero padding), correlated (stride
+ * 1, the forward dilation) with the filter flipped in space and with its channel axes swapped,
  * `W'[i, j, co, ci] = W[fh-1-i, fw-1-j, ci, co]`. That runs on XNNPACK's convolution, 2-10x
  * faster than the wasm backend's direct loop on MNIST/CIFAR-sized layers.
  */
@@ -28,11 +28,11 @@ export function conv2DBackpropInputKernel(original: tf.KernelFunc): tf.KernelFun
       const flipped = s.run('Reverse', { x: swapped }, { dims: [0, 1] });
       return s.run(
         'Conv2D',
-        { x: z, filter: flipped },
+        { x: z.x, filter: flipped },
         {
           strides: [1, 1],
           dilations: [g.dilationHeight, g.dilationWidth],
-          pad: 'valid',
+          pad: z.pad,
           dataFormat: 'NHWC',
         },
       );

@@ -115,16 +115,17 @@ export function forEachTap(
 
 /**
  * `dy` (NHWC) prepared for a transposed convolution (the input gradient of a conv): upsampled by
- * the stride (zeros in between, via `PadV2` on a reshaped view), then padded or cropped so that a
- * 'valid' correlation with the spatially flipped filter, at the forward dilation and stride 1,
- * yields exactly the forward input's `inHeight × inWidth`. Shared by the conv2d and depthwise
+ * the stride (zeros in between, via `PadV2` on a reshaped view), with the padding `pad` under which
+ * a correlation with the spatially flipped filter, at the forward dilation and stride 1, yields
+ * exactly the forward input's `inHeight × inWidth`: explicit zero padding that the convolution
+ * applies itself, or, when rows or columns must be cropped, `'valid'` on a cropped copy. Shared by the conv2d and depthwise
  * input-gradient kernels.
  */
 export function spreadForTransposedConv(
   s: KernelScope,
   dy: tf.TensorInfo,
   g: tf.backend_util.Conv2DInfo,
-): tf.TensorInfo {
+): { x: tf.TensorInfo; pad: tf.backend_util.ExplicitPadding | 'valid' } {
   const [n, oh, ow, c] = dy.shape as [number, number, number, number];
   const { strideHeight: sh, strideWidth: sw } = g;
   let up = dy;
@@ -152,5 +153,15 @@ export function spreadForTransposedConv(
   const beforeW = effW - g.padInfo.left;
   const afterH = g.inHeight + effH - beforeH - oh * sh;
   const afterW = g.inWidth + effW - beforeW - ow * sw;
-  return padOrCrop(s, up, [beforeH, beforeW], [afterH, afterW]);
+  if (beforeH >= 0 && beforeW >= 0 && afterH >= 0 && afterW >= 0) {
+    // Zero padding only: the convolution pads (no `PadV2` copy of dy).
+    const pad: tf.backend_util.ExplicitPadding = [
+      [0, 0],
+      [beforeH, afterH],
+      [beforeW, afterW],
+      [0, 0],
+    ];
+    return { x: up, pad };
+  }
+  return { x: padOrCrop(s, up, [beforeH, beforeW], [afterH, afterW]), pad: 'valid' };
 }

@@ -5,8 +5,8 @@ import { composite } from './kernelScope';
 /**
  * `DepthwiseConv2dNativeBackpropInput` for the wasm backend (missing in tfjs-backend-wasm 4.22):
  * the transposed depthwise convolution. `dy` is upsampled by the stride (zeros in between, via
- * `PadV2` on a reshaped view), padded/cropped so that a 'valid' correlation lines up with the
- * forward padding, and correlated by the wasm `DepthwiseConv2dNative` kernel (same dilation,
+ * `PadV2` on a reshaped view), padded (by the convolution itself) or cropped so that the correlation
+ * lines up with the forward padding, and correlated by the wasm `DepthwiseConv2dNative` kernel (same dilation,
  * stride 1) with the spatially flipped filter viewed as `[fh, fw, Cin·mult, 1]`; the channel
  * multiplier axis is then summed. NHWC; strides, dilations, 'same'/'valid'/explicit padding.
  */
@@ -33,10 +33,10 @@ export const depthwiseConv2dNativeBackpropInputKernel: tf.KernelFunc = ({
     const f = s.reshape(flipped, [fh, fw, cm, 1]);
     const conv = s.run(
       'DepthwiseConv2dNative',
-      { x: z, filter: f },
+      { x: z.x, filter: f },
       {
         strides: [1, 1],
-        pad: 'valid',
+        pad: z.pad,
         dilations: [dh, dw],
         dimRoundingMode: undefined,
         dataFormat: 'NHWC',

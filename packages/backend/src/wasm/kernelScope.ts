@@ -1,5 +1,6 @@
 import { RelkdError } from '@relkd/core';
 import * as tf from '@tensorflow/tfjs-core';
+import type { WasmHeapBackend } from './wasmHeap';
 
 type Attrs = Record<string, unknown>;
 
@@ -52,6 +53,16 @@ export class KernelScope {
     return info;
   }
 
+  /**
+   * A new, uninitialised float32 tensor on the wasm heap for JavaScript to fill (view it with
+   * `typedArrayFromHeap` after the last allocation); released by {@link finish}.
+   */
+  alloc(shape: number[]): tf.TensorInfo {
+    const info = (this.backend as unknown as WasmHeapBackend).makeOutput(shape, 'float32');
+    this.owned.push(info);
+    return info;
+  }
+
   reshape(x: tf.TensorInfo, shape: number[]): tf.TensorInfo {
     return this.run('Reshape', { x }, { shape });
   }
@@ -65,9 +76,10 @@ export class KernelScope {
     }
   }
 
-  /** Releases every intermediate except `keep` (the kernel's output). */
-  finish(keep?: tf.TensorInfo): void {
-    for (const t of this.owned) if (t !== keep) this.backend.disposeData(t.dataId);
+  /** Releases every intermediate except `keep` (the kernel's output or outputs). */
+  finish(keep?: tf.TensorInfo | readonly tf.TensorInfo[]): void {
+    const kept = keep === undefined ? [] : Array.isArray(keep) ? keep : [keep];
+    for (const t of this.owned) if (!kept.includes(t)) this.backend.disposeData(t.dataId);
     this.owned.length = 0;
   }
 }

@@ -119,6 +119,8 @@ const SHAPES: { x: [number, number, number, number]; fh: number; fw: number }[] 
   { x: [1, 8, 7, 2], fh: 2, fw: 3 },
   { x: [3, 4, 4, 3], fh: 1, fw: 1 },
   { x: [2, 7, 5, 1], fh: 5, fw: 2 },
+  // 8+ input channels (the MNIST students' second and third layers have 8 and 32).
+  { x: [2, 6, 5, 9], fh: 3, fw: 2 },
 ];
 const STRIDES: (number | [number, number])[] = [1, 2, [2, 1]];
 
@@ -293,21 +295,43 @@ describe('WASM gradient kernels', () => {
     expectClose(wI.values, ref.dX, TOL);
   });
 
-  it('dilated Conv2DBackpropFilter (dilations attribute) matches the float64 reference', () => {
-    const x: [number, number, number, number] = [2, 9, 9, 2];
-    const fShape: [number, number, number, number] = [3, 3, 2, 3];
-    const g = geometry(x, fShape, 1, 2, 'same', false);
-    const xv = values(162 * 2, 9);
-    const dy = values(2 * g.outHeight * g.outWidth * 3, 10);
-    const ref = reference(x, fShape, 1, 2, 'same', false, xv, new Array(54).fill(0), dy);
+  it.each([
+    { x: [2, 9, 9, 2], stride: 1, dilation: 2, pad: 'same' },
+    // One input channel: the patch-product path.
+    { x: [2, 9, 8, 1], stride: 1, dilation: 2, pad: 'same' },
+    { x: [2, 9, 8, 1], stride: 1, dilation: [2, 3], pad: 'valid' },
+    { x: [1, 10, 9, 1], stride: 2, dilation: 2, pad: 'same' },
+  ] as const)('dilated Conv2DBackpropFilter (dilations attribute), x $x, stride $stride, dilation $dilation, $pad, matches the float64 reference', (c) => {
+    const x = [...c.x] as [number, number, number, number];
+    const fShape: [number, number, number, number] = [3, 3, x[3], 3];
+    const dilation = (typeof c.dilation === 'number' ? c.dilation : [...c.dilation]) as
+      | number
+      | [number, number];
+    const g = geometry(x, fShape, c.stride, dilation, c.pad, false);
+    const xv = values(x[0] * x[1] * x[2] * x[3], 9);
+    const dy = values(x[0] * g.outHeight * g.outWidth * 3, 10);
+    const ref = reference(
+      x,
+      fShape,
+      c.stride,
+      dilation,
+      c.pad,
+      false,
+      xv,
+      new Array(27 * x[3]).fill(0),
+      dy,
+    );
     const w = runKernel(
       'wasm',
       'Conv2DBackpropFilter',
-      { x: { values: xv, shape: x }, dy: { values: dy, shape: [2, g.outHeight, g.outWidth, 3] } },
       {
-        strides: 1,
-        pad: 'same',
-        dilations: 2,
+        x: { values: xv, shape: x },
+        dy: { values: dy, shape: [x[0], g.outHeight, g.outWidth, 3] },
+      },
+      {
+        strides: c.stride,
+        pad: c.pad,
+        dilations: dilation,
         dataFormat: 'NHWC',
         filterShape: fShape,
       },
@@ -332,13 +356,15 @@ describe('WASM gradient kernels', () => {
   });
 
   describe('faster replacements of tfjs-backend-wasm kernels', () => {
-    it('wraps BatchMatMul, Conv2DBackpropInput, GatherV2, MaxPoolGrad and the binary ops once', () => {
+    it('wraps BatchMatMul, Conv2DBackpropInput, GatherV2, Identity, MaxPoolGrad, Sum and the binary ops once', () => {
       expect(Object.keys(WASM_FASTER_KERNELS).sort()).toEqual(
         [
           'BatchMatMul',
           'Conv2DBackpropInput',
           'GatherV2',
+          'Identity',
           'MaxPoolGrad',
+          'Sum',
           ...FAST_BINARY_KERNELS,
         ].sort(),
       );
@@ -346,7 +372,8 @@ describe('WASM gradient kernels', () => {
         const k = tf.getKernel(name, 'wasm');
         expect(k?.kernelFunc, name).toBeDefined();
         expect(Symbol.for('@relkd/backend:wrapped') in (k?.kernelFunc ?? {}), name).toBe(true);
-        expect(k?.setupFunc, `${name} keeps tfjs' setup`).toBeDefined();
+        // Identity is pure JavaScript upstream (no setup to keep).
+        if (name !== 'Identity') expect(k?.setupFunc, `${name} keeps tfjs' setup`).toBeDefined();
       }
       expect(registerWasmGradientKernels()).toEqual([]);
     });
@@ -483,6 +510,10 @@ describe('WASM gradient kernels', () => {
       { x: [1, 7, 9, 2], f: 3, s: 2, pad: 'same', ties: true },
       { x: [2, 6, 5, 4], f: 3, s: 1, pad: 'valid', ties: true },
       { x: [1, 5, 5, 1], f: 2, s: 3, pad: 'same', ties: false },
+      // 2 x 2 windows: clipped at the border (7 -> 4), and overlapping (stride 1: accumulated).
+      { x: [2, 7, 7, 4], f: 2, s: 2, pad: 'same', ties: true },
+      { x: [2, 7, 7, 4], f: 2, s: 2, pad: 'same', ties: false },
+      { x: [1, 6, 5, 3], f: 2, s: 1, pad: 'valid', ties: true },
     ] as const)('MaxPoolGrad x $x, filter $f, stride $s, $pad, ties $ties matches cpu', ({
       x,
       f,
@@ -548,6 +579,79 @@ describe('WASM gradient kernels', () => {
       expect(wasm.values).toEqual(cpu.values);
     });
 
+    it('Identity (tf.clone) shares the buffer: same values, independent lifetimes, no leak; strings keep the original', () => {
+      tf.setBackend('wasm');
+      const be = tf.backend();
+      const buffersBefore = be.numDataIds();
+      const x = tf.tensor3d([1, -2, 3.5, Number.NaN, 0, -0], [1, 2, 3]);
+      const y = tf.clone(x);
+      expect(be.numDataIds()).toBe(buffersBefore + 1);
+      expect(y.shape).toEqual([1, 2, 3]);
+      x.dispose();
+      expect(Array.from(y.dataSync())).toEqual([1, -2, 3.5, Number.NaN, 0, -0]);
+      y.dispose();
+      expect(be.numDataIds()).toBe(buffersBefore);
+      const s = tf.tensor1d(['a', 'bc'], 'string');
+      const sc = tf.clone(s);
+      expect(sc.dataSync()).toEqual(s.dataSync());
+      tf.dispose([s, sc]);
+      expect(be.numDataIds()).toBe(buffersBefore);
+    });
+
+    it.each([
+      { shape: [64, 10], axis: [0], keepDims: false },
+      { shape: [2, 5, 6, 8], axis: [0, 1, 2], keepDims: false },
+      { shape: [2, 5, 6, 8], axis: [2, 0, 1], keepDims: true },
+      { shape: [3, 4, 4, 19], axis: [0, 1, 2], keepDims: false },
+      { shape: [3, 7, 3], axis: [-3, -2], keepDims: false },
+      { shape: [0, 4], axis: [0], keepDims: false },
+      // Not over all but the last axis: upstream.
+      { shape: [2, 5, 6, 8], axis: [1, 2], keepDims: false },
+      { shape: [4, 6], axis: [1], keepDims: true },
+    ])('Sum of $shape over $axis (keepDims $keepDims): the float32 sequential sum, like upstream', ({
+      shape,
+      axis,
+      keepDims,
+    }) => {
+      const size = shape.reduce((p, q) => p * q, 1);
+      // Large and small magnitudes (rounding-order sensitive) and a NaN in the last channel.
+      const xv = values(size, 41).map((v, i) =>
+        i === size - 1 ? Number.NaN : i % 7 === 0 ? v * 1e6 : v,
+      );
+      const inputs: Vals = { x: { values: xv, shape } };
+      const attrs = { axis, keepDims };
+      const cpu = runKernel('cpu', 'Sum', inputs, attrs);
+      const wasm = runKernel('wasm', 'Sum', inputs, attrs);
+      expect(wasm.shape).toEqual(cpu.shape);
+      expect(wasm.dtype).toBe('float32');
+      // Reference: float32 sums in ascending index order (what tfjs-backend-wasm computes).
+      const axes = axis.map((a) => (a < 0 ? a + shape.length : a));
+      const outIndex = (flat: number) => {
+        let rest = flat;
+        let o = 0;
+        const coords = shape.map(() => 0);
+        for (let d = shape.length - 1; d >= 0; d--) {
+          coords[d] = rest % (shape[d] as number);
+          rest = Math.floor(rest / (shape[d] as number));
+        }
+        shape.forEach((n, d) => {
+          if (!axes.includes(d)) o = o * n + (coords[d] as number);
+        });
+        return o;
+      };
+      const ref = new Array<number>(wasm.values.length).fill(0);
+      for (let i = 0; i < size; i++) {
+        const o = outIndex(i);
+        ref[o] = Math.fround((ref[o] as number) + Math.fround(xv[i] as number));
+      }
+      expect(wasm.values).toEqual(ref);
+      // And the cpu backend's sums (another order: close, NaN in the same places).
+      const nan = (vs: number[]) => vs.map((v) => Number.isNaN(v));
+      expect(nan(wasm.values)).toEqual(nan(cpu.values));
+      const finite = (vs: number[]) => vs.map((v) => (Number.isNaN(v) ? 0 : v));
+      expectClose(finite(wasm.values), finite(cpu.values), { rtol: 1e-4, atol: 1e-3 });
+    });
+
     it('GatherV2 with an out-of-range index throws and leaks nothing', () => {
       tf.setBackend('wasm');
       const x = tf.tensor2d([1, 2, 3, 4], [2, 2]);
@@ -593,6 +697,18 @@ describe('WASM gradient kernels', () => {
           [0, 3],
           [1, 3],
         ],
+        // A vector along the last axis (float32 Add/Sub/Multiply then run on wider rows):
+        // b the vector, a the vector (commutative ops only), and no usable tiling (upstream).
+        [[64, 8], [8]],
+        [
+          [2, 40, 12],
+          [1, 12],
+        ],
+        [
+          [1, 1, 16],
+          [4, 8, 16],
+        ],
+        [[7, 5, 3], [3]],
       ];
       it.each(
         dtypes.flatMap((dtype) => shapes.map(([a, b]) => ({ dtype, a, b }))),
@@ -731,7 +847,7 @@ describe('WASM gradient kernels', () => {
           n: fc.integer({ min: 1, max: 3 }),
           h: fc.integer({ min: 1, max: 7 }),
           w: fc.integer({ min: 1, max: 7 }),
-          ci: fc.integer({ min: 1, max: 3 }),
+          ci: fc.integer({ min: 1, max: 10 }),
           co: fc.integer({ min: 1, max: 3 }),
           fh: fc.integer({ min: 1, max: 3 }),
           fw: fc.integer({ min: 1, max: 3 }),
