@@ -1,3 +1,4 @@
+import { Rng } from '@relkd/core';
 import {
   expectClose,
   expectNoLeakAsync,
@@ -18,13 +19,10 @@ import { beforeAll, describe, expect, it } from 'vitest';
 // Unique, BitwiseAnd and NonMaxSuppressionV4 kernels, checked below), so no gap is filled here:
 // these tests check the values of the ones it has.
 
-/** Deterministic pseudo-random values in [-1, 1). */
+/** Deterministic pseudo-random values in [-1, 1) (core's generator, as everywhere else). */
 function values(n: number, seed: number): number[] {
-  let s = seed >>> 0 || 1;
-  return Array.from({ length: n }, () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 31 - 1;
-  });
+  const rng = new Rng(seed);
+  return Array.from({ length: n }, () => 2 * rng.next() - 1);
 }
 
 function tensor(shape: number[], seed: number): tf.Tensor {
