@@ -141,14 +141,16 @@ def mtkd(fs, ft, zs, zt, y, T=4.0, scd_weight=1.0, srd_weight=1.0, crd_weight=1.
             + crd_weight * crd(zs, T))
 
 
-def corsd(stages, ya, yn, T=3.0):
-    """relation-network corsdLoss, released-code weights, detachDeepest."""
+def corsd(stages, ya, yn, T=3.0, tSquared=False):
+    """relation-network corsdLoss, released-code weights, detachDeepest; tSquared scales the two
+    D terms by T^2 (the package's option, default off)."""
     C = stages[0][1].shape[1]
     q = 0.5 * (F.one_hot(ya, C) + F.one_hot(yn, C)).float()
+    scale = T * T if tSquared else 1.0
 
     def D(u, v):
-        return F.kl_div(F.log_softmax(u / T, 1), F.log_softmax(v.detach() / T, 1),
-                        reduction='batchmean', log_target=True)
+        return scale * F.kl_div(F.log_softmax(u / T, 1), F.log_softmax(v.detach() / T, 1),
+                                reduction='batchmean', log_target=True)
 
     sK_p, uK_p, sK_n, uK_n = stages[-1]
     total = 0

@@ -22,7 +22,7 @@ configuration of examples/mnist/tuned.json, as examples/mnist/src/arms.ts builds
   corsd  no teacher; triplets drawn per step from the labels (a Python loop over the batch, as
          the recipe's JavaScript `tripletIndices`); 3 relation networks on the (anchor, positive)
          and (anchor, negative) stage pairs in one joint batch each; CE + corsdLoss (defaults,
-         tSquared false) + the monitoring accuracies the recipe logs (no grad)
+         tSquared as tuned) + the monitoring accuracies the recipe logs (no grad)
 
 The loss functions are imported from bench_torch.py (checked against the packages by
 packages/bench/src/torchPeer.test.ts). Models mirror examples/mnist/src/models.ts (3-stage by default:
@@ -105,8 +105,6 @@ def load_tuned():
         with open(path) as fh:
             chosen = json.load(fh).get('chosen', {})
     cfg = {k: {**v, **chosen.get(k, {})} for k, v in TUNED.items()}
-    if cfg['corsd'].get('tSquared', False):
-        raise SystemExit('step_torch.py: the corsd peer implements tSquared = false only (bench_torch.corsd)')
     if cfg['vrm'].get('uep', 'jointEntropy') != 'jointEntropy':
         raise SystemExit('step_torch.py: the vrm peer implements uep = jointEntropy only')
     return cfg
@@ -501,7 +499,8 @@ class Variant:
             with torch.no_grad():  # logAccuracy: monitoring parts (no gradient)
                 self.accuracy = [(st[1].argmax(1) == y).float().mean() for st in stages] + [
                     (s.argmax(1) == y).float().mean()]
-            return ce(s, y) + c['corsd']['weight'] * corsd(stages, y, yn)
+            return ce(s, y) + c['corsd']['weight'] * corsd(stages, y, yn,
+                                                        tSquared=c['corsd'].get('tSquared', False))
         raise ValueError(m)
 
     def step(self, x, y, i=0):
