@@ -33,15 +33,7 @@ export function hostOutput(
   shape: number[],
   fill: (out: Float32Array) => void,
 ): tf.TensorInfo {
-  const wasm = backend as unknown as Partial<WasmHeapBackend>;
-  if (typeof wasm.makeOutput === 'function' && typeof wasm.typedArrayFromHeap === 'function') {
-    const info = wasm.makeOutput(shape, 'float32');
-    fill(wasm.typedArrayFromHeap(info) as Float32Array);
-    return info;
-  }
-  const values = new Float32Array(shape.reduce((a, b) => a * b, 1));
-  fill(values);
-  return (backend as unknown as CpuLike).makeTensorInfo(shape, 'float32', values);
+  return hostOutputs(backend, [shape], ([out]) => fill(out as Float32Array))[0] as tf.TensorInfo;
 }
 
 /**
