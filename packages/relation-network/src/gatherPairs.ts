@@ -47,17 +47,10 @@ export function gatherPairs(
   checkIndicesObject(indices);
   return tf.tidy(() => {
     const { f, a, p, n } = pairInputs(features, indices);
-    const [rows, h, w, c] = f.shape as [number, number, number, number];
+    const [, h, w, c] = f.shape as [number, number, number, number];
     const b = a.shape[0];
-    const flat = tf.reshape(f, [rows, h * w * c]) as tf.Tensor2D;
     // one matMul selects all three index sets: [3B, N] · [N, HWC]
-    const picked = tf.reshape(tf.matMul(selector(tf.concat([a, p, n]), rows), flat), [
-      3,
-      b,
-      h,
-      w,
-      c,
-    ]);
+    const picked = tf.reshape(selectRows(f, [a, p, n]), [3, b, h, w, c]);
     const [anchor, pos, neg] = tf.unstack(picked) as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D];
     return {
       positive: tf.concat([anchor, pos], 3) as tf.Tensor4D,
@@ -83,17 +76,21 @@ export function gatherJointPairs(
   checkIndicesObject(indices);
   return tf.tidy(() => {
     const { f, a, p, n } = pairInputs(features, indices);
-    const [rows, h, w, c] = f.shape as [number, number, number, number];
+    const [, h, w, c] = f.shape as [number, number, number, number];
     const b = a.shape[0];
-    const flat = tf.reshape(f, [rows, h * w * c]) as tf.Tensor2D;
-    const picked = tf.reshape(tf.matMul(selector(tf.concat([a, a, p, n]), rows), flat), [
-      2,
-      2 * b,
-      h * w,
-      c,
-    ]);
+    const picked = tf.reshape(selectRows(f, [a, a, p, n]), [2, 2 * b, h * w, c]);
     return tf.reshape(tf.transpose(picked, [1, 2, 0, 3]), [2 * b, h, w, 2 * c]) as tf.Tensor4D;
   });
+}
+
+/**
+ * The rows of `f` (flattened to `[N, HWC]`) at the concatenated index sets, in order: one one-hot
+ * `[ΣB, N] · [N, HWC]` product (its gradient is a matMul too).
+ */
+function selectRows(f: tf.Tensor4D, order: tf.Tensor1D[]): tf.Tensor2D {
+  const [rows, h, w, c] = f.shape as [number, number, number, number];
+  const flat = tf.reshape(f, [rows, h * w * c]) as tf.Tensor2D;
+  return tf.matMul(selector(tf.concat(order), rows), flat);
 }
 
 function checkIndicesObject(indices: PairIndices): void {
