@@ -9,7 +9,7 @@
 import { FusedAdamOptimizer, type Module, type NamedVariable, RelkdError } from '@relkd/core';
 import { Distiller, type DistillerParts } from '@relkd/layers';
 import { methods } from '@relkd/layers/methods';
-import * as tf from '@tensorflow/tfjs-core';
+import type * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import {
   type Arm,
