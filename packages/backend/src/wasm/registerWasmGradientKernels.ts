@@ -8,6 +8,7 @@ import { depthwiseConv2dNativeBackpropInputKernel } from './depthwiseConv2dNativ
 import { gatherV2Kernel } from './gatherV2';
 import { identityKernel } from './identity';
 import { maxPoolGradKernel } from './maxPoolGrad';
+import { sliceKernel } from './slice';
 import { sumKernel } from './sum';
 import { unsortedSegmentSumKernel } from './unsortedSegmentSum';
 
@@ -29,8 +30,8 @@ export const WASM_GRADIENT_KERNELS: Readonly<Record<string, tf.KernelFunc>> = {
  * When tfjs-backend-wasm is imported, it also replaces some of its kernels by faster ones with the
  * same values (the README lists them): `BatchMatMul` with a transposed operand,
  * `Conv2DBackpropInput`, `MaxPoolGrad`, `GatherV2`, `Identity` (which then shares its input's
- * buffer instead of copying it), `Sum` over all axes but the last (bias gradients) and the binary
- * ops outside XNNPACK, which makes a small CNN's
+ * buffer instead of copying it), `Sum` over all axes but the last (bias gradients), `Slice`
+ * (which then no longer copies its whole input first) and the binary ops outside XNNPACK, which makes a small CNN's
  * training step about 4.5x faster on wasm.
  *
  * Pass `{ faster: false }` to keep (or restore) tfjs-backend-wasm's own kernels instead.
@@ -79,6 +80,7 @@ export const WASM_FASTER_KERNELS: Readonly<
   MaxPoolGrad: () => maxPoolGradKernel,
   Identity: identityKernel,
   Sum: sumKernel,
+  Slice: sliceKernel,
 };
 
 const WRAPPED = Symbol.for('@relkd/backend:wrapped');

@@ -356,7 +356,7 @@ describe('WASM gradient kernels', () => {
   });
 
   describe('faster replacements of tfjs-backend-wasm kernels', () => {
-    it('wraps BatchMatMul, Conv2DBackpropInput, GatherV2, Identity, MaxPoolGrad, Sum and the binary ops once', () => {
+    it('wraps BatchMatMul, Conv2DBackpropInput, GatherV2, Identity, MaxPoolGrad, Sum, Slice and the binary ops once', () => {
       expect(Object.keys(WASM_FASTER_KERNELS).sort()).toEqual(
         [
           'BatchMatMul',
@@ -365,6 +365,7 @@ describe('WASM gradient kernels', () => {
           'Identity',
           'MaxPoolGrad',
           'Sum',
+          'Slice',
           ...FAST_BINARY_KERNELS,
         ].sort(),
       );
@@ -372,8 +373,9 @@ describe('WASM gradient kernels', () => {
         const k = tf.getKernel(name, 'wasm');
         expect(k?.kernelFunc, name).toBeDefined();
         expect(Symbol.for('@relkd/backend:wrapped') in (k?.kernelFunc ?? {}), name).toBe(true);
-        // Identity is pure JavaScript upstream (no setup to keep).
-        if (name !== 'Identity') expect(k?.setupFunc, `${name} keeps tfjs' setup`).toBeDefined();
+        // Identity and Slice are pure JavaScript upstream (no setup to keep).
+        if (name !== 'Identity' && name !== 'Slice')
+          expect(k?.setupFunc, `${name} keeps tfjs' setup`).toBeDefined();
       }
       expect(registerWasmGradientKernels()).toEqual([]);
     });
