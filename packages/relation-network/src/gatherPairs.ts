@@ -1,7 +1,7 @@
 import { RelkdError, type TensorInput } from '@relkd/core';
 import { assertNonEmpty, assertRank, formatShape, toTensor } from '@relkd/core/internal';
 import * as tf from '@tensorflow/tfjs-core';
-import { selectRows } from './selectRows';
+import { type SelectRowsLayout, selectRows } from './selectRows';
 
 /** The index tensors {@link gatherPairs} needs (a {@link TripletIndices} fits). */
 export interface PairIndices {
@@ -69,8 +69,10 @@ export function gatherPairs(
  * first), built without the channel concatenations: one one-hot matrix product selects
  * `[anchor; anchor; positive; negative]` (`[4B, N] · [N, HWC]`) and a transpose of
  * `[2, 2B, HW, C]` to `[2B, HW, 2, C]` puts each pair's two images side by side on the channel
- * axis. Same values as `gatherPairs` + `concat` (copies), and the same gradient,
- * with fewer kernels forward and backward. Internal: what `relationStages` runs with
+ * axis (where the backend has @relkd/backend's `RelkdSelectRows` kernel pair, the row copy writes
+ * that layout directly and the segment-sum gradient reads it: no transposes). Same values as
+ * `gatherPairs` + `concat` (copies), and the same gradient, bit for bit, with fewer kernels
+ * forward and backward. Internal: what `relationStages` runs with
  * `jointBatch: true`; same inputs and errors as {@link gatherPairs}.
  */
 export function gatherJointPairs(
@@ -82,19 +84,20 @@ export function gatherJointPairs(
     const { f, a, p, n } = pairInputs(features, indices);
     const [, h, w, c] = f.shape as [number, number, number, number];
     const b = a.shape[0];
-    const picked = tf.reshape(pickRows(f, [a, a, p, n]), [2, 2 * b, h * w, c]);
-    return tf.reshape(tf.transpose(picked, [1, 2, 0, 3]), [2 * b, h, w, 2 * c]) as tf.Tensor4D;
+    // [2B, HW, 2, C]: the transpose of [2, 2B, HW, C] done by the selection itself
+    const picked = pickRows(f, [a, a, p, n], { groups: 2, channels: c });
+    return tf.reshape(picked, [2 * b, h, w, 2 * c]) as tf.Tensor4D;
   });
 }
 
 /**
- * The rows of `f` (flattened to `[N, HWC]`) at the concatenated index sets, in order: the one-hot
- * `[ΣB, N] · [N, HWC]` product, run as a row copy and segment-sum gradient where the backend has
- * the kernels ({@link selectRows}).
+ * The rows of `f` (flattened to `[N, HWC]`) at the concatenated index sets, in order, as
+ * {@link selectRows} lays them out: the one-hot `[ΣB, N] · [N, HWC]` product, run as a row copy
+ * and segment-sum gradient where the backend has the kernels.
  */
-function pickRows(f: tf.Tensor4D, order: tf.Tensor1D[]): tf.Tensor2D {
+function pickRows(f: tf.Tensor4D, order: tf.Tensor1D[], layout?: SelectRowsLayout): tf.Tensor4D {
   const [rows, h, w, c] = f.shape as [number, number, number, number];
-  return selectRows(tf.reshape(f, [rows, h * w * c]) as tf.Tensor2D, tf.concat(order));
+  return selectRows(tf.reshape(f, [rows, h * w * c]) as tf.Tensor2D, tf.concat(order), layout);
 }
 
 function checkIndicesObject(indices: PairIndices): void {

@@ -104,27 +104,40 @@ describe.each(BACKENDS)('selectRows (RelkdSelectRows kernel pair) on %s', (backe
     });
   });
 
-  it('runs the kernel pair, not the product, where the backend has it', async () => {
-    const f = tf.randomNormal([6, 5], 0, 1, 'float32', 3) as tf.Tensor2D;
-    const idx = tf.tensor1d([5, 0, 0, 2, 1], 'int32');
+  it('runs the kernel pair, not the product and the transposes, where the backend has it', async () => {
+    const f = tf.randomNormal([6, 2, 1, 3], 0, 1, 'float32', 3) as tf.Tensor4D;
+    const t = {
+      anchor: tf.tensor1d([0, 1, 2, 3, 4, 5], 'int32'),
+      positive: tf.tensor1d([1, 0, 3, 2, 5, 4], 'int32'),
+      negative: tf.tensor1d([2, 3, 4, 5, 0, 1], 'int32'),
+    };
     const names = async (fn: () => tf.Tensor) =>
       (await tf.profile(() => fn())).kernelNames as string[];
-    const grad = () => tf.grad((x: tf.Tensor) => tf.sum(selectRows(x as tf.Tensor2D, idx)))(f);
+    const grad = () =>
+      tf.grad((x: tf.Tensor) => tf.sum(tf.square(gatherJointPairs(x as tf.Tensor4D, t))))(f);
     const fused = await names(grad);
     expect(fused).toContain('RelkdSelectRows');
     expect(fused).toContain('RelkdSelectRowsGrad');
     expect(fused).not.toContain('BatchMatMul');
+    expect(fused).not.toContain('Transpose');
     const plain = await composed(() => names(grad));
     expect(plain).toContain('BatchMatMul');
+    expect(plain).toContain('Transpose');
     expect(plain).not.toContain('RelkdSelectRows');
-    tf.dispose([f, idx]);
+    tf.dispose([f, t.anchor, t.positive, t.negative]);
   });
 
   it('keeps rows of zeros for indices outside [0, N) and leaks nothing', () => {
     const f = tf.tensor2d([1, -2, 3, -4, 5, -6], [3, 2]);
     const idx = tf.tensor1d([2, -1, 0, 3], 'int32');
     const y = selectRows(f, idx);
+    expect(y.shape).toEqual([4, 1, 1, 2]);
     expect(Array.from(y.dataSync())).toEqual([5, -6, 0, 0, 1, -2, 0, 0]);
+    // two groups of two rows, chunks of one value: [m, p, g, c] = f[idx[2g + m], p]
+    const joint = selectRows(f, idx, { groups: 2, channels: 1 });
+    expect(joint.shape).toEqual([2, 2, 2, 1]);
+    expect(Array.from(joint.dataSync())).toEqual([5, 1, -6, -2, 0, 0, 0, 0]);
+    tf.dispose(joint);
     const g = tf.grad((x: tf.Tensor) => tf.sum(selectRows(x as tf.Tensor2D, idx)))(f);
     expect(Array.from(g.dataSync())).toEqual([1, 1, 0, 0, 1, 1]);
     expectNoLeak(() =>

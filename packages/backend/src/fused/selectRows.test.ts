@@ -63,17 +63,88 @@ function differing(a: Uint32Array, b: Uint32Array): number {
   return n;
 }
 
-// CORSD's pair batches at the MNIST student's stages ([4B, N] one-hot times [N, H·W·C]), then odd
-// sizes: tails of the wasm GEMM tiles and of the cpu blocks (48), a single row, many repeats.
+// CORSD's pair batches at the MNIST student's stages ([4B, N] one-hot times [N, H·W·C], as plain
+// rows and as the joint pair layout: 2 groups, chunks of C), then odd sizes: tails of the wasm
+// GEMM tiles and of the cpu blocks (48), a single row, many repeats, indices out of range.
 const CASES = [
   { name: 'stage 1 [256, 64]·[64, 1568]', k: 256, rows: 64, width: 1568 },
-  { name: 'stage 2 [256, 64]·[64, 1568]', k: 256, rows: 64, width: 1568, seed: 7 },
+  { name: 'stage 1 joint pairs (G 2, C 8)', k: 256, rows: 64, width: 1568, groups: 2, channels: 8 },
+  {
+    name: 'stage 2 joint pairs (G 2, C 32)',
+    k: 256,
+    rows: 64,
+    width: 1568,
+    groups: 2,
+    channels: 32,
+    seed: 7,
+  },
   { name: 'stage 3 [256, 64]·[64, 1024]', k: 256, rows: 64, width: 1024 },
+  {
+    name: 'stage 3 joint pairs (G 2, C 64)',
+    k: 256,
+    rows: 64,
+    width: 1024,
+    groups: 2,
+    channels: 64,
+  },
+  {
+    name: 'three groups (gatherPairs-like) [51, 17]·[17, 12], C 4',
+    k: 51,
+    rows: 17,
+    width: 12,
+    groups: 3,
+    channels: 4,
+  },
   { name: 'odd [37, 5]·[5, 13]', k: 37, rows: 5, width: 13 },
   { name: 'many repeats [203, 3]·[3, 9]', k: 203, rows: 3, width: 9 },
+  {
+    name: 'many repeats, 7 groups [203, 3]·[3, 9], C 3',
+    k: 203,
+    rows: 3,
+    width: 9,
+    groups: 7,
+    channels: 3,
+  },
   { name: 'one row [7, 1]·[1, 3]', k: 7, rows: 1, width: 3 },
+  {
+    name: 'indices outside [0, N) [62, 6]·[6, 18], G 2, C 6',
+    k: 62,
+    rows: 6,
+    width: 18,
+    groups: 2,
+    channels: 6,
+    outside: true,
+  },
   { name: 'indices outside [0, N) [61, 6]·[6, 17]', k: 61, rows: 6, width: 17, outside: true },
 ];
+
+/** `[K, D]` rows of the product in the kernel's `[K/G, D/C, G, C]` layout. */
+function toLayout(
+  t: tf.Tensor,
+  k: number,
+  width: number,
+  groups: number,
+  channels: number,
+): tf.Tensor {
+  return tf.transpose(
+    tf.reshape(t, [groups, k / groups, width / channels, channels]),
+    [1, 2, 0, 3],
+  );
+}
+
+/** The kernel's layout back to `[K, D]` rows. */
+function fromLayout(
+  t: tf.Tensor,
+  k: number,
+  width: number,
+  groups: number,
+  channels: number,
+): tf.Tensor {
+  return tf.reshape(
+    tf.transpose(tf.reshape(t, [k / groups, width / channels, groups, channels]), [2, 0, 1, 3]),
+    [k, width],
+  );
+}
 
 describe.each(BACKENDS)('RelkdSelectRows / RelkdSelectRowsGrad on %s', (backend) => {
   beforeAll(async () => {
@@ -85,50 +156,68 @@ describe.each(BACKENDS)('RelkdSelectRows / RelkdSelectRowsGrad on %s', (backend)
     expect(tf.getKernel(SELECT_ROWS_GRAD_KERNEL, backend)).toBeDefined();
   });
 
-  describe.each(CASES)('$name', ({ k, rows, width, seed = 1, outside = false }) => {
-    it('forward: bit-identical to oneHot(indices, N) · x (the -0 entries become +0)', () => {
-      const x = tf.tensor2d(awkward(rows * width, seed), [rows, width]);
-      const idx = tf.tensor1d(indicesFor(k, rows, seed + 1, outside), 'int32');
-      const fused = tf.engine().runKernel(SELECT_ROWS_KERNEL, { x, indices: idx }, {}) as tf.Tensor;
-      const sel = selector(idx, rows);
-      const composed = tf.matMul(sel, x);
-      expect(fused.shape).toEqual([k, width]);
-      expect(differing(bits(fused), bits(composed))).toBe(0);
-      tf.dispose([x, idx, fused, sel, composed]);
-    });
+  describe.each(CASES)('$name', ({ k, rows, width, seed = 1, outside = false, ...rest }) => {
+    const groups = (rest as { groups?: number }).groups ?? 1;
+    const channels = (rest as { channels?: number }).channels ?? width;
+    const layout = { rows, width, groups, channels };
+    const attrs = { groups, channels };
 
-    it("gradient: bit-identical to the product's gradient oneHot(indices, N)ᵀ · dy", () => {
-      const dy = tf.tensor2d(awkward(k * width, seed + 2), [k, width]);
+    it('forward: bit-identical to oneHot(indices, N) · x in that layout (-0 becomes +0)', () => {
+      const x = tf.tensor2d(awkward(rows * width, seed), [rows, width]);
       const idx = tf.tensor1d(indicesFor(k, rows, seed + 1, outside), 'int32');
       const fused = tf
         .engine()
-        .runKernel(SELECT_ROWS_GRAD_KERNEL, { dy, indices: idx }, { rows }) as tf.Tensor;
-      const sel = selector(idx, rows);
-      // what tfjs' BatchMatMul gradient computes for the selected matrix
-      const composed = tf.matMul(sel, dy, true, false);
-      expect(fused.shape).toEqual([rows, width]);
+        .runKernel(SELECT_ROWS_KERNEL, { x, indices: idx }, attrs) as tf.Tensor;
+      const composed = tf.tidy(() =>
+        toLayout(tf.matMul(selector(idx, rows), x), k, width, groups, channels),
+      );
+      expect(fused.shape).toEqual([k / groups, width / channels, groups, channels]);
       expect(differing(bits(fused), bits(composed))).toBe(0);
+      tf.dispose([x, idx, fused, composed]);
+    });
+
+    it("gradient: bit-identical to the product's gradient oneHot(indices, N)ᵀ · dy", () => {
+      const dy = tf.tensor4d(awkward(k * width, seed + 2), [
+        k / groups,
+        width / channels,
+        groups,
+        channels,
+      ]);
+      const idx = tf.tensor1d(indicesFor(k, rows, seed + 1, outside), 'int32');
+      const fused = tf
+        .engine()
+        .runKernel(SELECT_ROWS_GRAD_KERNEL, { dy, indices: idx }, { rows, ...attrs }) as tf.Tensor;
+      // what tfjs' BatchMatMul gradient computes for the selection matrix (after the transposes)
+      const composed = tf.tidy(() =>
+        tf.matMul(selector(idx, rows), fromLayout(dy, k, width, groups, channels), true, false),
+      );
+      expect(fused.shape).toEqual([rows, width]);
+      const reference = bits(composed);
+      expect(differing(bits(fused), reference)).toBe(0);
 
       // The data can tell summation orders apart: the other backend's order, or this one's
-      // with the rows' additions reversed, would fail the comparison above.
-      const g = dy.dataSync();
-      const ix = idx.dataSync();
+      // with the additions reversed, would fail the comparison above.
+      const g = dy.dataSync() as Float32Array;
+      const ix = idx.dataSync() as Int32Array;
       const other = new Float32Array(rows * width);
-      if (backend === 'wasm') segmentSumBlocked(g, ix, rows, width, 48, other);
-      else segmentSumSequential(g, ix, rows, width, other);
-      const reversed = new Float32Array(rows * width);
-      const revIdx = Int32Array.from(ix).reverse();
+      if (backend === 'wasm') segmentSumBlocked(g, ix, layout, 48, other);
+      else segmentSumSequential(g, ix, layout, other);
+      const rowsK = fromLayout(dy, k, width, groups, channels).dataSync() as Float32Array;
       const revDy = new Float32Array(k * width);
       for (let i = 0; i < k; i++)
-        revDy.set(g.subarray((k - 1 - i) * width, (k - i) * width), i * width);
-      segmentSumSequential(revDy, revIdx, rows, width, reversed);
-      const reference = bits(composed);
-      const orderMatters = rows < k && k > 48;
-      if (orderMatters) {
+        revDy.set(rowsK.subarray((k - 1 - i) * width, (k - i) * width), i * width);
+      const reversed = new Float32Array(rows * width);
+      segmentSumSequential(
+        revDy,
+        Int32Array.from(ix).reverse(),
+        { rows, width, groups: 1, channels: width },
+        reversed,
+      );
+      if (rows < k && k > 48) {
         expect(differing(new Uint32Array(other.buffer), reference)).toBeGreaterThan(0);
         expect(differing(new Uint32Array(reversed.buffer), reference)).toBeGreaterThan(0);
       }
-      tf.dispose([dy, idx, fused, sel, composed]);
+      tf.dispose([dy, idx, fused, composed]);
     });
   });
 

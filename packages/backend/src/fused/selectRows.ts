@@ -4,45 +4,117 @@ import { hostOutput, hostValues } from './hostMemory';
 /**
  * Name of the row-selection kernel that `@relkd/relation-network` runs for CORSD's pair batches
  * when the active backend has it (cpu and wasm, registered by `useBackend`); elsewhere it composes
- * a one-hot matrix product. Inputs `{ x: float32 [N, D], indices: int32 [K] }`, no attributes;
- * output float32 `[K, D]`, row `k` = row `indices[k]` of `x` plus `+0` (so `-0` becomes `+0`, as
- * in the product `oneHot(indices, N) · x`, whose accumulators start at `+0`); an index outside
- * `[0, N)` gives a row of `+0` (an all-zero one-hot row).
+ * a one-hot matrix product. Inputs `{ x: float32 [N, D], indices: int32 [K] }`, attributes
+ * `{ groups: G, channels: C }` (`G` divides `K`, `C` divides `D`; `G = 1, C = D` is a plain row
+ * selection); output float32 `[K/G, D/C, G, C]`:
+ * `out[m, p, g, c] = x[indices[g·K/G + m], p·C + c] + 0`, i.e. the rows of the product
+ * `oneHot(indices, N) · x` (`[K, D]`) viewed as `[G, K/G, D/C, C]` and transposed to
+ * `[K/G, D/C, G, C]` (CORSD's joint pair batch: `G = 2` puts each pair's two images side by side on
+ * the channel axis). Adding `+0` turns `-0` into `+0`, as the product does (its accumulators start
+ * at `+0`); an index outside `[0, N)` gives zeros (an all-zero one-hot row).
  */
 export const SELECT_ROWS_KERNEL = 'RelkdSelectRows';
 
 /**
- * Name of the gradient kernel of {@link SELECT_ROWS_KERNEL}: inputs `{ dy: float32 [K, D],
- * indices: int32 [K] }`, attribute `{ rows: N }`; output float32 `[N, D]`, row `n` = the sum of
- * the rows `dy[k]` with `indices[k] = n` (`+0` where there are none), added in exactly the order
- * and float32 rounding of the product `oneHot(indices, N)ᵀ · dy` on the same backend (see
+ * Name of the gradient kernel of {@link SELECT_ROWS_KERNEL}: inputs `{ dy: float32 [K/G, D/C, G,
+ * C] (any shape of that size), indices: int32 [K] }`, attributes `{ rows: N, groups: G, channels:
+ * C }`; output float32 `[N, D]`: row `n` is the sum of the selected rows `k` (`indices[k] = n`) of
+ * `dy` taken back to the `[K, D]` layout, `+0` where there are none, added in exactly the order and
+ * float32 rounding of the product `oneHot(indices, N)ᵀ · dy` on the same backend (see
  * {@link segmentSumSequential} and {@link segmentSumBlocked}), so the two are bit-identical for
  * finite `dy`.
  */
 export const SELECT_ROWS_GRAD_KERNEL = 'RelkdSelectRowsGrad';
 
+/** The layout of a selection: `K` indices in `G` groups, rows of `D` values in chunks of `C`. */
+export interface SelectLayout {
+  /** Source rows `N`. */
+  rows: number;
+  /** Values per row `D`. */
+  width: number;
+  /** Groups `G` (divides the number of indices). */
+  groups: number;
+  /** Chunk `C` (divides `width`). */
+  channels: number;
+}
+
+const NEG_ZERO = -2147483648; // the int32 view of float32 -0
+
 /**
- * `dst[k] = src[indices[k]] + 0` for `[K, width]` `dst` and `[rows, width]` `src`; rows of `+0`
- * where the index is outside `[0, rows)`. Adding `+0` turns `-0` into `+0` and leaves every other
- * value (`NaN` included) as it is. Exported for tests.
+ * `dst` (`[K/G, D/C, G, C]`) `[m, p, g, c] = src[indices[g·K/G + m], p·C + c] + 0`, `src` is
+ * `[rows, width]`; zeros where the index is outside `[0, rows)`. Adding `+0` turns `-0` into `+0`
+ * and leaves every other value (`NaN` included) as it is. Exported for tests.
  */
 export function copyRows(
-  src: ArrayLike<number>,
-  indices: ArrayLike<number>,
-  rows: number,
-  width: number,
+  src: Float32Array,
+  indices: Int32Array,
+  layout: SelectLayout,
   dst: Float32Array,
 ): void {
+  const { rows, width, groups, channels } = layout;
   const k = indices.length;
+  const m = k / groups;
+  const chunks = width / channels;
+  const rowStride = groups * width; // one m in dst
   for (let i = 0; i < k; i++) {
     const n = indices[i] as number;
-    const o = i * width;
-    if (n >= 0 && n < rows) {
-      const s = n * width;
-      for (let d = 0; d < width; d++) dst[o + d] = (src[s + d] as number) + 0;
-    } else {
-      dst.fill(0, o, o + width);
+    const g = (i / m) | 0;
+    const base = (i - g * m) * rowStride + g * channels;
+    const inRange = n >= 0 && n < rows;
+    const s0 = n * width;
+    if (groups === 1) {
+      if (inRange) dst.set(src.subarray(s0, s0 + width), base);
+      else dst.fill(0, base, base + width);
+      continue;
     }
+    for (let p = 0; p < chunks; p++) {
+      const o = base + p * groups * channels;
+      if (!inRange) {
+        dst.fill(0, o, o + channels);
+        continue;
+      }
+      const s = s0 + p * channels;
+      for (let c = 0; c < channels; c++) dst[o + c] = src[s + c] as number;
+    }
+  }
+  // -0 -> +0 on the int32 view (no float conversions)
+  const bits = new Int32Array(dst.buffer, dst.byteOffset, k * width);
+  for (let i = 0; i < bits.length; i++) if (bits[i] === NEG_ZERO) bits[i] = 0;
+}
+
+/** Offset in `dy` (`[K/G, D/C, G, C]`) of selected row `i`'s first value, and its chunk stride. */
+function dyOffset(i: number, m: number, layout: SelectLayout): number {
+  const g = (i / m) | 0;
+  return (i - g * m) * layout.groups * layout.width + g * layout.channels;
+}
+
+/** `dst[o .. o + width) (+)= row i of dy` (chunked layout); `first`: copy instead of add. */
+function addRow(
+  dy: Float32Array,
+  i: number,
+  m: number,
+  layout: SelectLayout,
+  dst: Float32Array | Float64Array,
+  o: number,
+  first: boolean,
+): void {
+  const { width, groups, channels } = layout;
+  const s0 = dyOffset(i, m, layout);
+  if (groups === 1) {
+    if (first) dst.set(dy.subarray(s0, s0 + width), o);
+    else
+      for (let d = 0; d < width; d++) dst[o + d] = (dst[o + d] as number) + (dy[s0 + d] as number);
+    return;
+  }
+  const chunks = width / channels;
+  const step = groups * channels;
+  for (let p = 0; p < chunks; p++) {
+    const s = s0 + p * step;
+    const t = o + p * channels;
+    if (first) for (let c = 0; c < channels; c++) dst[t + c] = dy[s + c] as number;
+    else
+      for (let c = 0; c < channels; c++)
+        dst[t + c] = (dst[t + c] as number) + (dy[s + c] as number);
   }
 }
 
@@ -53,24 +125,28 @@ export function copyRows(
  * dy[k₂]) + …)` over the `k` with `indices[k] = n` in increasing order, every addition rounded to
  * float32 (a `Float32Array` store of the exact double sum is the correctly rounded float32 sum).
  * The products with the zeros of the one-hot matrix are `±0` and change no partial sum that
- * starts at `+0`. `dst` is `[rows, width]`; it is overwritten. Exported for tests.
+ * starts at `+0`; `+0 + dy[k₁]` is `dy[k₁]` with `-0` made `+0`. `dy` is in the layout of
+ * {@link SELECT_ROWS_GRAD_KERNEL}; `dst` is `[rows, width]`, overwritten. Exported for tests.
  */
 export function segmentSumSequential(
-  dy: ArrayLike<number>,
-  indices: ArrayLike<number>,
-  rows: number,
-  width: number,
+  dy: Float32Array,
+  indices: Int32Array,
+  layout: SelectLayout,
   dst: Float32Array,
 ): void {
-  dst.fill(0, 0, rows * width);
+  const { rows, width } = layout;
   const k = indices.length;
+  const m = k / layout.groups;
+  const seen = new Uint8Array(rows);
   for (let i = 0; i < k; i++) {
     const n = indices[i] as number;
     if (!(n >= 0 && n < rows)) continue;
-    const o = n * width;
-    const s = i * width;
-    for (let d = 0; d < width; d++) dst[o + d] = (dst[o + d] as number) + (dy[s + d] as number);
+    addRow(dy, i, m, layout, dst, n * width, seen[n] === 0);
+    seen[n] = 1;
   }
+  for (let n = 0; n < rows; n++) if (seen[n] === 0) dst.fill(0, n * width, (n + 1) * width);
+  const bits = new Int32Array(dst.buffer, dst.byteOffset, rows * width);
+  for (let i = 0; i < bits.length; i++) if (bits[i] === NEG_ZERO) bits[i] = 0;
 }
 
 /**
@@ -78,19 +154,21 @@ export function segmentSumSequential(
  * 4.22's blocked `batchMatMul`): the shared axis `k` runs in blocks of `block` (the backend's
  * `blockSize`, 48); within a block the products are summed in float64 starting at `0.0`, in
  * increasing `k`, and the block's sum is added to the float32 output (`+=` on a `Float32Array`:
- * one float32 rounding per block). Blocks that select nothing add `+0` (no change). `dst` is
- * `[rows, width]`; it is overwritten. Exported for tests.
+ * one float32 rounding per block). Blocks that select nothing add `+0` (no change). `dy` is in the
+ * layout of {@link SELECT_ROWS_GRAD_KERNEL}; `dst` is `[rows, width]`, overwritten. Exported for
+ * tests.
  */
 export function segmentSumBlocked(
-  dy: ArrayLike<number>,
-  indices: ArrayLike<number>,
-  rows: number,
-  width: number,
+  dy: Float32Array,
+  indices: Int32Array,
+  layout: SelectLayout,
   block: number,
   dst: Float32Array,
 ): void {
+  const { rows, width } = layout;
   dst.fill(0, 0, rows * width);
   const k = indices.length;
+  const m = k / layout.groups;
   // One float64 partial sum per (row, column); `touched` lists the rows a block selects.
   const acc = new Float64Array(rows * width);
   const touched = new Int32Array(rows).fill(-1);
@@ -104,29 +182,35 @@ export function segmentSumBlocked(
         touched[n] = k0;
         list.push(n);
       }
-      const o = n * width;
-      const s = i * width;
-      for (let d = 0; d < width; d++) acc[o + d] = (acc[o + d] as number) + (dy[s + d] as number);
+      addRow(dy, i, m, layout, acc, n * width, false);
     }
     for (const n of list) {
       const o = n * width;
-      for (let d = 0; d < width; d++) {
-        dst[o + d] = (dst[o + d] as number) + (acc[o + d] as number);
-        acc[o + d] = 0;
+      for (let d = o; d < o + width; d++) {
+        dst[d] = (dst[d] as number) + (acc[d] as number);
+        acc[d] = 0;
       }
     }
     list.length = 0;
   }
 }
 
+/** The selection layout of a kernel call (attributes `groups`, `channels` default to 1 and D). */
+function layoutOf(rows: number, width: number, attrs: tf.NamedAttrMap | undefined): SelectLayout {
+  const a = (attrs ?? {}) as { groups?: number; channels?: number };
+  return { rows, width, groups: a.groups ?? 1, channels: a.channels ?? width };
+}
+
 /** The `RelkdSelectRows` kernel (see {@link SELECT_ROWS_KERNEL}) on cpu and wasm. */
-export const selectRowsKernel: tf.KernelFunc = ({ inputs, backend }) => {
+export const selectRowsKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const { x, indices } = inputs as { x: tf.TensorInfo; indices: tf.TensorInfo };
   const be = backend as tf.KernelBackend;
   const [rows, width] = x.shape as [number, number];
+  const layout = layoutOf(rows, width, attrs);
   const k = indices.shape[0] as number;
-  return hostOutput(be, [k, width], (out) => {
-    copyRows(hostValues(be, x), hostValues(be, indices), rows, width, out);
+  const shape = [k / layout.groups, width / layout.channels, layout.groups, layout.channels];
+  return hostOutput(be, shape, (out) => {
+    copyRows(hostValues(be, x) as Float32Array, hostValues(be, indices) as Int32Array, layout, out);
   });
 };
 
@@ -135,12 +219,14 @@ export const selectRowsGradKernel: tf.KernelFunc = ({ inputs, backend, attrs }) 
   const { dy, indices } = inputs as { dy: tf.TensorInfo; indices: tf.TensorInfo };
   const rows = (attrs as unknown as { rows: number }).rows;
   const be = backend as tf.KernelBackend;
-  const width = dy.shape[1] as number;
+  const k = indices.shape[0] as number;
+  const width = dy.shape.reduce((a, b) => a * b, 1) / k;
+  const layout = layoutOf(rows, width, attrs);
   return hostOutput(be, [rows, width], (out) => {
-    const g = hostValues(be, dy);
-    const idx = hostValues(be, indices);
-    if (isWasm(be)) segmentSumSequential(g, idx, rows, width, out);
-    else segmentSumBlocked(g, idx, rows, width, cpuBlockSize(be), out);
+    const g = hostValues(be, dy) as Float32Array;
+    const idx = hostValues(be, indices) as Int32Array;
+    if (isWasm(be)) segmentSumSequential(g, idx, layout, out);
+    else segmentSumBlocked(g, idx, layout, cpuBlockSize(be), out);
   });
 };
 
