@@ -38,8 +38,6 @@ export interface SelectLayout {
   channels: number;
 }
 
-const NEG_ZERO = -2147483648; // the int32 view of float32 -0
-
 /**
  * `dst` (`[K/G, D/C, G, C]`) `[m, p, g, c] = src[indices[g·K/G + m], p·C + c] + 0`, `src` is
  * `[rows, width]`; zeros where the index is outside `[0, rows)`. Adding `+0` turns `-0` into `+0`
@@ -55,40 +53,28 @@ export function copyRows(
   const k = indices.length;
   const m = k / groups;
   const chunks = width / channels;
-  const rowStride = groups * width; // one m in dst
+  const step = groups * channels;
   for (let i = 0; i < k; i++) {
     const n = indices[i] as number;
     const g = (i / m) | 0;
-    const base = (i - g * m) * rowStride + g * channels;
-    const inRange = n >= 0 && n < rows;
-    const s0 = n * width;
-    if (groups === 1) {
-      if (inRange) dst.set(src.subarray(s0, s0 + width), base);
-      else dst.fill(0, base, base + width);
+    const base = (i - g * m) * groups * width + g * channels;
+    if (!(n >= 0 && n < rows)) {
+      for (let p = 0; p < chunks; p++) dst.fill(0, base + p * step, base + p * step + channels);
       continue;
     }
+    const s0 = n * width;
     for (let p = 0; p < chunks; p++) {
-      const o = base + p * groups * channels;
-      if (!inRange) {
-        dst.fill(0, o, o + channels);
-        continue;
-      }
+      const o = base + p * step;
       const s = s0 + p * channels;
-      for (let c = 0; c < channels; c++) dst[o + c] = src[s + c] as number;
+      for (let c = 0; c < channels; c++) dst[o + c] = (src[s + c] as number) + 0;
     }
   }
-  // -0 -> +0 on the int32 view (no float conversions)
-  const bits = new Int32Array(dst.buffer, dst.byteOffset, k * width);
-  for (let i = 0; i < bits.length; i++) if (bits[i] === NEG_ZERO) bits[i] = 0;
 }
 
-/** Offset in `dy` (`[K/G, D/C, G, C]`) of selected row `i`'s first value, and its chunk stride. */
-function dyOffset(i: number, m: number, layout: SelectLayout): number {
-  const g = (i / m) | 0;
-  return (i - g * m) * layout.groups * layout.width + g * layout.channels;
-}
-
-/** `dst[o .. o + width) (+)= row i of dy` (chunked layout); `first`: copy instead of add. */
+/**
+ * `dst[o .. o + width)` `+=` row `i` of `dy` (in the kernel layout); `first`: `+0 + row` instead
+ * (the row with `-0` made `+0`: the first addition of a sum that starts at `+0`).
+ */
 function addRow(
   dy: Float32Array,
   i: number,
@@ -99,19 +85,14 @@ function addRow(
   first: boolean,
 ): void {
   const { width, groups, channels } = layout;
-  const s0 = dyOffset(i, m, layout);
-  if (groups === 1) {
-    if (first) dst.set(dy.subarray(s0, s0 + width), o);
-    else
-      for (let d = 0; d < width; d++) dst[o + d] = (dst[o + d] as number) + (dy[s0 + d] as number);
-    return;
-  }
+  const g = (i / m) | 0;
+  const s0 = (i - g * m) * groups * width + g * channels;
   const chunks = width / channels;
   const step = groups * channels;
   for (let p = 0; p < chunks; p++) {
     const s = s0 + p * step;
     const t = o + p * channels;
-    if (first) for (let c = 0; c < channels; c++) dst[t + c] = dy[s + c] as number;
+    if (first) for (let c = 0; c < channels; c++) dst[t + c] = (dy[s + c] as number) + 0;
     else
       for (let c = 0; c < channels; c++)
         dst[t + c] = (dst[t + c] as number) + (dy[s + c] as number);
@@ -145,8 +126,6 @@ export function segmentSumSequential(
     seen[n] = 1;
   }
   for (let n = 0; n < rows; n++) if (seen[n] === 0) dst.fill(0, n * width, (n + 1) * width);
-  const bits = new Int32Array(dst.buffer, dst.byteOffset, rows * width);
-  for (let i = 0; i < bits.length; i++) if (bits[i] === NEG_ZERO) bits[i] = 0;
 }
 
 /**
