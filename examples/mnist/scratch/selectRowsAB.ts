@@ -10,7 +10,7 @@
  * Medians over rounds of CPU time (`process.cpuUsage`, user + system) and wall time.
  *
  * Run: `npx tsx examples/mnist/scratch/selectRowsAB.ts [--rounds 15] [--steps 3] [--skip-kernel]
- * [--skip-step]`.
+ * [--skip-step] [--direct]` (`--direct`: the selection alone, no tape).
  */
 import { useBackend } from '@relkd/backend';
 import { Distiller } from '@relkd/layers';
@@ -112,6 +112,88 @@ if (!args.includes('--skip-kernel')) {
     tf.dispose([f0, dy0]);
   }
   setFused(true);
+}
+
+if (args.includes('--direct')) {
+  // The selection alone, no tape: forward (kernel vs one-hot product + transpose) and backward
+  // (gradient kernel vs the transposes + transposed product the tape runs), fresh inputs.
+  const labels = tf.tensor1d(
+    Array.from({ length: B }, (_, i) => i % 10),
+    'int32',
+  );
+  const t = tripletIndices(labels, { seed: 3, numClasses: 10 });
+  const idx = tf.concat([t.anchor, t.anchor, t.positive, t.negative]) as tf.Tensor1D;
+  for (const shape of [
+    [B, 14, 14, 8],
+    [B, 7, 7, 32],
+    [B, 4, 4, 64],
+  ] as Array<[number, number, number, number]>) {
+    const [n, h, w, c] = shape;
+    const d = h * w * c;
+    const f0 = tf.randomNormal([n, d], 0, 1, 'float32', 1);
+    const dy0 = tf.randomNormal([2 * B, h * w, 2, c], 0, 1, 'float32', 2);
+    const sel = tf.cast(tf.oneHot(idx, n), 'float32') as tf.Tensor2D;
+    const fwd = (fused: boolean) => {
+      const f = tf.add(f0, 0) as tf.Tensor2D;
+      const m = time(() => {
+        const y = fused
+          ? (tf.engine().runKernel(
+              'RelkdSelectRows',
+              { x: f, indices: idx },
+              {
+                groups: 2,
+                channels: c,
+              },
+            ) as tf.Tensor)
+          : tf.transpose(tf.reshape(tf.matMul(sel, f), [2, 2 * B, h * w, c]), [1, 2, 0, 3]);
+        y.dispose(); // wasm kernels run synchronously: no read-back (which costs more than the copy)
+      });
+      f.dispose();
+      return m;
+    };
+    const bwd = (fused: boolean) => {
+      const dy = tf.add(dy0, 0);
+      const m = time(() => {
+        const g = fused
+          ? (tf.engine().runKernel(
+              'RelkdSelectRowsGrad',
+              { dy, indices: idx },
+              {
+                rows: n,
+                groups: 2,
+                channels: c,
+              },
+            ) as tf.Tensor)
+          : tf.tidy(() =>
+              tf.matMul(
+                sel,
+                tf.reshape(tf.transpose(dy, [2, 0, 1, 3]), [4 * B, d]) as tf.Tensor2D,
+                true,
+                false,
+              ),
+            );
+        g.dispose();
+      });
+      dy.dispose();
+      return m;
+    };
+    const res: Record<string, number[]> = { fA: [], fB: [], bA: [], bB: [] };
+    for (let r = 0; r < ROUNDS + 3; r++) {
+      const order = r % 2 ? [true, false] : [false, true];
+      for (const fused of order) {
+        const a = fwd(fused);
+        const b = bwd(fused);
+        if (r >= 3) {
+          res[fused ? 'fA' : 'fB']!.push(a.cpu);
+          res[fused ? 'bA' : 'bB']!.push(b.cpu);
+        }
+      }
+    }
+    console.log(
+      `selection alone ${JSON.stringify(shape)}: forward product+transpose ${med(res.fB!).toFixed(3)} ms, kernel ${med(res.fA!).toFixed(3)} ms (${(med(res.fB!) / med(res.fA!)).toFixed(2)}x); backward transposes+product ${med(res.bB!).toFixed(3)} ms, kernel ${med(res.bA!).toFixed(3)} ms (${(med(res.bB!) / med(res.bA!)).toFixed(2)}x) [CPU medians]`,
+    );
+    tf.dispose([f0, dy0, sel]);
+  }
 }
 
 if (!args.includes('--skip-step')) {
