@@ -18,7 +18,7 @@ import { loadTuned } from './tuning';
  * depthwise filter gradient's row-wise loop (the arms whose modules run depthwise convolutions:
  * CORSD's relation networks, MTKD-SSR's stage heads and adapters) and `BatchMatMul`'s JavaScript
  * transpose of a flagged operand (every matmul gradient: CE's dense layer, CORSD's 1x1
- * convolutions and heads). Each arm is built as the MNIST benchmark builds it (tuned configuration,
+ * convolutions and heads, MTKD-SSR's adapters and stage heads). Each arm is built as the MNIST benchmark builds it (tuned configuration,
  * 3-stage student, 28 x 28 digits, batch 64, the Distiller's default optimizer) and trained for a
  * few steps with the new kernel and again, from the same seeds, with the old one: every updated
  * variable ends bit-identical. (A change of the order of the depthwise gradient's float64
@@ -121,6 +121,11 @@ describe('faster wasm kernels against the ones they replaced, whole Distiller st
     ],
     [
       'corsd',
+      'BatchMatMul',
+      () => [tf.getKernel('BatchMatMul', 'wasm')!.kernelFunc, previousBatchMatMul()],
+    ],
+    [
+      'mtkd',
       'BatchMatMul',
       () => [tf.getKernel('BatchMatMul', 'wasm')!.kernelFunc, previousBatchMatMul()],
     ],
