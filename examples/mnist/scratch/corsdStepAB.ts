@@ -3,8 +3,7 @@
  * MTKD-SSR arms (the MNIST benchmark's arms, tuned configurations, 3-stage student, batch 64, the
  * Distiller's default optimizer), each method arm twice: with this branch's kernels and with main's
  * (`@main`: the `RelkdSelectRows` pair unregistered, so CORSD's pairs run the one-hot product and
- * its transposes, the depthwise filter gradient's plain loop, and `BatchMatMul` transposing every
- * flagged operand with the `Transpose` kernel). Interleaved round-robin in one
+ * its transposes, and the depthwise filter gradient's plain loop). Interleaved round-robin in one
  * process (the order rotated each round; kernels switched before each arm's steps); medians over
  * rounds of CPU time (`process.cpuUsage`, user + system) and wall time per step, ratios to CE.
  * `--profile`: kernel time by name and input shapes of 4 profiled steps per arm (method minus CE).
@@ -12,11 +11,10 @@
  * Run: `npx tsx examples/mnist/scratch/corsdStepAB.ts [--rounds 15] [--steps 3] [--arms
  * ce,ce@main,corsd,corsd@main,mtkd,mtkd@main] [--profile ARM]`.
  */
-import { registerWasmGradientKernels, useBackend } from '@relkd/backend';
+import { useBackend } from '@relkd/backend';
 import { Distiller } from '@relkd/layers';
 import { methods } from '@relkd/layers/methods';
 import * as tf from '@tensorflow/tfjs-core';
-import { batchMatMulKernel } from '../../../packages/backend/src/wasm/batchMatMul';
 import { depthwiseConv2dNativeBackpropFilterPlainKernel } from '../../../packages/backend/src/wasm/depthwiseConv2dNativeBackpropFilter';
 import { armById, configFor } from '../src/arms';
 import { loadMnist } from '../src/idx';
@@ -39,18 +37,9 @@ const SELECT = ['RelkdSelectRows', 'RelkdSelectRowsGrad'];
 const DW = 'DepthwiseConv2dNativeBackpropFilter';
 const selectConfigs = SELECT.map((k) => tf.getKernel(k, 'wasm')!);
 const dwBranch = tf.getKernel(DW, 'wasm')!;
-registerWasmGradientKernels({ faster: false });
-const mmOriginal = tf.getKernel('BatchMatMul', 'wasm')!;
-registerWasmGradientKernels();
-const mm = {
-  branch: batchMatMulKernel(mmOriginal.kernelFunc),
-  main: batchMatMulKernel(mmOriginal.kernelFunc, { jsTranspose: false }),
-};
 const setMode = (mode: 'branch' | 'main') => {
   for (const k of SELECT) if (tf.getKernel(k, 'wasm') !== undefined) tf.unregisterKernel(k, 'wasm');
   tf.unregisterKernel(DW, 'wasm');
-  tf.unregisterKernel('BatchMatMul', 'wasm');
-  tf.registerKernel({ ...mmOriginal, kernelFunc: mm[mode] });
   if (mode === 'branch') {
     for (const c of selectConfigs) tf.registerKernel(c);
     tf.registerKernel(dwBranch);

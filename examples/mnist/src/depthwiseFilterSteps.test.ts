@@ -3,33 +3,28 @@ import { methods } from '@relkd/layers/methods';
 import { useTestBackend } from '@relkd/testing';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { batchMatMulKernel } from '../../../packages/backend/src/wasm/batchMatMul';
 import {
   depthwiseConv2dNativeBackpropFilterKernel,
   depthwiseConv2dNativeBackpropFilterPlainKernel,
 } from '../../../packages/backend/src/wasm/depthwiseConv2dNativeBackpropFilter';
-import { registerWasmGradientKernels } from '../../../packages/backend/src/wasm/registerWasmGradientKernels';
 import { armById, configFor } from './arms';
 import { buildStudent, buildTeacher } from './models';
 import { loadTuned } from './tuning';
 
 /**
- * End to end for this branch's faster wasm kernels, each against the code it replaced: the
- * depthwise filter gradient's row-wise loop (the arms whose modules run depthwise convolutions:
- * CORSD's relation networks, MTKD-SSR's stage heads and adapters) and `BatchMatMul`'s JavaScript
- * transpose of a flagged operand (every matmul gradient: CE's dense layer, CORSD's 1x1
- * convolutions and heads, MTKD-SSR's adapters and stage heads). Each arm is built as the MNIST benchmark builds it (tuned configuration,
- * 3-stage student, 28 x 28 digits, batch 64, the Distiller's default optimizer) and trained for a
- * few steps with the new kernel and again, from the same seeds, with the old one: every updated
- * variable ends bit-identical. (A change of the order of the depthwise gradient's float64
- * additions alone would rarely show after its one float32 rounding, so this test catches wrong
- * taps and ranges; the order itself is pinned on the float64 sums in
- * `depthwiseConv2dNativeBackpropFilter.test.ts`.)
+ * End to end for the wasm depthwise filter gradient's row-wise loop, against the plain loop it
+ * replaced: the arms whose modules run depthwise convolutions (CORSD's relation networks,
+ * MTKD-SSR's stage heads and adapters), built as the MNIST benchmark builds them (tuned
+ * configuration, 3-stage student, 28 x 28 digits, batch 64, the Distiller's default optimizer),
+ * trained for a few steps with the new kernel and again, from the same seeds, with the old one:
+ * every updated variable ends bit-identical. (A change of the order of the float64 additions alone
+ * would rarely show after the one float32 rounding, so this test catches wrong taps and ranges;
+ * the order itself is pinned on the float64 sums in `depthwiseConv2dNativeBackpropFilter.test.ts`.)
  */
 const STEPS = 3;
 const BATCH = 64;
 
-describe('faster wasm kernels against the ones they replaced, whole Distiller steps', () => {
+describe('wasm depthwise filter gradient, row-wise loop against the plain loop, whole steps', () => {
   let teacher: ReturnType<typeof buildTeacher>;
   let heads: tf.Tensor[];
   let x: tf.Tensor4D;
@@ -89,14 +84,6 @@ describe('faster wasm kernels against the ones they replaced, whole Distiller st
     }
   }
 
-  /** tfjs-backend-wasm's own `BatchMatMul`, wrapped as before this branch (`Transpose` kernel). */
-  function previousBatchMatMul(): tf.KernelFunc {
-    registerWasmGradientKernels({ faster: false });
-    const original = tf.getKernel('BatchMatMul', 'wasm')!.kernelFunc;
-    registerWasmGradientKernels();
-    return batchMatMulKernel(original, { jsTranspose: false });
-  }
-
   const CASES: Array<[string, string, () => [tf.KernelFunc, tf.KernelFunc]]> = [
     [
       'corsd',
@@ -113,21 +100,6 @@ describe('faster wasm kernels against the ones they replaced, whole Distiller st
         depthwiseConv2dNativeBackpropFilterKernel,
         depthwiseConv2dNativeBackpropFilterPlainKernel,
       ],
-    ],
-    [
-      'ce',
-      'BatchMatMul',
-      () => [tf.getKernel('BatchMatMul', 'wasm')!.kernelFunc, previousBatchMatMul()],
-    ],
-    [
-      'corsd',
-      'BatchMatMul',
-      () => [tf.getKernel('BatchMatMul', 'wasm')!.kernelFunc, previousBatchMatMul()],
-    ],
-    [
-      'mtkd',
-      'BatchMatMul',
-      () => [tf.getKernel('BatchMatMul', 'wasm')!.kernelFunc, previousBatchMatMul()],
     ],
   ];
 
