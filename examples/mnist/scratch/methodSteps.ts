@@ -12,6 +12,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { useBackend } from '@relkd/backend';
+import { FusedAdamOptimizer } from '@relkd/core';
 import { Distiller, type OfflineTeacherSource } from '@relkd/layers';
 import { methods } from '@relkd/layers/methods';
 import * as tf from '@tensorflow/tfjs-core';
@@ -31,6 +32,8 @@ const STEPS = Number(opt('steps', '3'));
 const ARMS = opt('arms', 'ce,kd,vrm,stkd,icc,mtkd,corsd').split(',');
 const PROFILE = args.includes('--profile');
 const JSON_OUT = opt('json', '');
+// The benchmark trains with FusedAdamOptimizer (jobs.ts); `--adam tf` for tf.train.adam.
+const TF_ADAM = opt('adam', 'fused') === 'tf';
 
 const info = await useBackend(backend);
 console.log(`backend ${info.name} threads ${info.threads ?? '-'} simd ${info.simd ?? '-'}`);
@@ -125,7 +128,7 @@ const runners: Runner[] = ARMS.map((id) => {
   const d = new Distiller({
     student: student.model,
     teacher: offline ?? t?.model,
-    optimizer: tf.train.adam(1e-3),
+    optimizer: TF_ADAM ? tf.train.adam(1e-3) : new FusedAdamOptimizer(1e-3),
     seed: 1000,
     ...parts,
   });
@@ -180,10 +183,45 @@ for (const r of rows) {
   );
 }
 
+// `--log-attrs Sum,Mean`: one more step per arm with those kernels wrapped, tallying calls by
+// input shapes and attributes (time per call with performance.now around the kernel).
+const LOG_ATTRS = opt('log-attrs', '');
+if (LOG_ATTRS !== '') {
+  const names = LOG_ATTRS.split(',');
+  const tally: Record<string, { n: number; ms: number }> = {};
+  const saved = names.map((name) => tf.getKernel(name, backend)!);
+  for (const cfg of saved) {
+    tf.unregisterKernel(cfg.kernelName, backend);
+    tf.registerKernel({
+      ...cfg,
+      kernelFunc: (a) => {
+        const key = `${cfg.kernelName} ${JSON.stringify(Object.values(a.inputs).map((t) => t?.shape))} ${JSON.stringify(a.attrs)}`;
+        const w0 = performance.now();
+        const out = cfg.kernelFunc(a);
+        tally[key] ??= { n: 0, ms: 0 };
+        tally[key]!.n++;
+        tally[key]!.ms += performance.now() - w0;
+        return out;
+      },
+    });
+  }
+  for (const r of runners) {
+    for (const key of Object.keys(tally)) delete tally[key];
+    await r.step(next());
+    console.log(`\n[${r.id}] ${LOG_ATTRS} calls in one step:`);
+    for (const [key, e] of Object.entries(tally).sort((a, q) => q[1].ms - a[1].ms))
+      console.log(`  ${e.ms.toFixed(2).padStart(7)} ms ${String(e.n).padStart(3)}x ${key}`);
+  }
+  for (const cfg of saved) {
+    tf.unregisterKernel(cfg.kernelName, backend);
+    tf.registerKernel(cfg);
+  }
+}
+
 const profiles: Record<string, Record<string, { n: number; ms: number }>> = {};
 if (PROFILE) {
   const PROFILE_STEPS = Number(opt('profile-steps', '3'));
-  const detail = opt('detail', '');
+  const details = opt('detail', '').split(',');
   for (const r of runners) {
     const by: Record<string, { n: number; ms: number }> = {};
     const inst: Record<string, { n: number; ms: number }> = {};
@@ -192,7 +230,7 @@ if (PROFILE) {
       const p = await tf.profile(async () => {
         await r.step(b);
       });
-      if (r.id === detail && args.includes('--sequence')) {
+      if (details.includes(r.id) && args.includes('--sequence')) {
         p.kernels.forEach((kInfo, i) => {
           console.log(`    ${i} ${kInfo.name} ${JSON.stringify(kInfo.inputShapes)}`);
         });
@@ -205,7 +243,7 @@ if (PROFILE) {
         const e = by[kInfo.name]!;
         e.n += 1 / PROFILE_STEPS;
         e.ms += ms / PROFILE_STEPS;
-        if (r.id === detail) {
+        if (details.includes(r.id)) {
           const key = `${kInfo.name} ${JSON.stringify(kInfo.inputShapes)}`;
           inst[key] ??= { n: 0, ms: 0 };
           const f = inst[key]!;
@@ -215,11 +253,12 @@ if (PROFILE) {
       }
     }
     profiles[r.id] = by;
-    if (r.id === detail) {
+    if (details.includes(r.id)) {
+      console.log(`\n[${r.id}] by kernel and input shapes (ms per step, calls per step):`);
       const byCount = args.includes('--by-count');
       for (const [key, e] of Object.entries(inst)
         .sort((a, q) => (byCount ? q[1].n - a[1].n : q[1].ms - a[1].ms))
-        .slice(0, 40))
+        .slice(0, Number(opt('top', '40'))))
         console.log(`  ${e.ms.toFixed(2).padStart(7)} ms ${e.n.toFixed(0).padStart(4)}x ${key}`);
     }
   }

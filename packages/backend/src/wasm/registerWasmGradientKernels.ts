@@ -8,7 +8,10 @@ import { depthwiseConv2dNativeBackpropInputKernel } from './depthwiseConv2dNativ
 import { gatherV2Kernel } from './gatherV2';
 import { identityKernel } from './identity';
 import { maxPoolGradKernel } from './maxPoolGrad';
+import { meanKernel } from './mean';
+import { realDivKernel } from './realDiv';
 import { sumKernel } from './sum';
+import { transposeKernel } from './transpose';
 import { unsortedSegmentSumKernel } from './unsortedSegmentSum';
 
 /** The kernels @relkd/backend adds to the wasm backend, by tfjs kernel name. */
@@ -79,6 +82,9 @@ export const WASM_FASTER_KERNELS: Readonly<
   MaxPoolGrad: () => maxPoolGradKernel,
   Identity: identityKernel,
   Sum: sumKernel,
+  Mean: meanKernel,
+  Transpose: transposeKernel,
+  RealDiv: realDivKernel,
 };
 
 const WRAPPED = Symbol.for('@relkd/backend:wrapped');

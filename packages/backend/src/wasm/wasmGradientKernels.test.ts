@@ -356,7 +356,7 @@ describe('WASM gradient kernels', () => {
   });
 
   describe('faster replacements of tfjs-backend-wasm kernels', () => {
-    it('wraps BatchMatMul, Conv2DBackpropInput, GatherV2, Identity, MaxPoolGrad, Sum and the binary ops once', () => {
+    it('wraps BatchMatMul, Conv2DBackpropInput, GatherV2, Identity, MaxPoolGrad, Sum, Mean, Transpose, RealDiv and the binary ops once', () => {
       expect(Object.keys(WASM_FASTER_KERNELS).sort()).toEqual(
         [
           'BatchMatMul',
@@ -365,6 +365,9 @@ describe('WASM gradient kernels', () => {
           'Identity',
           'MaxPoolGrad',
           'Sum',
+          'Mean',
+          'Transpose',
+          'RealDiv',
           ...FAST_BINARY_KERNELS,
         ].sort(),
       );
