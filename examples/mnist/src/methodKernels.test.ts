@@ -1,5 +1,5 @@
 import { registerWasmGradientKernels, useBackend } from '@relkd/backend';
-import { FusedAdamOptimizer, Rng } from '@relkd/core';
+import { FusedAdamOptimizer, Rng, type SavedWeights } from '@relkd/core';
 import { Distiller } from '@relkd/layers';
 import { recipes } from '@relkd/layers/methods';
 import * as tf from '@tensorflow/tfjs-core';
@@ -46,7 +46,7 @@ async function train(armId: string, kernels: tf.KernelConfig[]): Promise<Map<str
   const student = buildStudent(1000);
   const teacher = buildTeacher(1);
   // MTKD-SSR's teacher stage heads: seeded, unfitted weights (fitting does not change the kernels).
-  let headWeights: tf.Tensor[] | undefined;
+  let headWeights: SavedWeights | undefined;
   if (arm.family === 'mtkd') {
     const s = buildStudent(5);
     const r = recipes.mtkd({
@@ -55,7 +55,7 @@ async function train(armId: string, kernels: tf.KernelConfig[]): Promise<Map<str
       stages: { teacher: teacher.stages, student: s.stages },
       numClasses: 10,
     });
-    headWeights = r.teacherHeads?.getWeights().map((w) => w.clone());
+    headWeights = await r.teacherHeads?.saveWeights();
     r.dispose();
     s.model.dispose();
   }
@@ -92,7 +92,6 @@ async function train(armId: string, kernels: tf.KernelConfig[]): Promise<Map<str
   } finally {
     d.dispose();
     (parts as { dispose?: () => void }).dispose?.();
-    tf.dispose(headWeights ?? []);
     student.model.dispose();
     teacher.model.dispose();
     use(ours);
