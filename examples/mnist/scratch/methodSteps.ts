@@ -11,7 +11,7 @@
  * with the teacher's outputs precomputed for the batch pool (the offline-teacher path).
  */
 import { writeFileSync } from 'node:fs';
-import { useBackend } from '@relkd/backend';
+import { registerWasmGradientKernels, useBackend } from '@relkd/backend';
 import { FusedAdamOptimizer } from '@relkd/core';
 import { Distiller, type OfflineTeacherSource } from '@relkd/layers';
 import { methods } from '@relkd/layers/methods';
@@ -36,6 +36,21 @@ const JSON_OUT = opt('json', '');
 const TF_ADAM = opt('adam', 'fused') === 'tf';
 
 const info = await useBackend(backend);
+// `--upstream Mean,Transpose`: an arm `<id>~up` runs its steps with tfjs-backend-wasm's own kernels
+// of those names (every other kernel as useBackend registers it): interleaved A/B in one process.
+const UPSTREAM = opt('upstream', '')
+  .split(',')
+  .filter((n) => n !== '');
+const oursK = UPSTREAM.map((n) => tf.getKernel(n, backend)!);
+registerWasmGradientKernels({ faster: false });
+const upK = UPSTREAM.map((n) => tf.getKernel(n, backend)!);
+registerWasmGradientKernels();
+const useK = (cfgs: tf.KernelConfig[]) => {
+  for (const c of cfgs) {
+    tf.unregisterKernel(c.kernelName, backend);
+    tf.registerKernel(c);
+  }
+};
 console.log(`backend ${info.name} threads ${info.threads ?? '-'} simd ${info.simd ?? '-'}`);
 
 // Real MNIST batches, labels cycled so every class has >= 6 rows (CORSD's triplets find partners).
@@ -105,7 +120,7 @@ function offlineSource(t: tf.Tensor2D): OfflineTeacherSource {
 const poolRows = (b: number) => Array.from({ length: B }, (_, i) => b * B + i);
 
 const runners: Runner[] = ARMS.map((id) => {
-  const [armId, mode] = id.split('@') as [string, string | undefined];
+  const [armId, mode] = id.replace(/~up$/, '').split('@') as [string, string | undefined];
   const arm = armById(armId);
   const student = buildStudent(1000);
   const t = arm.teacher === undefined ? undefined : arm.teacher === 'icc' ? iccTeacher : teacher;
@@ -132,10 +147,20 @@ const runners: Runner[] = ARMS.map((id) => {
     seed: 1000,
     ...parts,
   });
-  const step =
+  const plain =
     offline === undefined
       ? (b: number) => d.step(batches[b]!.x, batches[b]!.y)
       : (b: number) => d.stepAsync(batches[b]!.x, batches[b]!.y, poolRows(b));
+  const step = id.endsWith('~up')
+    ? async (b: number) => {
+        useK(upK);
+        try {
+          return await plain(b);
+        } finally {
+          useK(oursK);
+        }
+      }
+    : plain;
   return { id, d, step, wall: [], cpu: [] };
 });
 

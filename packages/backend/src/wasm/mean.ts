@@ -1,7 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { sumColumns } from './sumColumns';
 import type { WasmHeapBackend } from './wasmHeap';
-
-const f32 = Math.fround;
 
 /**
  * `Mean` for the wasm backend, wrapping tfjs-backend-wasm 4.22's `original`. Upstream moves the
@@ -9,10 +8,9 @@ const f32 = Math.fround;
  * reduced values in float32 one after the other from 0 and divides the sum by their count. When
  * the reduced axes are consecutive, given in ascending order and followed by at least one kept axis
  * (BatchNorm's moments over `[0, 1, 2]` of NHWC, `[N, H, W, C] -> [C]`; a global average pool over
- * `[1, 2]`, `-> [N, C]`), this kernel views the input as `[outer, reduced, inner]` and does the same
- * additions in the same order straight from the input (eight outputs at a time, float32
- * accumulators in locals), then the same division: the same bits, no transposed copy. Every other
- * case (other dtypes, reduction over the last axis, which upstream does without a transpose, axes
+ * `[1, 2]`, `-> [N, C]`), this kernel views the input as `[outer, reduced, inner]` and does the
+ * same additions in the same order straight from the input ({@link sumColumns}), then the same
+ * division: the same bits, no transposed copy. Every other case (other dtypes, reduction over the last axis, which upstream does without a transpose, axes
  * in another order) runs `original`.
  *
  * Shapes: `x` float32 of rank ≥ 2; output `[outer..., inner...]` (or with the reduced axes kept as
@@ -49,57 +47,9 @@ export function meanKernel(original: tf.KernelFunc): tf.KernelFunc {
     const v = be.typedArrayFromHeap(x) as Float32Array;
     const o = be.typedArrayFromHeap(out) as Float32Array;
     for (let b = 0; b < outer; b++)
-      meanOverRows(v, b * reduced * inner, reduced, inner, o, b * inner);
+      sumColumns(v, b * reduced * inner, reduced, inner, o, b * inner);
+    // Then upstream's `sum / reduce_size`: the float32 quotient of the float32 sum.
+    for (let i = 0; i < o.length; i++) o[i] = (o[i] as number) / reduced;
     return out;
   };
-}
-
-/**
- * `o[oBase + k] = (Σ_r v[vBase + r·c + k]) / n` for k < c, r ascending from 0 to n − 1, float32
- * rounding after every addition and after the division (upstream's `sum / reduce_size`).
- */
-function meanOverRows(
-  v: Float32Array,
-  vBase: number,
-  n: number,
-  c: number,
-  o: Float32Array,
-  oBase: number,
-): void {
-  const end = vBase + n * c;
-  let k0 = 0;
-  for (; k0 + 8 <= c; k0 += 8) {
-    let a0 = 0;
-    let a1 = 0;
-    let a2 = 0;
-    let a3 = 0;
-    let a4 = 0;
-    let a5 = 0;
-    let a6 = 0;
-    let a7 = 0;
-    for (let i = vBase + k0; i < end; i += c) {
-      a0 = f32(a0 + (v[i] as number));
-      a1 = f32(a1 + (v[i + 1] as number));
-      a2 = f32(a2 + (v[i + 2] as number));
-      a3 = f32(a3 + (v[i + 3] as number));
-      a4 = f32(a4 + (v[i + 4] as number));
-      a5 = f32(a5 + (v[i + 5] as number));
-      a6 = f32(a6 + (v[i + 6] as number));
-      a7 = f32(a7 + (v[i + 7] as number));
-    }
-    const p = oBase + k0;
-    o[p] = a0 / n;
-    o[p + 1] = a1 / n;
-    o[p + 2] = a2 / n;
-    o[p + 3] = a3 / n;
-    o[p + 4] = a4 / n;
-    o[p + 5] = a5 / n;
-    o[p + 6] = a6 / n;
-    o[p + 7] = a7 / n;
-  }
-  for (let k = k0; k < c; k++) {
-    let a = 0;
-    for (let i = vBase + k; i < end; i += c) a = f32(a + (v[i] as number));
-    o[oBase + k] = a / n;
-  }
 }

@@ -6,7 +6,7 @@ import { useBackend } from '../useBackend';
 import { registerWasmGradientKernels } from './registerWasmGradientKernels';
 
 /**
- * `Mean`, `Transpose` and `RealDiv` on wasm: @relkd/backend's replacements against
+ * `Sum`, `Mean`, `Transpose` and `RealDiv` on wasm: @relkd/backend's replacements against
  * tfjs-backend-wasm's own kernels (restored with `registerWasmGradientKernels({ faster: false })`),
  * compared bit for bit (the float32 bit patterns, not a tolerance), on the fast paths and on the
  * cases that fall back to upstream.
@@ -84,7 +84,7 @@ const f32 = (shape: number[], seed: number): Input => ({
   dtype: 'float32',
 });
 
-describe('wasm Mean, Transpose and RealDiv give tfjs-backend-wasm’s bits', () => {
+describe('wasm Sum, Mean, Transpose and RealDiv give tfjs-backend-wasm’s bits', () => {
   beforeAll(async () => {
     await useBackend('wasm');
   });
@@ -111,6 +111,18 @@ describe('wasm Mean, Transpose and RealDiv give tfjs-backend-wasm’s bits', () 
     { shape: [7], axis: [0], keepDims: false },
   ])('Mean of $shape over $axis (keepDims $keepDims)', ({ shape, axis, keepDims }) => {
     expectSameBits('Mean', { x: f32(shape, 11) }, { axis, keepDims });
+  });
+
+  it.each([
+    { shape: [64, 14, 14, 16], axis: [0, 1, 2], keepDims: false },
+    { shape: [64, 7, 7, 32], axis: [0, 1, 2], keepDims: false },
+    { shape: [64, 4, 4, 64], axis: [0, 1, 2], keepDims: true },
+    { shape: [3, 5, 7, 27], axis: [0, 1, 2], keepDims: false },
+    { shape: [50, 40], axis: [0], keepDims: false },
+    { shape: [2, 5, 6, 8], axis: [2, 0, 1], keepDims: true },
+    { shape: [2, 5, 6, 8], axis: [1, 2], keepDims: false },
+  ])('Sum of $shape over $axis (keepDims $keepDims)', ({ shape, axis, keepDims }) => {
+    expectSameBits('Sum', { x: f32(shape, 16) }, { axis, keepDims });
   });
 
   it('Mean propagates NaN and infinities like upstream', () => {
