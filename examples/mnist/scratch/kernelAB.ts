@@ -1,12 +1,13 @@
 /**
- * Scratch (issue 19, helper K): one wasm kernel, tfjs-backend-wasm's own (A) against
- * @relkd/backend's replacement (B), at the shapes MTKD-SSR's and VRM's steps run it. Checks the
+ * Scratch (issue 19, helper K): one wasm kernel, tfjs-backend-wasm's own (A; for `Sum`, main's
+ * JavaScript pass) against @relkd/backend's replacement (B), at the shapes MTKD-SSR's and VRM's steps run it. Checks the
  * outputs are bit-identical, then times both interleaved with fresh inputs (median of CPU time
  * per call over rounds). Run: `npx tsx examples/mnist/scratch/kernelAB.ts [--kernel Mean]
  * [--rounds 31] [--reps 20]`.
  */
 import { registerWasmGradientKernels, useBackend } from '@relkd/backend';
 import * as tf from '@tensorflow/tfjs-core';
+import { sumKernel as mainSumKernel } from './mainSumKernel';
 
 const args = process.argv.slice(2);
 const opt = (k: string, d: string) => {
@@ -19,7 +20,10 @@ const REPS = Number(opt('reps', '20'));
 await useBackend('wasm');
 const ours = tf.getKernel(KERNEL, 'wasm')!;
 registerWasmGradientKernels({ faster: false });
-const theirs = tf.getKernel(KERNEL, 'wasm')!;
+const upstreamK = tf.getKernel(KERNEL, 'wasm')!;
+// `Sum`: main's JavaScript pass (eight accumulators) is the baseline, not tfjs-backend-wasm's.
+const theirs =
+  KERNEL === 'Sum' ? { ...upstreamK, kernelFunc: mainSumKernel(upstreamK.kernelFunc) } : upstreamK;
 registerWasmGradientKernels();
 const use = (cfg: tf.KernelConfig) => {
   tf.unregisterKernel(KERNEL, 'wasm');
@@ -33,6 +37,18 @@ interface Case {
 }
 const rnd = (shape: number[]) => tf.randomNormal(shape, 0, 1, 'float32');
 const CASES: Record<string, Case[]> = {
+  Sum: [
+    [64, 14, 14, 32],
+    [64, 14, 14, 16],
+    [64, 7, 7, 32],
+    [64, 7, 7, 64],
+    [64, 4, 4, 64],
+    [64, 28, 28, 8],
+  ].map((s) => ({
+    label: `sum ${JSON.stringify(s)} over [0,1,2]`,
+    make: () => [rnd(s)],
+    run: ([x]: tf.Tensor[]) => tf.sum(x!, [0, 1, 2]),
+  })),
   Mean: [
     ...[
       [64, 14, 14, 16],

@@ -20,6 +20,7 @@ import { armById, configFor } from '../src/arms';
 import { loadMnist } from '../src/idx';
 import { buildStudent, buildTeacher } from '../src/models';
 import { loadTuned } from '../src/tuning';
+import { sumKernel as mainSumKernel } from './mainSumKernel';
 
 const args = process.argv.slice(2);
 const opt = (k: string, d: string) => {
@@ -37,13 +38,18 @@ const TF_ADAM = opt('adam', 'fused') === 'tf';
 
 const info = await useBackend(backend);
 // `--upstream Mean,Transpose`: an arm `<id>~up` runs its steps with tfjs-backend-wasm's own kernels
-// of those names (every other kernel as useBackend registers it): interleaved A/B in one process.
+// of those names (every other kernel as useBackend registers it; `Sum`: main's JavaScript `Sum`):
+// main's kernels against this branch's, interleaved A/B in one process.
 const UPSTREAM = opt('upstream', '')
   .split(',')
   .filter((n) => n !== '');
 const oursK = UPSTREAM.map((n) => tf.getKernel(n, backend)!);
 registerWasmGradientKernels({ faster: false });
-const upK = UPSTREAM.map((n) => tf.getKernel(n, backend)!);
+// `Sum` on main was already a JavaScript pass (eight accumulators): the A side gets that one.
+const upK = UPSTREAM.map((n) => {
+  const k = tf.getKernel(n, backend)!;
+  return n === 'Sum' ? { ...k, kernelFunc: mainSumKernel(k.kernelFunc) } : k;
+});
 registerWasmGradientKernels();
 const useK = (cfgs: tf.KernelConfig[]) => {
   for (const c of cfgs) {
@@ -238,6 +244,91 @@ if (LOG_ATTRS !== '') {
       console.log(`  ${e.ms.toFixed(2).padStart(7)} ms ${String(e.n).padStart(3)}x ${key}`);
   }
   for (const cfg of saved) {
+    tf.unregisterKernel(cfg.kernelName, backend);
+    tf.registerKernel(cfg);
+  }
+}
+
+// `--kernel-share`: every registered kernel of the backend wrapped with a timer (outermost calls
+// only: composite kernels call others), then STEPS steps per arm, interleaved over ROUNDS rounds:
+// median per step of the wall time, of the summed kernel time and the kernel count. What is left
+// (wall - kernels) is the engine: tape, scopes, tensor bookkeeping, the JS of ops and losses.
+if (args.includes('--kernel-share')) {
+  const configs = tf.getKernelsForBackend(backend);
+  let depth = 0;
+  let kMs = 0;
+  let kN = 0;
+  let byName: Record<string, { n: number; ms: number }> = {};
+  for (const cfg of configs) {
+    tf.unregisterKernel(cfg.kernelName, backend);
+    tf.registerKernel({
+      ...cfg,
+      kernelFunc: (a) => {
+        if (depth > 0) return cfg.kernelFunc(a);
+        depth++;
+        const w0 = performance.now();
+        try {
+          return cfg.kernelFunc(a);
+        } finally {
+          const ms = performance.now() - w0;
+          kMs += ms;
+          kN++;
+          depth--;
+          byName[cfg.kernelName] ??= { n: 0, ms: 0 };
+          byName[cfg.kernelName]!.n++;
+          byName[cfg.kernelName]!.ms += ms;
+        }
+      },
+    });
+  }
+  const share: Record<string, { wall: number[]; kernel: number[]; n: number[] }> = {};
+  const names: Record<string, Record<string, { n: number; ms: number }>> = {};
+  for (let round = 0; round < ROUNDS; round++) {
+    for (let j = 0; j < runners.length; j++) {
+      const r = runners[(j + round) % runners.length]!;
+      share[r.id] ??= { wall: [], kernel: [], n: [] };
+      byName = names[r.id] ??= {};
+      for (let s = 0; s < STEPS; s++) {
+        kMs = 0;
+        kN = 0;
+        const w0 = performance.now();
+        await r.step(next());
+        share[r.id]!.wall.push(performance.now() - w0);
+        share[r.id]!.kernel.push(kMs);
+        share[r.id]!.n.push(kN);
+      }
+    }
+  }
+  console.log(
+    '\nkernel share: wall ms, kernel ms, kernels per step (medians), engine = wall - kernels',
+  );
+  for (const [id, e] of Object.entries(share)) {
+    const w = med(e.wall);
+    const k = med(e.kernel);
+    console.log(
+      `${id.padEnd(8)} ${w.toFixed(2).padStart(8)} ${k.toFixed(2).padStart(8)} ${med(e.n).toFixed(0).padStart(6)}   engine ${(w - k).toFixed(2)} ms (${((100 * (w - k)) / w).toFixed(0)} %), ${((1000 * (w - k)) / med(e.n)).toFixed(1)} µs per kernel`,
+    );
+  }
+  // Kernel ms per step by name, minus CE's (means over all steps).
+  const total = ROUNDS * STEPS;
+  for (const [id, by] of Object.entries(names)) {
+    if (id === 'ce') continue;
+    const base = names.ce ?? {};
+    const rows = Object.entries(by)
+      .map(([k, e]) => ({
+        k,
+        n: (e.n - (base[k]?.n ?? 0)) / total,
+        ms: (e.ms - (base[k]?.ms ?? 0)) / total,
+      }))
+      .sort((a, q) => q.ms - a.ms)
+      .slice(0, Number(opt('top', '14')));
+    console.log(`\n[${id}] kernel ms per step over CE's, by name (mean): calls, ms`);
+    for (const r of rows)
+      console.log(
+        `  ${r.k.padEnd(36)} ${r.n.toFixed(0).padStart(5)} ${r.ms.toFixed(2).padStart(7)}`,
+      );
+  }
+  for (const cfg of configs) {
     tf.unregisterKernel(cfg.kernelName, backend);
     tf.registerKernel(cfg);
   }
