@@ -259,30 +259,39 @@ if (args.includes('--kernel-share')) {
   let kMs = 0;
   let kN = 0;
   let byName: Record<string, { n: number; ms: number }> = {};
+  const timed = (cfg: tf.KernelConfig): tf.KernelConfig => ({
+    ...cfg,
+    kernelFunc: (a) => {
+      if (depth > 0) return cfg.kernelFunc(a);
+      depth++;
+      const w0 = performance.now();
+      try {
+        return cfg.kernelFunc(a);
+      } finally {
+        const ms = performance.now() - w0;
+        kMs += ms;
+        kN++;
+        depth--;
+        byName[cfg.kernelName] ??= { n: 0, ms: 0 };
+        byName[cfg.kernelName]!.n++;
+        byName[cfg.kernelName]!.ms += ms;
+      }
+    },
+  });
   for (const cfg of configs) {
     tf.unregisterKernel(cfg.kernelName, backend);
-    tf.registerKernel({
-      ...cfg,
-      kernelFunc: (a) => {
-        if (depth > 0) return cfg.kernelFunc(a);
-        depth++;
-        const w0 = performance.now();
-        try {
-          return cfg.kernelFunc(a);
-        } finally {
-          const ms = performance.now() - w0;
-          kMs += ms;
-          kN++;
-          depth--;
-          byName[cfg.kernelName] ??= { n: 0, ms: 0 };
-          byName[cfg.kernelName]!.n++;
-          byName[cfg.kernelName]!.ms += ms;
-        }
-      },
-    });
+    tf.registerKernel(timed(cfg));
   }
+  // The `~up` arms swap these in and out: time both sides too.
+  UPSTREAM.forEach((_, i) => {
+    oursK[i] = timed(oursK[i]!);
+    upK[i] = timed(upK[i]!);
+  });
   const share: Record<string, { wall: number[]; kernel: number[]; n: number[] }> = {};
   const names: Record<string, Record<string, { n: number; ms: number }>> = {};
+  // Per step, the time of the swapped kernels (and BatchMatMul, which transposes inside).
+  const SWAP_NAMES = [...UPSTREAM, ...(UPSTREAM.includes('Transpose') ? ['BatchMatMul'] : [])];
+  const swapMs: Record<string, Record<string, number[]>> = {};
   for (let round = 0; round < ROUNDS; round++) {
     for (let j = 0; j < runners.length; j++) {
       const r = runners[(j + round) % runners.length]!;
@@ -291,11 +300,17 @@ if (args.includes('--kernel-share')) {
       for (let s = 0; s < STEPS; s++) {
         kMs = 0;
         kN = 0;
+        const before = Object.fromEntries(SWAP_NAMES.map((k) => [k, byName[k]?.ms ?? 0]));
         const w0 = performance.now();
         await r.step(next());
         share[r.id]!.wall.push(performance.now() - w0);
         share[r.id]!.kernel.push(kMs);
         share[r.id]!.n.push(kN);
+        for (const k of SWAP_NAMES) {
+          const perArm = (swapMs[r.id] ??= {});
+          perArm[k] ??= [];
+          perArm[k]!.push((byName[k]?.ms ?? 0) - (before[k] as number));
+        }
       }
     }
   }
@@ -328,10 +343,41 @@ if (args.includes('--kernel-share')) {
         `  ${r.k.padEnd(36)} ${r.n.toFixed(0).padStart(5)} ${r.ms.toFixed(2).padStart(7)}`,
       );
   }
+  // With `--upstream`: the swapped kernels' time per step (medians; composite kernels' inner calls
+  // count in their outer kernel: BatchMatMul's transposes) in `<id>~up` (main's) and `<id>` (ours).
+  for (const id of Object.keys(swapMs)) {
+    const up = swapMs[`${id}~up`];
+    const by = swapMs[id]!;
+    if (up === undefined) continue;
+    const line = SWAP_NAMES.map(
+      (k) => `${k} ${med(up[k] ?? [0]).toFixed(2)} -> ${med(by[k] ?? [0]).toFixed(2)}`,
+    );
+    const all = (m: Record<string, number[]>) =>
+      med(
+        (m[SWAP_NAMES[0]!] ?? []).map((_, i) =>
+          SWAP_NAMES.reduce((acc, k) => acc + (m[k]?.[i] ?? 0), 0),
+        ),
+      );
+    console.log(
+      `swapped kernels, ms per step (median), main -> branch, ${id}: ${line.join(', ')}; together ${all(up).toFixed(2)} -> ${all(by).toFixed(2)}`,
+    );
+  }
   for (const cfg of configs) {
     tf.unregisterKernel(cfg.kernelName, backend);
     tf.registerKernel(cfg);
   }
+}
+
+// Paired A/B: for each `<id>~up` arm, the median over rounds of this round's `<id>` time over its
+// `<id>~up` time (both measured in the same round, so slow drifts of the machine cancel).
+for (const up of runners.filter((r) => r.id.endsWith('~up'))) {
+  const b = runners.find((r) => r.id === up.id.replace(/~up$/, ''));
+  if (b === undefined) continue;
+  const cpuRatio = med(up.cpu.map((u, i) => u / (b.cpu[i] as number)));
+  const wallRatio = med(up.wall.map((u, i) => u / (b.wall[i] as number)));
+  console.log(
+    `A/B ${b.id.padEnd(6)} main / branch, paired by round: CPU ${cpuRatio.toFixed(3)}x, wall ${wallRatio.toFixed(3)}x (CPU ms ${med(up.cpu).toFixed(2)} -> ${med(b.cpu).toFixed(2)})`,
+  );
 }
 
 const profiles: Record<string, Record<string, { n: number; ms: number }>> = {};
