@@ -296,7 +296,8 @@ if (args.includes('--kernel-share')) {
     for (let j = 0; j < runners.length; j++) {
       const r = runners[(j + round) % runners.length]!;
       share[r.id] ??= { wall: [], kernel: [], n: [] };
-      byName = names[r.id] ??= {};
+      names[r.id] ??= {};
+      byName = names[r.id]!;
       for (let s = 0; s < STEPS; s++) {
         kMs = 0;
         kN = 0;
@@ -307,7 +308,8 @@ if (args.includes('--kernel-share')) {
         share[r.id]!.kernel.push(kMs);
         share[r.id]!.n.push(kN);
         for (const k of SWAP_NAMES) {
-          const perArm = (swapMs[r.id] ??= {});
+          swapMs[r.id] ??= {};
+          const perArm = swapMs[r.id]!;
           perArm[k] ??= [];
           perArm[k]!.push((byName[k]?.ms ?? 0) - (before[k] as number));
         }
