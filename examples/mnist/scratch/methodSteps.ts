@@ -11,7 +11,8 @@
  * with the teacher's outputs precomputed for the batch pool (the offline-teacher path).
  */
 import { writeFileSync } from 'node:fs';
-import { useBackend } from '@relkd/backend';
+import { registerWasmGradientKernels, useBackend } from '@relkd/backend';
+import { FusedAdamOptimizer } from '@relkd/core';
 import { Distiller, type OfflineTeacherSource } from '@relkd/layers';
 import { methods } from '@relkd/layers/methods';
 import * as tf from '@tensorflow/tfjs-core';
@@ -19,6 +20,7 @@ import { armById, configFor } from '../src/arms';
 import { loadMnist } from '../src/idx';
 import { buildStudent, buildTeacher } from '../src/models';
 import { loadTuned } from '../src/tuning';
+import { sumKernel as mainSumKernel } from './mainSumKernel';
 
 const args = process.argv.slice(2);
 const opt = (k: string, d: string) => {
@@ -31,8 +33,30 @@ const STEPS = Number(opt('steps', '3'));
 const ARMS = opt('arms', 'ce,kd,vrm,stkd,icc,mtkd,corsd').split(',');
 const PROFILE = args.includes('--profile');
 const JSON_OUT = opt('json', '');
+// The benchmark trains with FusedAdamOptimizer (jobs.ts); `--adam tf` for tf.train.adam.
+const TF_ADAM = opt('adam', 'fused') === 'tf';
 
 const info = await useBackend(backend);
+// `--upstream Mean,Transpose`: an arm `<id>~up` runs its steps with tfjs-backend-wasm's own kernels
+// of those names (every other kernel as useBackend registers it; `Sum`: main's JavaScript `Sum`):
+// main's kernels against this branch's, interleaved A/B in one process.
+const UPSTREAM = opt('upstream', '')
+  .split(',')
+  .filter((n) => n !== '');
+const oursK = UPSTREAM.map((n) => tf.getKernel(n, backend)!);
+registerWasmGradientKernels({ faster: false });
+// `Sum` on main was already a JavaScript pass (eight accumulators): the A side gets that one.
+const upK = UPSTREAM.map((n) => {
+  const k = tf.getKernel(n, backend)!;
+  return n === 'Sum' ? { ...k, kernelFunc: mainSumKernel(k.kernelFunc) } : k;
+});
+registerWasmGradientKernels();
+const useK = (cfgs: tf.KernelConfig[]) => {
+  for (const c of cfgs) {
+    tf.unregisterKernel(c.kernelName, backend);
+    tf.registerKernel(c);
+  }
+};
 console.log(`backend ${info.name} threads ${info.threads ?? '-'} simd ${info.simd ?? '-'}`);
 
 // Real MNIST batches, labels cycled so every class has >= 6 rows (CORSD's triplets find partners).
@@ -102,7 +126,7 @@ function offlineSource(t: tf.Tensor2D): OfflineTeacherSource {
 const poolRows = (b: number) => Array.from({ length: B }, (_, i) => b * B + i);
 
 const runners: Runner[] = ARMS.map((id) => {
-  const [armId, mode] = id.split('@') as [string, string | undefined];
+  const [armId, mode] = id.replace(/~up$/, '').split('@') as [string, string | undefined];
   const arm = armById(armId);
   const student = buildStudent(1000);
   const t = arm.teacher === undefined ? undefined : arm.teacher === 'icc' ? iccTeacher : teacher;
@@ -125,14 +149,24 @@ const runners: Runner[] = ARMS.map((id) => {
   const d = new Distiller({
     student: student.model,
     teacher: offline ?? t?.model,
-    optimizer: tf.train.adam(1e-3),
+    optimizer: TF_ADAM ? tf.train.adam(1e-3) : new FusedAdamOptimizer(1e-3),
     seed: 1000,
     ...parts,
   });
-  const step =
+  const plain =
     offline === undefined
       ? (b: number) => d.step(batches[b]!.x, batches[b]!.y)
       : (b: number) => d.stepAsync(batches[b]!.x, batches[b]!.y, poolRows(b));
+  const step = id.endsWith('~up')
+    ? async (b: number) => {
+        useK(upK);
+        try {
+          return await plain(b);
+        } finally {
+          useK(oursK);
+        }
+      }
+    : plain;
   return { id, d, step, wall: [], cpu: [] };
 });
 
@@ -180,10 +214,178 @@ for (const r of rows) {
   );
 }
 
+// `--log-attrs Sum,Mean`: one more step per arm with those kernels wrapped, tallying calls by
+// input shapes and attributes (time per call with performance.now around the kernel).
+const LOG_ATTRS = opt('log-attrs', '');
+if (LOG_ATTRS !== '') {
+  const names = LOG_ATTRS.split(',');
+  const tally: Record<string, { n: number; ms: number }> = {};
+  const saved = names.map((name) => tf.getKernel(name, backend)!);
+  for (const cfg of saved) {
+    tf.unregisterKernel(cfg.kernelName, backend);
+    tf.registerKernel({
+      ...cfg,
+      kernelFunc: (a) => {
+        const key = `${cfg.kernelName} ${JSON.stringify(Object.values(a.inputs).map((t) => t?.shape))} ${JSON.stringify(a.attrs)}`;
+        const w0 = performance.now();
+        const out = cfg.kernelFunc(a);
+        tally[key] ??= { n: 0, ms: 0 };
+        tally[key]!.n++;
+        tally[key]!.ms += performance.now() - w0;
+        return out;
+      },
+    });
+  }
+  for (const r of runners) {
+    for (const key of Object.keys(tally)) delete tally[key];
+    await r.step(next());
+    console.log(`\n[${r.id}] ${LOG_ATTRS} calls in one step:`);
+    for (const [key, e] of Object.entries(tally).sort((a, q) => q[1].ms - a[1].ms))
+      console.log(`  ${e.ms.toFixed(2).padStart(7)} ms ${String(e.n).padStart(3)}x ${key}`);
+  }
+  for (const cfg of saved) {
+    tf.unregisterKernel(cfg.kernelName, backend);
+    tf.registerKernel(cfg);
+  }
+}
+
+// `--kernel-share`: every registered kernel of the backend wrapped with a timer (outermost calls
+// only: composite kernels call others), then STEPS steps per arm, interleaved over ROUNDS rounds:
+// median per step of the wall time, of the summed kernel time and the kernel count. What is left
+// (wall - kernels) is the engine: tape, scopes, tensor bookkeeping, the JS of ops and losses.
+if (args.includes('--kernel-share')) {
+  const configs = tf.getKernelsForBackend(backend);
+  let depth = 0;
+  let kMs = 0;
+  let kN = 0;
+  let byName: Record<string, { n: number; ms: number }> = {};
+  const timed = (cfg: tf.KernelConfig): tf.KernelConfig => ({
+    ...cfg,
+    kernelFunc: (a) => {
+      if (depth > 0) return cfg.kernelFunc(a);
+      depth++;
+      const w0 = performance.now();
+      try {
+        return cfg.kernelFunc(a);
+      } finally {
+        const ms = performance.now() - w0;
+        kMs += ms;
+        kN++;
+        depth--;
+        byName[cfg.kernelName] ??= { n: 0, ms: 0 };
+        byName[cfg.kernelName]!.n++;
+        byName[cfg.kernelName]!.ms += ms;
+      }
+    },
+  });
+  for (const cfg of configs) {
+    tf.unregisterKernel(cfg.kernelName, backend);
+    tf.registerKernel(timed(cfg));
+  }
+  // The `~up` arms swap these in and out: time both sides too.
+  UPSTREAM.forEach((_, i) => {
+    oursK[i] = timed(oursK[i]!);
+    upK[i] = timed(upK[i]!);
+  });
+  const share: Record<string, { wall: number[]; kernel: number[]; n: number[] }> = {};
+  const names: Record<string, Record<string, { n: number; ms: number }>> = {};
+  // Per step, the time of the swapped kernels (and BatchMatMul, which transposes inside).
+  const SWAP_NAMES = [...UPSTREAM, ...(UPSTREAM.includes('Transpose') ? ['BatchMatMul'] : [])];
+  const swapMs: Record<string, Record<string, number[]>> = {};
+  for (let round = 0; round < ROUNDS; round++) {
+    for (let j = 0; j < runners.length; j++) {
+      const r = runners[(j + round) % runners.length]!;
+      share[r.id] ??= { wall: [], kernel: [], n: [] };
+      names[r.id] ??= {};
+      byName = names[r.id]!;
+      for (let s = 0; s < STEPS; s++) {
+        kMs = 0;
+        kN = 0;
+        const before = Object.fromEntries(SWAP_NAMES.map((k) => [k, byName[k]?.ms ?? 0]));
+        const w0 = performance.now();
+        await r.step(next());
+        share[r.id]!.wall.push(performance.now() - w0);
+        share[r.id]!.kernel.push(kMs);
+        share[r.id]!.n.push(kN);
+        for (const k of SWAP_NAMES) {
+          swapMs[r.id] ??= {};
+          const perArm = swapMs[r.id]!;
+          perArm[k] ??= [];
+          perArm[k]!.push((byName[k]?.ms ?? 0) - (before[k] as number));
+        }
+      }
+    }
+  }
+  console.log(
+    '\nkernel share: wall ms, kernel ms, kernels per step (medians), engine = wall - kernels',
+  );
+  for (const [id, e] of Object.entries(share)) {
+    const w = med(e.wall);
+    const k = med(e.kernel);
+    console.log(
+      `${id.padEnd(8)} ${w.toFixed(2).padStart(8)} ${k.toFixed(2).padStart(8)} ${med(e.n).toFixed(0).padStart(6)}   engine ${(w - k).toFixed(2)} ms (${((100 * (w - k)) / w).toFixed(0)} %), ${((1000 * (w - k)) / med(e.n)).toFixed(1)} µs per kernel`,
+    );
+  }
+  // Kernel ms per step by name, minus CE's (means over all steps).
+  const total = ROUNDS * STEPS;
+  for (const [id, by] of Object.entries(names)) {
+    if (id === 'ce') continue;
+    const base = names.ce ?? {};
+    const rows = Object.entries(by)
+      .map(([k, e]) => ({
+        k,
+        n: (e.n - (base[k]?.n ?? 0)) / total,
+        ms: (e.ms - (base[k]?.ms ?? 0)) / total,
+      }))
+      .sort((a, q) => q.ms - a.ms)
+      .slice(0, Number(opt('top', '14')));
+    console.log(`\n[${id}] kernel ms per step over CE's, by name (mean): calls, ms`);
+    for (const r of rows)
+      console.log(
+        `  ${r.k.padEnd(36)} ${r.n.toFixed(0).padStart(5)} ${r.ms.toFixed(2).padStart(7)}`,
+      );
+  }
+  // With `--upstream`: the swapped kernels' time per step (medians; composite kernels' inner calls
+  // count in their outer kernel: BatchMatMul's transposes) in `<id>~up` (main's) and `<id>` (ours).
+  for (const id of Object.keys(swapMs)) {
+    const up = swapMs[`${id}~up`];
+    const by = swapMs[id]!;
+    if (up === undefined) continue;
+    const line = SWAP_NAMES.map(
+      (k) => `${k} ${med(up[k] ?? [0]).toFixed(2)} -> ${med(by[k] ?? [0]).toFixed(2)}`,
+    );
+    const all = (m: Record<string, number[]>) =>
+      med(
+        (m[SWAP_NAMES[0]!] ?? []).map((_, i) =>
+          SWAP_NAMES.reduce((acc, k) => acc + (m[k]?.[i] ?? 0), 0),
+        ),
+      );
+    console.log(
+      `swapped kernels, ms per step (median), main -> branch, ${id}: ${line.join(', ')}; together ${all(up).toFixed(2)} -> ${all(by).toFixed(2)}`,
+    );
+  }
+  for (const cfg of configs) {
+    tf.unregisterKernel(cfg.kernelName, backend);
+    tf.registerKernel(cfg);
+  }
+}
+
+// Paired A/B: for each `<id>~up` arm, the median over rounds of this round's `<id>` time over its
+// `<id>~up` time (both measured in the same round, so slow drifts of the machine cancel).
+for (const up of runners.filter((r) => r.id.endsWith('~up'))) {
+  const b = runners.find((r) => r.id === up.id.replace(/~up$/, ''));
+  if (b === undefined) continue;
+  const cpuRatio = med(up.cpu.map((u, i) => u / (b.cpu[i] as number)));
+  const wallRatio = med(up.wall.map((u, i) => u / (b.wall[i] as number)));
+  console.log(
+    `A/B ${b.id.padEnd(6)} main / branch, paired by round: CPU ${cpuRatio.toFixed(3)}x, wall ${wallRatio.toFixed(3)}x (CPU ms ${med(up.cpu).toFixed(2)} -> ${med(b.cpu).toFixed(2)})`,
+  );
+}
+
 const profiles: Record<string, Record<string, { n: number; ms: number }>> = {};
 if (PROFILE) {
   const PROFILE_STEPS = Number(opt('profile-steps', '3'));
-  const detail = opt('detail', '');
+  const details = opt('detail', '').split(',');
   for (const r of runners) {
     const by: Record<string, { n: number; ms: number }> = {};
     const inst: Record<string, { n: number; ms: number }> = {};
@@ -192,7 +394,7 @@ if (PROFILE) {
       const p = await tf.profile(async () => {
         await r.step(b);
       });
-      if (r.id === detail && args.includes('--sequence')) {
+      if (details.includes(r.id) && args.includes('--sequence')) {
         p.kernels.forEach((kInfo, i) => {
           console.log(`    ${i} ${kInfo.name} ${JSON.stringify(kInfo.inputShapes)}`);
         });
@@ -205,7 +407,7 @@ if (PROFILE) {
         const e = by[kInfo.name]!;
         e.n += 1 / PROFILE_STEPS;
         e.ms += ms / PROFILE_STEPS;
-        if (r.id === detail) {
+        if (details.includes(r.id)) {
           const key = `${kInfo.name} ${JSON.stringify(kInfo.inputShapes)}`;
           inst[key] ??= { n: 0, ms: 0 };
           const f = inst[key]!;
@@ -215,11 +417,12 @@ if (PROFILE) {
       }
     }
     profiles[r.id] = by;
-    if (r.id === detail) {
+    if (details.includes(r.id)) {
+      console.log(`\n[${r.id}] by kernel and input shapes (ms per step, calls per step):`);
       const byCount = args.includes('--by-count');
       for (const [key, e] of Object.entries(inst)
         .sort((a, q) => (byCount ? q[1].n - a[1].n : q[1].ms - a[1].ms))
-        .slice(0, 40))
+        .slice(0, Number(opt('top', '40'))))
         console.log(`  ${e.ms.toFixed(2).padStart(7)} ms ${e.n.toFixed(0).padStart(4)}x ${key}`);
     }
   }

@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { type Arm, armById, type Config, configFor, type Family } from './arms';
 import {
   type Data,
@@ -18,29 +18,16 @@ import {
 } from './jobs';
 import type { Net } from './models';
 import { type Job, runInWorkers, type TeacherReport } from './pool';
+import { sourceHash } from './sourceHash';
 import { teacherReport } from './workerMain';
 
 /** A hash of the library and benchmark sources: cached runs are reused only by the same code. */
 export function codeHash(): string {
-  const h = createHash('sha256');
-  const walk = (dir: string) => {
-    if (!existsSync(dir)) return;
-    for (const e of readdirSync(dir, { withFileTypes: true }).sort((a, b) =>
-      a.name.localeCompare(b.name),
-    )) {
-      const path = join(dir, e.name);
-      if (e.isDirectory()) walk(path);
-      else if (e.name.endsWith('.ts') && !e.name.endsWith('.test.ts')) {
-        h.update(relative(repoRoot, path));
-        h.update(readFileSync(path));
-      }
-    }
-  };
-  for (const pkg of readdirSync(join(repoRoot, 'packages')).sort()) {
-    if (pkg !== 'bench') walk(join(repoRoot, 'packages', pkg, 'src'));
-  }
-  walk(join(repoRoot, 'examples', 'mnist', 'src'));
-  return h.digest('hex').slice(0, 16);
+  const packages = readdirSync(join(repoRoot, 'packages'))
+    .sort()
+    .filter((pkg) => pkg !== 'bench')
+    .map((pkg) => join(repoRoot, 'packages', pkg, 'src'));
+  return sourceHash(repoRoot, [...packages, join(repoRoot, 'examples', 'mnist', 'src')]);
 }
 
 /**

@@ -18,6 +18,7 @@ import '@relkd/layers/node';
 import { armById, type Config } from './arms';
 import { type IdxDataset, IdxError, type ImageSplit, loadIdxDataset } from './idx';
 import { type Arch, buildStudent, buildTeacher, MAX_SIDE, MIN_SIDE, type Net } from './models';
+import { sourceHash } from './sourceHash';
 import { offlineStageNames, offlineTeacherFor, type TeacherOutputsRef } from './teacherOutputs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -193,7 +194,9 @@ export async function teacherHeads(
   data: Data,
 ): Promise<{ weights: SavedWeights; accuracy: number[] | undefined; cached: boolean }> {
   const dir = teacherDir('plain', p, data);
-  const file = join(dir, 'mtkd-heads-v1.json');
+  // The heads are `@relkd/stage-distill` modules: their code is part of the key.
+  const headsCode = sourceHash(repoRoot, [join(repoRoot, 'packages', 'stage-distill', 'src')]);
+  const file = join(dir, `mtkd-heads-v1-${headsCode}.json`);
   if (existsSync(file)) {
     const saved = JSON.parse(readFileSync(file, 'utf8')) as {
       specs: SavedWeights['specs'];
@@ -280,12 +283,43 @@ export async function correlationSvg(
   return correlationHeatmapSvg(rows, { title });
 }
 
-/** The cache folder of a teacher: its kind, architecture, data set identity and training budget. */
+/**
+ * The sources a cached teacher depends on: the training loop, optimizer and kernels (`core`,
+ * `backend`, `layers`), the ICC regulariser, and this example's models, data and teacher code. A
+ * change to any of them trains the teachers again (a kernel change that alters the last bit
+ * changes the teachers, hence every student); changes to the other loss packages do not.
+ */
+const TEACHER_SOURCES = [
+  'packages/core/src',
+  'packages/backend/src',
+  'packages/layers/src',
+  'packages/class-correlation/src',
+  'examples/mnist/src/models.ts',
+  'examples/mnist/src/jobs.ts',
+  'examples/mnist/src/idx.ts',
+];
+
+let teacherCode: string | undefined;
+
+/** {@link sourceHash} of {@link TEACHER_SOURCES} (computed once per process). */
+function teacherCodeHash(): string {
+  teacherCode ??= sourceHash(
+    repoRoot,
+    TEACHER_SOURCES.map((path) => join(repoRoot, path)),
+  );
+  return teacherCode;
+}
+
+/**
+ * The cache folder of a teacher: its kind, architecture, data set identity, training budget and
+ * the hash of the code that trains it.
+ */
 export function teacherDir(kind: 'plain' | 'icc', p: Protocol, data: Data): string {
   const key = [
     `teacher-${kind}-v4-${p.arch}`,
     data.dataset.hash,
     `n${data.teacherIdx.length}-v${p.valSize}-e${p.teacherEpochs}-d${p.teacherLrDecay}`,
+    `c${teacherCodeHash()}`,
   ].join('-');
   return join(repoRoot, '.relkd-cache', 'mnist', key);
 }

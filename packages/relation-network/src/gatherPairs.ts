@@ -1,6 +1,7 @@
 import { RelkdError, type TensorInput } from '@relkd/core';
 import { assertNonEmpty, assertRank, formatShape, toTensor } from '@relkd/core/internal';
 import * as tf from '@tensorflow/tfjs-core';
+import { type SelectRowsLayout, selectRows } from './selectRows';
 
 /** The index tensors {@link gatherPairs} needs (a {@link TripletIndices} fits). */
 export interface PairIndices {
@@ -24,12 +25,15 @@ export type FeaturePairs = {
  * `negative[b] = concat_channels(features[anchor[b]], features[negative[b]])`, NHWC
  * `[N, H, W, C] -> [B, H, W, 2C]` (anchor first; the relation network is not symmetric).
  *
- * Rows are selected with a one-hot matrix product (`oneHot(idx, N) · features`) instead of
- * `tf.gather`, so the gradient to the features is a plain `matMul` and exists on every backend
- * (gather's gradient needs `UnsortedSegmentSum`). The kernel count does not depend on B or N.
+ * Rows are selected as the one-hot matrix product `oneHot(idx, N) · features` (not `tf.gather`),
+ * so the gradient to the features is `oneHot(idx, N)ᵀ · dy` and exists on every backend. Where
+ * the backend has @relkd/backend's `RelkdSelectRows` kernel pair (cpu, wasm) the product runs as a
+ * row copy and its gradient as a segment sum with the same float32 additions in the same order
+ * (bit-identical); elsewhere the product itself runs. The kernel count does not depend on B or N.
  * Indices are data, never read back; an index outside `[0, N)` selects an all-zero row
  * (tfjs `oneHot` semantics), so keep them in range (as {@link tripletIndices} does). Features
- * must be finite: a non-finite value in any row spreads NaN to every pair (`0 · ∞`).
+ * must be finite: through the product a non-finite value in any row spreads NaN to every pair
+ * (`0 · ∞`).
  *
  * @param features float32 NHWC `[N, H, W, C]` stage features of the batch (gradients flow back).
  * @param indices int32 `[B]` `anchor`, `positive`, `negative`.
@@ -49,8 +53,8 @@ export function gatherPairs(
     const { f, a, p, n } = pairInputs(features, indices);
     const [, h, w, c] = f.shape as [number, number, number, number];
     const b = a.shape[0];
-    // one matMul selects all three index sets: [3B, N] · [N, HWC]
-    const picked = tf.reshape(selectRows(f, [a, p, n]), [3, b, h, w, c]);
+    // one row selection (a one-hot product) picks all three index sets: [3B, N] · [N, HWC]
+    const picked = tf.reshape(pickRows(f, [a, p, n]), [3, b, h, w, c]);
     const [anchor, pos, neg] = tf.unstack(picked) as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D];
     return {
       positive: tf.concat([anchor, pos], 3) as tf.Tensor4D,
@@ -65,8 +69,10 @@ export function gatherPairs(
  * first), built without the channel concatenations: one one-hot matrix product selects
  * `[anchor; anchor; positive; negative]` (`[4B, N] · [N, HWC]`) and a transpose of
  * `[2, 2B, HW, C]` to `[2B, HW, 2, C]` puts each pair's two images side by side on the channel
- * axis. Same values as `gatherPairs` + `concat` (copies), and the same gradient (a `matMul`),
- * with fewer kernels forward and backward. Internal: what `relationStages` runs with
+ * axis (where the backend has @relkd/backend's `RelkdSelectRows` kernel pair, the row copy writes
+ * that layout directly and the segment-sum gradient reads it: no transposes). Same values as
+ * `gatherPairs` + `concat` (copies), and the same gradient, bit for bit, with fewer kernels
+ * forward and backward. Internal: what `relationStages` runs with
  * `jointBatch: true`; same inputs and errors as {@link gatherPairs}.
  */
 export function gatherJointPairs(
@@ -78,19 +84,20 @@ export function gatherJointPairs(
     const { f, a, p, n } = pairInputs(features, indices);
     const [, h, w, c] = f.shape as [number, number, number, number];
     const b = a.shape[0];
-    const picked = tf.reshape(selectRows(f, [a, a, p, n]), [2, 2 * b, h * w, c]);
-    return tf.reshape(tf.transpose(picked, [1, 2, 0, 3]), [2 * b, h, w, 2 * c]) as tf.Tensor4D;
+    // [2B, HW, 2, C]: the transpose of [2, 2B, HW, C] done by the selection itself
+    const picked = pickRows(f, [a, a, p, n], { groups: 2, channels: c });
+    return tf.reshape(picked, [2 * b, h, w, 2 * c]) as tf.Tensor4D;
   });
 }
 
 /**
- * The rows of `f` (flattened to `[N, HWC]`) at the concatenated index sets, in order: one one-hot
- * `[ΣB, N] · [N, HWC]` product (its gradient is a matMul too).
+ * The rows of `f` (flattened to `[N, HWC]`) at the concatenated index sets, in order, as
+ * {@link selectRows} lays them out: the one-hot `[ΣB, N] · [N, HWC]` product, run as a row copy
+ * and segment-sum gradient where the backend has the kernels.
  */
-function selectRows(f: tf.Tensor4D, order: tf.Tensor1D[]): tf.Tensor2D {
+function pickRows(f: tf.Tensor4D, order: tf.Tensor1D[], layout?: SelectRowsLayout): tf.Tensor4D {
   const [rows, h, w, c] = f.shape as [number, number, number, number];
-  const flat = tf.reshape(f, [rows, h * w * c]) as tf.Tensor2D;
-  return tf.matMul(selector(tf.concat(order), rows), flat);
+  return selectRows(tf.reshape(f, [rows, h * w * c]) as tf.Tensor2D, tf.concat(order), layout);
 }
 
 function checkIndicesObject(indices: PairIndices): void {
@@ -126,13 +133,6 @@ function pairInputs(
     }
   }
   return { f: f as tf.Tensor4D, a, p, n };
-}
-
-/** The float32 one-hot selector `[K, rows]` of row indices `idx` `[K]`. */
-function selector(idx: tf.Tensor1D, rows: number): tf.Tensor2D {
-  // tf.oneHot needs depth >= 2; with a single row the selector is the column `idx == 0`
-  const hot = rows === 1 ? tf.expandDims(tf.equal(idx, 0), 1) : tf.oneHot(idx, rows);
-  return tf.cast(hot, 'float32') as tf.Tensor2D;
 }
 
 function toIndex(x: tf.Tensor1D | TensorInput, name: string): tf.Tensor1D {

@@ -9,8 +9,11 @@ import { depthwiseConv2dNativeBackpropInputKernel } from './depthwiseConv2dNativ
 import { gatherV2Kernel } from './gatherV2';
 import { identityKernel } from './identity';
 import { maxPoolGradKernel } from './maxPoolGrad';
+import { meanKernel } from './mean';
+import { realDivKernel } from './realDiv';
 import { sliceKernel } from './slice';
 import { sumKernel } from './sum';
+import { transposeKernel } from './transpose';
 import { unsortedSegmentSumKernel } from './unsortedSegmentSum';
 
 /** The kernels @relkd/backend adds to the wasm backend, by tfjs kernel name. */
@@ -31,9 +34,11 @@ export const WASM_GRADIENT_KERNELS: Readonly<Record<string, tf.KernelFunc>> = {
  * When tfjs-backend-wasm is imported, it also replaces some of its kernels by faster ones with the
  * same values (the README lists them): `BatchMatMul` with a transposed operand,
  * `Conv2DBackpropInput`, `MaxPoolGrad`, `GatherV2`, `Identity` (which then shares its input's
- * buffer instead of copying it), `Sum` over all axes but the last (bias gradients), `Slice`
- * (which then no longer copies its whole input first), `Cast` to the same dtype (which then
- * shares the buffer) and the binary ops outside XNNPACK, which makes a small CNN's
+ * buffer instead of copying it), `Sum` over all axes but the last (bias gradients), `Mean` over
+ * leading or middle axes (BatchNorm moments, global average pools), `Transpose` of the last two
+ * axes where upstream's copy aliases, `RealDiv` by a last-axis vector, `Slice` (which then no
+ * longer copies its whole input first), `Cast` to the same dtype (which then shares the buffer)
+ * and the binary ops outside XNNPACK, which makes a small CNN's
  * training step about 4.5x faster on wasm.
  *
  * Pass `{ faster: false }` to keep (or restore) tfjs-backend-wasm's own kernels instead.
@@ -82,6 +87,9 @@ export const WASM_FASTER_KERNELS: Readonly<
   MaxPoolGrad: () => maxPoolGradKernel,
   Identity: identityKernel,
   Sum: sumKernel,
+  Mean: meanKernel,
+  Transpose: transposeKernel,
+  RealDiv: realDivKernel,
   Slice: sliceKernel,
   Cast: castKernel,
 };

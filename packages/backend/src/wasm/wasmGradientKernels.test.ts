@@ -356,7 +356,7 @@ describe('WASM gradient kernels', () => {
   });
 
   describe('faster replacements of tfjs-backend-wasm kernels', () => {
-    it('wraps BatchMatMul, Conv2DBackpropInput, GatherV2, Identity, MaxPoolGrad, Sum, Slice, Cast and the binary ops once', () => {
+    it('wraps BatchMatMul, Conv2DBackpropInput, GatherV2, Identity, MaxPoolGrad, Sum, Mean, Transpose, RealDiv, Slice, Cast and the binary ops once', () => {
       expect(Object.keys(WASM_FASTER_KERNELS).sort()).toEqual(
         [
           'BatchMatMul',
@@ -365,6 +365,9 @@ describe('WASM gradient kernels', () => {
           'Identity',
           'MaxPoolGrad',
           'Sum',
+          'Mean',
+          'Transpose',
+          'RealDiv',
           'Slice',
           'Cast',
           ...FAST_BINARY_KERNELS,
@@ -633,25 +636,28 @@ describe('WASM gradient kernels', () => {
       const wasm = runKernel('wasm', 'Sum', inputs, attrs);
       expect(wasm.shape).toEqual(cpu.shape);
       expect(wasm.dtype).toBe('float32');
-      // Reference: float32 sums in ascending index order (what tfjs-backend-wasm computes).
+      // Reference: what tfjs-backend-wasm computes. It transposes the kept axes first and the
+      // reduced axes last, in the order given, then adds each output's values in that order in
+      // float32 (so `[2, 0, 1]` is not `[0, 1, 2]`).
       const axes = axis.map((a) => (a < 0 ? a + shape.length : a));
-      const outIndex = (flat: number) => {
-        let rest = flat;
-        let o = 0;
-        const coords = shape.map(() => 0);
-        for (let d = shape.length - 1; d >= 0; d--) {
-          coords[d] = rest % (shape[d] as number);
-          rest = Math.floor(rest / (shape[d] as number));
-        }
-        shape.forEach((n, d) => {
-          if (!axes.includes(d)) o = o * n + (coords[d] as number);
-        });
-        return o;
-      };
+      const perm = [...shape.keys()].filter((d) => !axes.includes(d)).concat(axes);
+      const tShape = perm.map((d) => shape[d] as number);
+      const strides = shape.map((_, d) => shape.slice(d + 1).reduce((p, q) => p * q, 1));
+      const reduceSize = axes.reduce((p, a) => p * (shape[a] as number), 1);
       const ref = new Array<number>(wasm.values.length).fill(0);
-      for (let i = 0; i < size; i++) {
-        const o = outIndex(i);
-        ref[o] = Math.fround((ref[o] as number) + Math.fround(xv[i] as number));
+      const coords = tShape.map(() => 0);
+      for (let t = 0; t < size; t++) {
+        const src = coords.reduce(
+          (acc, c, d) => acc + c * (strides[perm[d] as number] as number),
+          0,
+        );
+        const o = Math.floor(t / reduceSize);
+        ref[o] = Math.fround((ref[o] as number) + Math.fround(xv[src] as number));
+        for (let d = tShape.length - 1; d >= 0; d--) {
+          coords[d] = (coords[d] as number) + 1;
+          if ((coords[d] as number) < (tShape[d] as number)) break;
+          coords[d] = 0;
+        }
       }
       expect(wasm.values).toEqual(ref);
       // And the cpu backend's sums (another order: close, NaN in the same places).
