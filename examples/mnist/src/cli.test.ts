@@ -51,28 +51,37 @@ const tinyRun = [
 ];
 
 describe('npm run distill (examples/mnist CLI)', () => {
+  // Both teachers (MTKD-SSR's stage heads too) and runs with and without a teacher: on 2 workers
+  // the runs without a teacher start while the teachers train.
   it('gives the same results on 1 and 2 worker processes, and keeps the page text', async () => {
     const data = tinyData();
     temps.push(data);
     type Row = { arm: string; test: number[]; curve: number[] };
-    const results: { teachers: unknown[]; rows: Row[] }[] = [];
-    for (const jobs of ['1', '2']) {
+    const results: { teachers: unknown[]; rows: [string, number[], number[]][] }[] = [];
+    // The third run (a subset of the methods) reads its student runs back from the cache the
+    // second one stored: each under its own job's key.
+    for (const [jobs, cached] of [
+      ['1', false],
+      ['2', false],
+      ['2', true],
+    ] as const) {
       const out = temp(`relkd-distill-${jobs}-`);
       // A page without result markers: the run appends its section and keeps the text.
       writeFileSync(join(out, 'mnist.md'), '# My notes\n\nKeep this paragraph.\n');
       const r = await distill([
-        ...tinyRun,
+        ...tinyRun.filter((a) => !cached || a !== '--no-cache'),
         '--data',
         data,
         '--methods',
-        'kd,corsd',
+        cached ? 'kd,corsd' : 'kd,icc,mtkd,corsd',
         '--jobs',
         jobs,
         '--out',
         out,
       ]);
       expect(r.code, r.output).toBe(0);
-      if (jobs === '2') expect(r.output).toContain('running on 2 worker processes');
+      if (jobs === '2' && !cached) expect(r.output).toContain('running on 2 worker processes');
+      if (cached) expect(r.output).toContain('reusing 4 cached student runs');
       const page = readFileSync(join(out, 'mnist.md'), 'utf8');
       expect(page).toContain('Keep this paragraph.');
       expect(page).toContain('<!-- results:start -->');
@@ -80,17 +89,27 @@ describe('npm run distill (examples/mnist CLI)', () => {
       expect(page).toContain('*control:* Deepest-to-shallow self-KD');
       expect(page).toMatch(/data relkd-idx-\w+ \(12×12, 3 classes, sha256 [0-9a-f]{16}\)/);
       const json = JSON.parse(readFileSync(join(out, 'mnist.json'), 'utf8'));
-      expect(json.results.map((row: Row) => row.arm)).toEqual(['ce', 'kd', 'corsd', 'selfkd']);
+      expect(json.results.map((row: Row) => row.arm)).toEqual(
+        cached
+          ? ['ce', 'kd', 'corsd', 'selfkd']
+          : ['ce', 'kd', 'icc', 'mtkd', 'corsd', 'kd@icc', 'selfkd'],
+      );
       expect(json.protocol.data.numClasses).toBe(3);
       results.push({
         teachers: json.teachers.map((t: { kind: string; testAccuracy: number }) => [
           t.kind,
           t.testAccuracy,
         ]),
-        rows: json.results.map((row: Row) => [row.arm, row.test, row.curve]),
+        rows: json.results.map((row: Row): [string, number[], number[]] => [
+          row.arm,
+          row.test,
+          row.curve,
+        ]),
       });
     }
     expect(results[1]).toEqual(results[0]);
+    const subset = ['ce', 'kd', 'corsd', 'selfkd'];
+    expect(results[2]!.rows).toEqual(results[0]!.rows.filter((row) => subset.includes(row[0])));
   }, 300_000);
 
   it('--tune writes the chosen configuration; --ablate reports each component against the full method', async () => {

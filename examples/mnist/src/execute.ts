@@ -102,10 +102,30 @@ export async function execute(
   };
   if (p.jobs > 1 && todo.length + tJobs.length > 1) {
     console.log(`running on ${p.jobs} worker processes (--jobs ${p.jobs})`);
-    teachers = (await runInWorkers(p, tJobs)) as TeacherReport[];
-    fresh = (await runInWorkers(p, todo, (i, r) =>
-      onDone(todo[i]!, r as RunResult),
-    )) as RunResult[];
+    // One pool for everything: the teachers start first; a student run starts as soon as a
+    // worker is free and its teacher is trained (runs without a teacher do not wait), the
+    // longest runs first so that no worker is left alone with a long run at the end.
+    const order = longestFirst(todo);
+    const jobs: Job[] = [...tJobs, ...order.map((i) => todo[i]!)];
+    const after = jobs.map((j) => {
+      if (j.type !== 'student') return [];
+      const kind = armById(j.arm).teacher;
+      const t = tJobs.findIndex((tj) => tj.type === 'teacher' && tj.kind === kind);
+      return t < 0 ? [] : [t];
+    });
+    const results = await runInWorkers(
+      p,
+      jobs,
+      (i, r) => {
+        if (i >= tJobs.length) onDone(todo[order[i - tJobs.length]!]!, r as RunResult);
+      },
+      after,
+    );
+    teachers = results.slice(0, tJobs.length) as TeacherReport[];
+    fresh = new Array<RunResult>(todo.length);
+    order.forEach((t, k) => {
+      fresh[t] = results[tJobs.length + k] as RunResult;
+    });
   } else {
     const d = data ?? loadData(p);
     const nets: { plain?: Net; icc?: Net } = {};
@@ -129,6 +149,30 @@ export async function execute(
   let k = 0;
   const runs = studentJobs.map((_, i) => cached.get(i) ?? fresh[k++]!);
   return { teachers, runs };
+}
+
+/**
+ * Relative CPU time of one student run of an arm (CE = 1), by arm id, else by family: measured on
+ * the default protocol (packages/bench/findings.md, the cold default run). Only the order in which
+ * the pool starts the runs depends on it (longest first), never a result.
+ */
+export const RUN_COST: Readonly<Record<string, number>> = {
+  mtkd: 2.7,
+  corsd: 2.6,
+  vrm: 1.8,
+  'kd+view': 1.5,
+  icc: 1.4,
+  'ce+view': 1.4,
+  selfkd: 1.3,
+};
+
+/** Indices of `jobs`, the costliest runs ({@link RUN_COST}) first; ties keep the list order. */
+export function longestFirst(jobs: ReadonlyArray<{ arm: string }>): number[] {
+  const cost = (arm: string) => RUN_COST[arm] ?? RUN_COST[armById(arm).family] ?? 1;
+  return jobs
+    .map((j, i) => ({ i, c: cost(j.arm) }))
+    .sort((a, b) => b.c - a.c || a.i - b.i)
+    .map((e) => e.i);
 }
 
 /** The student jobs of `arms`: one per seed, each with the arm's configuration. */

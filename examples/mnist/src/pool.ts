@@ -95,30 +95,55 @@ interface Slot {
   child: ChildProcess;
   /** Until the worker is ready, and while it runs a job. */
   busy: boolean;
-  /** Index of the job it runs. */
-  current?: number;
+  /** Index of the job it runs (`undefined` between jobs). */
+  current?: number | undefined;
   /** It was told to exit. */
   released?: boolean;
 }
 
 /**
- * Runs `jobs` on `p.jobs` worker processes, in order as slots free up, and resolves with the
- * results in job order. Jobs are independent (the CLI runs the teachers in a call of their own
- * before the student runs). `onResult` sees each result as soon as it arrives (e.g. to store it).
- * Rejects on the first failure (the other workers are stopped).
+ * The first job, in list order, that has not started and whose prerequisites (`after[i]`: indices
+ * of jobs that must have finished) are all done; `undefined` when none is ready.
+ */
+export function nextReady(
+  count: number,
+  started: ReadonlySet<number>,
+  done: ReadonlySet<number>,
+  after: ReadonlyArray<readonly number[]> = [],
+): number | undefined {
+  for (let i = 0; i < count; i++) {
+    if (started.has(i)) continue;
+    if ((after[i] ?? []).every((d) => done.has(d))) return i;
+  }
+  return undefined;
+}
+
+/**
+ * Runs `jobs` on `p.jobs` worker processes and resolves with the results in job order. Whenever a
+ * worker is free it takes the first job of the list whose prerequisites have finished (`after[i]`:
+ * the indices of the jobs that job `i` needs, e.g. a student run needs its teacher's job, which
+ * writes the teacher to the cache), so list the jobs in the order they should start (longest
+ * first); a worker with nothing ready waits for the next result. `onResult` sees each result as
+ * soon as it arrives (e.g. to store it). Rejects on the first failure (the other workers are
+ * stopped).
  */
 export async function runInWorkers(
   p: Protocol,
   jobs: Job[],
   onResult?: (index: number, result: TeacherReport | RunResult) => void,
+  after: ReadonlyArray<readonly number[]> = [],
 ): Promise<(TeacherReport | RunResult)[]> {
+  for (const [i, deps] of after.entries()) {
+    if (deps.some((d) => !Number.isInteger(d) || d < 0 || d >= jobs.length || d === i))
+      throw new Error(`internal: job ${i} depends on a job that is not in the list.`);
+  }
   if (jobs.length === 0) return [];
   const tty = process.stderr.isTTY === true;
   const block = new ProgressBlock(p.jobs, tty);
   const cli = fileURLToPath(new URL('./cli.ts', import.meta.url));
   const results = new Array<TeacherReport | RunResult | undefined>(jobs.length);
   const done = new Set<number>();
-  let next = 0;
+  const started = new Set<number>();
   const slots: Slot[] = [];
   return new Promise((resolvePromise, reject) => {
     let failed = false;
@@ -143,11 +168,19 @@ export async function runInWorkers(
         return;
       }
       for (const slot of slots) {
-        if (slot.busy || next >= jobs.length) continue;
+        if (slot.busy) continue;
+        const next = nextReady(jobs.length, started, done, after);
+        if (next === undefined) {
+          // Nothing ready: the idle workers wait for a running job to finish; nothing running
+          // means the prerequisites can never finish (a cycle).
+          if (!slots.some((s) => s.busy && s.current !== undefined))
+            fail(new Error('internal: no job can start (circular prerequisites).'));
+          return;
+        }
+        started.add(next);
         slot.busy = true;
         slot.current = next;
         slot.child.send({ type: 'job', job: jobs[next] as Job } satisfies ParentMessage);
-        next++;
       }
     };
     for (let w = 0; w < Math.min(p.jobs, jobs.length); w++) {
@@ -178,6 +211,7 @@ export async function runInWorkers(
           done.add(i);
           onResult?.(i, results[i]!);
           slot.busy = false;
+          slot.current = undefined;
           block.clear(w);
           dispatch();
         }

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { batchMatMulKernel } from './batchMatMul';
 import { binaryKernel, FAST_BINARY_KERNELS } from './binaryOps';
+import { castKernel } from './cast';
 import { conv2DBackpropFilterKernel } from './conv2DBackpropFilter';
 import { conv2DBackpropInputKernel } from './conv2DBackpropInput';
 import { depthwiseConv2dNativeBackpropFilterKernel } from './depthwiseConv2dNativeBackpropFilter';
@@ -10,6 +11,7 @@ import { identityKernel } from './identity';
 import { maxPoolGradKernel } from './maxPoolGrad';
 import { meanKernel } from './mean';
 import { realDivKernel } from './realDiv';
+import { sliceKernel } from './slice';
 import { sumKernel } from './sum';
 import { transposeKernel } from './transpose';
 import { unsortedSegmentSumKernel } from './unsortedSegmentSum';
@@ -34,8 +36,9 @@ export const WASM_GRADIENT_KERNELS: Readonly<Record<string, tf.KernelFunc>> = {
  * `Conv2DBackpropInput`, `MaxPoolGrad`, `GatherV2`, `Identity` (which then shares its input's
  * buffer instead of copying it), `Sum` over all axes but the last (bias gradients), `Mean` over
  * leading or middle axes (BatchNorm moments, global average pools), `Transpose` of the last two
- * axes where upstream's copy aliases, `RealDiv` by a last-axis vector and the binary ops outside
- * XNNPACK, which makes a small CNN's
+ * axes where upstream's copy aliases, `RealDiv` by a last-axis vector, `Slice` (which then no
+ * longer copies its whole input first), `Cast` to the same dtype (which then shares the buffer)
+ * and the binary ops outside XNNPACK, which makes a small CNN's
  * training step about 4.5x faster on wasm.
  *
  * Pass `{ faster: false }` to keep (or restore) tfjs-backend-wasm's own kernels instead.
@@ -87,6 +90,8 @@ export const WASM_FASTER_KERNELS: Readonly<
   Mean: meanKernel,
   Transpose: transposeKernel,
   RealDiv: realDivKernel,
+  Slice: sliceKernel,
+  Cast: castKernel,
 };
 
 const WRAPPED = Symbol.for('@relkd/backend:wrapped');

@@ -356,7 +356,7 @@ describe('WASM gradient kernels', () => {
   });
 
   describe('faster replacements of tfjs-backend-wasm kernels', () => {
-    it('wraps BatchMatMul, Conv2DBackpropInput, GatherV2, Identity, MaxPoolGrad, Sum, Mean, Transpose, RealDiv and the binary ops once', () => {
+    it('wraps BatchMatMul, Conv2DBackpropInput, GatherV2, Identity, MaxPoolGrad, Sum, Mean, Transpose, RealDiv, Slice, Cast and the binary ops once', () => {
       expect(Object.keys(WASM_FASTER_KERNELS).sort()).toEqual(
         [
           'BatchMatMul',
@@ -368,6 +368,8 @@ describe('WASM gradient kernels', () => {
           'Mean',
           'Transpose',
           'RealDiv',
+          'Slice',
+          'Cast',
           ...FAST_BINARY_KERNELS,
         ].sort(),
       );
@@ -375,8 +377,9 @@ describe('WASM gradient kernels', () => {
         const k = tf.getKernel(name, 'wasm');
         expect(k?.kernelFunc, name).toBeDefined();
         expect(Symbol.for('@relkd/backend:wrapped') in (k?.kernelFunc ?? {}), name).toBe(true);
-        // Identity is pure JavaScript upstream (no setup to keep).
-        if (name !== 'Identity') expect(k?.setupFunc, `${name} keeps tfjs' setup`).toBeDefined();
+        // Identity, Slice and Cast are pure JavaScript upstream (no setup to keep).
+        if (!['Identity', 'Slice', 'Cast'].includes(name))
+          expect(k?.setupFunc, `${name} keeps tfjs' setup`).toBeDefined();
       }
       expect(registerWasmGradientKernels()).toEqual([]);
     });
@@ -517,6 +520,10 @@ describe('WASM gradient kernels', () => {
       { x: [2, 7, 7, 4], f: 2, s: 2, pad: 'same', ties: true },
       { x: [2, 7, 7, 4], f: 2, s: 2, pad: 'same', ties: false },
       { x: [1, 6, 5, 3], f: 2, s: 1, pad: 'valid', ties: true },
+      // Clipped at the bottom and the right edge (1 x 2, 2 x 1 and 1 x 1 windows), odd sides.
+      { x: [2, 7, 9, 5], f: 2, s: 2, pad: 'same', ties: true },
+      { x: [3, 5, 3, 17], f: 2, s: 2, pad: 'same', ties: false },
+      { x: [1, 1, 1, 3], f: 2, s: 2, pad: 'same', ties: true },
     ] as const)('MaxPoolGrad x $x, filter $f, stride $s, $pad, ties $ties matches cpu', ({
       x,
       f,
@@ -544,6 +551,8 @@ describe('WASM gradient kernels', () => {
       const wasm = runKernel('wasm', 'MaxPoolGrad', inputs, attrs);
       expect(wasm.shape).toEqual([...x]);
       expectClose(wasm.values, cpu.values, TOL);
+      // Windows that do not overlap: every gradient value is one dy value or 0, exactly.
+      if (s >= f) expect(wasm.values).toEqual(cpu.values);
     });
 
     it.each([
