@@ -19,6 +19,7 @@ import {
 import type { Net } from './models';
 import { type Job, runInWorkers, type TeacherReport } from './pool';
 import { sourceHash } from './sourceHash';
+import { TimeLeft } from './TimeLeft';
 import { teacherReport } from './workerMain';
 
 /** A hash of the library and benchmark sources: cached runs are reused only by the same code. */
@@ -89,15 +90,19 @@ export async function execute(
   const tJobs = teacherJobs.filter((j) => j.type === 'teacher' && kinds.has(j.kind));
   let teachers: TeacherReport[];
   let fresh: RunResult[];
-  const started = Date.now();
   let finished = 0;
-  const onDone = (j: Extract<Job, { type: 'student' }>, r: RunResult) => {
+  const timeLeft = new TimeLeft(
+    todo.map((j) => runCost(j.arm)),
+    Math.min(p.jobs, todo.length),
+  );
+  const onDone = (j: Extract<Job, { type: 'student' }>, r: RunResult, seconds: number) => {
     store(j, r);
     finished++;
-    const eta = ((Date.now() - started) / finished) * (todo.length - finished);
+    timeLeft.finish(runCost(j.arm), seconds);
+    const eta = timeLeft.seconds();
     if (todo.length > 1)
       console.log(
-        `  [${finished}/${todo.length}] ${r.arm} seed ${r.s + 1}: val ${r.val.toFixed(2)}%${Number.isFinite(r.test) ? `, test ${r.test.toFixed(2)}%` : ''}${finished < todo.length ? ` · ~${Math.ceil(eta / 60000)} min left` : ''}`,
+        `  [${finished}/${todo.length}] ${r.arm} seed ${r.s + 1}: val ${r.val.toFixed(2)}%${Number.isFinite(r.test) ? `, test ${r.test.toFixed(2)}%` : ''}${finished < todo.length ? ` · ~${Math.ceil(eta / 60)} min left` : ''}`,
       );
   };
   if (p.jobs > 1 && todo.length + tJobs.length > 1) {
@@ -116,8 +121,8 @@ export async function execute(
     const results = await runInWorkers(
       p,
       jobs,
-      (i, r) => {
-        if (i >= tJobs.length) onDone(todo[order[i - tJobs.length]!]!, r as RunResult);
+      (i, r, seconds) => {
+        if (i >= tJobs.length) onDone(todo[order[i - tJobs.length]!]!, r as RunResult, seconds);
       },
       after,
     );
@@ -141,8 +146,9 @@ export async function execute(
       const kind = armById(j.arm).teacher;
       if (kind !== undefined && nets[kind] === undefined)
         nets[kind] = (await getTeacher(kind, p, d, { evaluate: false, reuse: true })).net;
+      const t0 = Date.now();
       const r = await runStudent(j, p, d, nets);
-      onDone(j, r);
+      onDone(j, r, (Date.now() - t0) / 1000);
       fresh.push(r);
     }
   }
@@ -154,7 +160,7 @@ export async function execute(
 /**
  * Relative CPU time of one student run of an arm (CE = 1), by arm id, else by family: measured on
  * the default protocol (packages/bench/findings.md, the cold default run). Only the order in which
- * the pool starts the runs depends on it (longest first), never a result.
+ * the pool starts the runs (longest first) and the time-left estimate depend on it, never a result.
  */
 export const RUN_COST: Readonly<Record<string, number>> = {
   mtkd: 2.7,
@@ -166,11 +172,15 @@ export const RUN_COST: Readonly<Record<string, number>> = {
   selfkd: 1.3,
 };
 
+/** The {@link RUN_COST} of one run of `arm` (by id, else by family, else 1). */
+export function runCost(arm: string): number {
+  return RUN_COST[arm] ?? RUN_COST[armById(arm).family] ?? 1;
+}
+
 /** Indices of `jobs`, the costliest runs ({@link RUN_COST}) first; ties keep the list order. */
 export function longestFirst(jobs: ReadonlyArray<{ arm: string }>): number[] {
-  const cost = (arm: string) => RUN_COST[arm] ?? RUN_COST[armById(arm).family] ?? 1;
   return jobs
-    .map((j, i) => ({ i, c: cost(j.arm) }))
+    .map((j, i) => ({ i, c: runCost(j.arm) }))
     .sort((a, b) => b.c - a.c || a.i - b.i)
     .map((e) => e.i);
 }

@@ -97,6 +97,8 @@ interface Slot {
   busy: boolean;
   /** Index of the job it runs (`undefined` between jobs). */
   current?: number | undefined;
+  /** When it was sent its current job (`Date.now()`). */
+  since?: number;
   /** It was told to exit. */
   released?: boolean;
 }
@@ -124,13 +126,13 @@ export function nextReady(
  * the indices of the jobs that job `i` needs, e.g. a student run needs its teacher's job, which
  * writes the teacher to the cache), so list the jobs in the order they should start (longest
  * first); a worker with nothing ready waits for the next result. `onResult` sees each result as
- * soon as it arrives (e.g. to store it). Rejects on the first failure (the other workers are
- * stopped).
+ * soon as it arrives (e.g. to store it), with the job's wall time in its worker. Rejects on the
+ * first failure (the other workers are stopped).
  */
 export async function runInWorkers(
   p: Protocol,
   jobs: Job[],
-  onResult?: (index: number, result: TeacherReport | RunResult) => void,
+  onResult?: (index: number, result: TeacherReport | RunResult, seconds: number) => void,
   after: ReadonlyArray<readonly number[]> = [],
 ): Promise<(TeacherReport | RunResult)[]> {
   for (const [i, deps] of after.entries()) {
@@ -180,6 +182,7 @@ export async function runInWorkers(
         started.add(next);
         slot.busy = true;
         slot.current = next;
+        slot.since = Date.now();
         slot.child.send({ type: 'job', job: jobs[next] as Job } satisfies ParentMessage);
       }
     };
@@ -209,7 +212,7 @@ export async function runInWorkers(
           const i = slot.current as number;
           results[i] = m.type === 'teacher' ? m.report : m.result;
           done.add(i);
-          onResult?.(i, results[i]!);
+          onResult?.(i, results[i]!, (Date.now() - (slot.since ?? Date.now())) / 1000);
           slot.busy = false;
           slot.current = undefined;
           block.clear(w);
