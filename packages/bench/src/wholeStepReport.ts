@@ -127,7 +127,8 @@ STKD's mixup, CORSD's triplets), teacher forward (inference mode), student forwa
 the method's trainable modules (MTKD-SSR's adapters and stage heads, CORSD's relation networks),
 the Adam update and the one read-back of the loss parts. Each step is built exactly as the MNIST
 benchmark builds it (\`packages/bench/src/wholeStepSetup.ts\`: examples/mnist's models, arms and
-tuned configurations from examples/mnist/tuned.json, \`tf.train.adam(0.005)\`): the 3-stage student
+tuned configurations from examples/mnist/tuned.json, \`FusedAdamOptimizer(0.005)\`: \`tf.train.adam\`'s
+updates in one kernel per variable): the 3-stage student
 and teacher, plus CE and KD on the 2-stage pair (\`@2stage\`). One fixed batch of 64 MNIST-sized
 images, ${rows[0]!.steps} timed rounds after warm-up, one step of every method per round with the order
 rotating each round; the ratio over CE is the median of the per-round ratios. MTKD-SSR's teacher
