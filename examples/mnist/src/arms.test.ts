@@ -1,4 +1,5 @@
 import { useBackend } from '@relkd/backend';
+import { FusedAdamOptimizer } from '@relkd/core';
 import { Distiller } from '@relkd/layers';
 import { recipes } from '@relkd/layers/methods';
 import * as tf from '@tensorflow/tfjs-core';
@@ -37,7 +38,10 @@ async function teachers(prefix: string, x: tf.Tensor4D, y: tf.Tensor1D) {
   return { plain, icc, heads };
 }
 
-/** Builds `arm`'s parts for a fresh seeded student, runs `use` on its Distiller, then disposes all of it. */
+/**
+ * Builds `arm`'s parts for a fresh seeded student, runs `use` on its Distiller, then disposes all
+ * of it as `runStudent` (jobs.ts) does: Distiller, parts, the caller's optimizer, the student.
+ */
 async function withArm<T>(
   arm: Arm,
   config: Config,
@@ -54,12 +58,20 @@ async function withArm<T>(
     seed: 7,
     teacherHeadWeights: t.heads,
   });
-  const d = new Distiller({ student: student.model, teacher: teacher?.model, seed: 7, ...parts });
+  const optimizer = new FusedAdamOptimizer(1e-3);
+  const d = new Distiller({
+    student: student.model,
+    teacher: teacher?.model,
+    optimizer,
+    seed: 7,
+    ...parts,
+  });
   try {
     return await use(d);
   } finally {
     d.dispose();
     (parts as { dispose?: () => void }).dispose?.();
+    optimizer.dispose();
     student.model.dispose();
   }
 }
@@ -99,15 +111,18 @@ describe('benchmark arms', () => {
     expect(configFor(arm('kd+view'), configs)).toEqual(configs.kd);
   });
 
-  it('every arm trains a 3-stage student for a step with finite losses and no leak', async () => {
+  it('every arm trains a 3-stage student (fit with validation, evaluate) with finite losses and no leak', async () => {
     const { configs } = loadTuned('/nonexistent/tuned.json');
+    const start = tf.memory().numTensors;
     const x = tf.randomUniform([12, 12, 12, 1], 0, 1, 'float32', 1) as tf.Tensor4D;
     const y = tf.tensor1d([0, 1, 2, 0, 1, 2, 0, 1, 2, 0, 1, 2], 'int32');
     const fixtures = await teachers('ta', x, y);
     for (const arm of ARMS) {
       const before = tf.memory().numTensors;
       const loss = await withArm(arm, configFor(arm, configs), fixtures, async (d) => {
-        return (await d.fit({ x, y }, { epochs: 1, batchSize: 6 })).epochs[0]!.loss;
+        const h = await d.fit({ x, y }, { epochs: 1, batchSize: 6, validationData: { x, y } });
+        await d.evaluate(x, y, 5);
+        return h.epochs[0]!.loss;
       });
       expect(Number.isFinite(loss.total), `${arm.id}: ${JSON.stringify(loss)}`).toBe(true);
       expect(tf.memory().numTensors, arm.id).toBe(before);
@@ -115,6 +130,8 @@ describe('benchmark arms', () => {
     fixtures.plain.model.dispose();
     fixtures.icc.model.dispose();
     tf.dispose([x, y]);
+    // The fixtures (teachers, MTKD-SSR's head-fitting recipe and its scratch student) too.
+    expect(tf.memory().numTensors).toBe(start);
   }, 120_000);
   it('every tuned key reaches the loss: two grid points differing in one key give different losses', async () => {
     const { configs } = loadTuned('/nonexistent/tuned.json');

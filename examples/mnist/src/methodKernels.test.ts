@@ -69,10 +69,11 @@ async function train(armId: string, kernels: tf.KernelConfig[]): Promise<Map<str
     seed: 1000,
     teacherHeadWeights: headWeights,
   });
+  const optimizer = new FusedAdamOptimizer(1e-3);
   const d = new Distiller({
     student: student.model,
     teacher: teacher?.model,
-    optimizer: new FusedAdamOptimizer(1e-3),
+    optimizer,
     seed: 1000,
     ...parts,
   });
@@ -94,6 +95,7 @@ async function train(armId: string, kernels: tf.KernelConfig[]): Promise<Map<str
   } finally {
     d.dispose();
     (parts as { dispose?: () => void }).dispose?.();
+    optimizer.dispose(); // the caller's optimizer: Distiller.dispose leaves it alive
     student.model.dispose();
     teacher?.model.dispose();
     use(ours);

@@ -91,7 +91,7 @@ export interface MtkdRecipe extends DistillerParts {
   /**
    * The teacher's stage heads (`'pretrain'`), or `null` (`'final'`). Never in `modules`: the
    * student's optimizer never updates them, `Distiller.save` does not write them and
-   * `Distiller.dispose` does not free them (use `dispose()` below). Cache them with
+   * `Distiller.dispose` does not free them (the recipe's `dispose()` does). Cache them with
    * `getWeights()` / `saveWeights()` and pass them back as `teacherHeadWeights`.
    */
   teacherHeads: StageHeads | null;
@@ -122,7 +122,12 @@ export interface MtkdRecipe extends DistillerParts {
     x: tf.Tensor,
     options?: { pooled?: boolean },
   ): { logits: tf.Tensor; features: Record<string, tf.Tensor> };
-  /** Frees the teacher heads (the Distiller frees `stageModules`). */
+  /**
+   * Frees everything the recipe built: the teacher heads and `stageModules`. `Distiller.dispose`
+   * frees `stageModules` too (they are among its `modules`); calling both, in either order, is
+   * safe. A recipe used without a Distiller (e.g. only to fit and cache the teacher heads) needs
+   * this call alone. The recipe and a Distiller built on it cannot be used afterwards.
+   */
   dispose(): void;
 }
 
@@ -344,7 +349,8 @@ export function mtkd(options: MtkdRecipeOptions): MtkdRecipe {
       });
     },
     dispose() {
-      heads?.dispose();
+      // Module.dispose is idempotent: the Distiller may already have freed the stage modules.
+      built.dispose();
     },
     ceWeight: 0,
     taps:
