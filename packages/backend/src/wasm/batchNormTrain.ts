@@ -109,7 +109,7 @@ export const batchNormTrainGradKernel: tf.KernelFunc = (args) => {
       dvnv[k] = f32(ds / f32(sk * 2)) / n;
     }
     const two = s.write(new Float32Array([2]), [], 'float32');
-    const dd = s.run('Multiply', { a: dvn, b: s.run('Multiply', { a: d, b: two }) });
+    const dd = s.run('Multiply', { a: s.run('Multiply', { a: d, b: two }), b: dvn });
     const sumDa = s.run('Sum', { x: da }, reduce);
     const sumDd = s.run('Sum', { x: dd }, reduce);
     const dx3 = s.alloc([c]);
