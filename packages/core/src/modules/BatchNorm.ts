@@ -20,6 +20,11 @@ export interface BatchNormOptions {
  * the running *unbiased* variance (PyTorch convention). Inference: uses the running statistics.
  * Variables: `gamma`, `beta` (trainable), `movingMean`, `movingVariance` (state).
  *
+ * In training mode, when the active backend registers the kernels `RelkdBatchNormTrain` and
+ * `RelkdBatchNormTrainGrad` (@relkd/backend does on wasm), the normalisation runs as those two
+ * kernels inside a `tf.customGrad`, with the same bits as the composed ops; its input's gradient
+ * then arrives as one sum, so the input should have no other consumer recorded after it.
+ *
  * Defaults: `momentum = 0.9`, `epsilon = 1e-5`.
  *
  * @example
