@@ -59,7 +59,8 @@ const SHAPES: number[][] = [
   [64, 4, 4, 16],
 ];
 const bns = SHAPES.map((s) => new BatchNorm({ channels: s[3] as number }));
-const xs = SHAPES.map((s) => tf.randomNormal(s));
+// Variables: the gradient to x is computed too, as in a step (the input is a convolution's output).
+const xs = SHAPES.map((s) => tf.variable(tf.randomNormal(s)));
 const rs = SHAPES.map((s) => tf.randomNormal(s));
 const pass = () => {
   SHAPES.forEach((_, i) => {
@@ -67,7 +68,7 @@ const pass = () => {
     const x = xs[i] as tf.Tensor;
     const { grads, value } = tf.variableGrads(
       () => tf.sum(tf.mul(bn.apply(x, { training: true }), rs[i] as tf.Tensor)) as tf.Scalar,
-      bn.trainableVariables,
+      [x as tf.Variable, ...bn.trainableVariables],
     );
     tf.dispose([value, ...Object.values(grads)]);
   });
