@@ -99,6 +99,28 @@ describe('training-mode BatchNorm kernels on wasm: the composed chain, bit for b
     for (const name of NAMES) expect(tf.getKernel(name, 'wasm')).toBeDefined();
   });
 
+  it('without a gradient tape: same output and running statistics, no tensor left behind', () => {
+    const shape = [6, 3, 3, 11];
+    const result = (fused: boolean) => {
+      use(fused);
+      const before = tf.memory().numTensors;
+      const bn = new BatchNorm({ channels: 11 });
+      const x = tf.tensor(floats(6 * 3 * 3 * 11, 5, -2), shape);
+      const y = bn.apply(x, { training: true });
+      const out = { y: bits(y), stats: bn.variables.slice(2).map(bits) };
+      tf.dispose([x, y]);
+      bn.dispose();
+      expect(tf.memory().numTensors).toBe(before);
+      return out;
+    };
+    calls = 0;
+    const composed = result(false);
+    expect(calls).toBe(0);
+    const fused = result(true);
+    expect(calls).toBe(1);
+    expect(fused).toEqual(composed);
+  });
+
   it.each([
     // MTKD-SSR's adapters and stage heads (3-stage MNIST student, batch 64).
     [[64, 14, 14, 16]],
