@@ -11,6 +11,7 @@
  * @module @relkd/core/internal
  */
 
+export { BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD } from './kernels/batchNormKernels';
 export { FUSED_ADAM } from './kernels/fusedAdamKernel';
 export { FUSED_LOSS_KERNELS, FUSED_SOFT_CE, FUSED_SOFTMAX_KL } from './kernels/fusedLossKernels';
 export { toLogitPair } from './losses/logitPair';
