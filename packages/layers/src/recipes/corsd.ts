@@ -96,6 +96,12 @@ export interface CorsdRecipeOptions {
 export interface CorsdRecipe extends DistillerParts {
   /** The K relation networks, shallow -> deepest (in `modules`, trained with the student). */
   networks: RelationNetwork[];
+  /**
+   * Frees the relation networks. `Distiller.dispose` frees them too (they are among its
+   * `modules`); calling both, in either order, is safe. A recipe that never reaches a Distiller
+   * needs this call alone. The recipe and a Distiller built on it cannot be used afterwards.
+   */
+  dispose(): void;
 }
 
 const KNOWN = new Set([
@@ -224,6 +230,10 @@ export function corsd(options: CorsdRecipeOptions): CorsdRecipe {
     : undefined;
   return {
     networks,
+    dispose() {
+      // Module.dispose is idempotent: the Distiller may already have freed the networks.
+      for (const network of networks) network.dispose();
+    },
     ceWeight: 1,
     taps: { student: { features: stages } },
     modules: networks as never[],
