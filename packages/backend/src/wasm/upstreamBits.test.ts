@@ -121,6 +121,13 @@ describe('wasm Sum, Mean, Transpose and RealDiv give tfjs-backend-wasm’s bits'
     { shape: [50, 40], axis: [0], keepDims: false },
     { shape: [2, 5, 6, 8], axis: [2, 0, 1], keepDims: true },
     { shape: [2, 5, 6, 8], axis: [1, 2], keepDims: false },
+    { shape: [4, 3, 5, 6], axis: [1, 2], keepDims: true },
+    { shape: [64, 4, 4, 64], axis: [1, 2], keepDims: false },
+    { shape: [4, 3, 5], axis: [0, 1], keepDims: false },
+    { shape: [2, 3, 4, 5], axis: [1], keepDims: false },
+    // Upstream: last axis, not consecutive.
+    { shape: [4, 6], axis: [1], keepDims: true },
+    { shape: [2, 5, 6, 8], axis: [0, 2], keepDims: false },
   ])('Sum of $shape over $axis (keepDims $keepDims)', ({ shape, axis, keepDims }) => {
     expectSameBits('Sum', { x: f32(shape, 16) }, { axis, keepDims });
   });
