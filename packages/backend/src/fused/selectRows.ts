@@ -56,8 +56,7 @@ export function copyRows(
   const step = groups * channels;
   for (let i = 0; i < k; i++) {
     const n = indices[i] as number;
-    const g = (i / m) | 0;
-    const base = (i - g * m) * groups * width + g * channels;
+    const base = laidOutOffset(i, m, layout);
     if (!(n >= 0 && n < rows)) {
       for (let p = 0; p < chunks; p++) dst.fill(0, base + p * step, base + p * step + channels);
       continue;
@@ -69,6 +68,16 @@ export function copyRows(
       for (let c = 0; c < channels; c++) dst[o + c] = (src[s + c] as number) + 0;
     }
   }
+}
+
+/**
+ * Where selected row `i` (of `K`, in groups of `m = K/G`) starts in the kernel layout
+ * `[K/G, D/C, G, C]`: its first chunk of `C` values; chunk `p` follows at `p·G·C`.
+ */
+function laidOutOffset(i: number, m: number, layout: SelectLayout): number {
+  const { width, groups, channels } = layout;
+  const g = (i / m) | 0;
+  return (i - g * m) * groups * width + g * channels;
 }
 
 /**
@@ -85,8 +94,7 @@ function addRow(
   first: boolean,
 ): void {
   const { width, groups, channels } = layout;
-  const g = (i / m) | 0;
-  const s0 = (i - g * m) * groups * width + g * channels;
+  const s0 = laidOutOffset(i, m, layout);
   const chunks = width / channels;
   const step = groups * channels;
   for (let p = 0; p < chunks; p++) {
