@@ -1,13 +1,15 @@
-// What an MTKD-SSR recipe allocates is released by `recipe.dispose()`: its teacher heads and its
-// student stage modules (adapters and stage heads), also when no Distiller ever owned them (a
-// recipe made only to fit and cache the teacher heads, as the MNIST benchmark does), and with a
-// Distiller whose `dispose` frees the same stage modules (either order).
+// What a recipe with modules allocates is released by `recipe.dispose()`, also when no Distiller
+// ever owned the modules, and with a Distiller whose `dispose` frees the same modules (either
+// order). MTKD-SSR: its teacher heads and its student stage modules (adapters and stage heads; a
+// recipe made only to fit and cache the teacher heads, as the MNIST benchmark does). CORSD: its
+// relation networks.
 import { FusedAdamOptimizer } from '@relkd/core';
 import { BACKENDS, useTestBackend } from '@relkd/testing';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Distiller } from '../Distiller';
+import { corsd } from './corsd';
 import { mtkd } from './mtkd';
 
 const C = 3;
@@ -131,6 +133,57 @@ describe.each(BACKENDS)('mtkd recipe dispose (%s)', (backend) => {
       }
       optimizer.dispose();
     });
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose([x, y]);
+  });
+});
+
+describe.each(BACKENDS)('corsd recipe dispose (%s)', (backend) => {
+  beforeAll(async () => {
+    await useTestBackend(backend);
+  });
+
+  it('a recipe that never reaches a Distiller leaks nothing after dispose()', () => {
+    const before = tf.memory().numTensors;
+    const student = cnn(2, 1);
+    const recipe = corsd({ student: student.model, stages: student.stages, numClasses: C });
+    expect(recipe.networks.length).toBe(3);
+    expect(recipe.networks.every((n) => n.trainableVariables.length > 0)).toBe(true);
+    recipe.dispose();
+    recipe.dispose(); // idempotent
+    student.model.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it.each([
+    'distiller first',
+    'recipe first',
+  ])('with a Distiller (fit with validation, evaluate), disposing both (%s) leaves nothing', async (order) => {
+    const x = tf.randomUniform([N, 8, 8, 1], 0, 1, 'float32', 4);
+    const y = tf.tensor1d(
+      Array.from({ length: N }, (_, i) => i % C),
+      'int32',
+    );
+    const before = tf.memory().numTensors;
+    const student = cnn(2, 2);
+    const recipe = corsd({ student: student.model, stages: student.stages, numClasses: C });
+    const optimizer = new FusedAdamOptimizer(1e-3);
+    const d = new Distiller({ student: student.model, optimizer, seed: 1, ...recipe });
+    const h = await d.fit({ x, y }, { epochs: 2, batchSize: 6, validationData: { x, y } });
+    expect(Number.isFinite(h.epochs[1]!.loss.total)).toBe(true);
+    const afterFit = tf.memory().numTensors;
+    d.step(x, y);
+    await d.evaluate(x, y, 5);
+    expect(tf.memory().numTensors, 'no growth per step or evaluation').toBe(afterFit);
+    if (order === 'distiller first') {
+      d.dispose();
+      recipe.dispose();
+    } else {
+      recipe.dispose();
+      d.dispose();
+    }
+    optimizer.dispose();
+    student.model.dispose();
     expect(tf.memory().numTensors).toBe(before);
     tf.dispose([x, y]);
   });
