@@ -195,7 +195,7 @@ export async function teacherHeads(
 ): Promise<{ weights: SavedWeights; accuracy: number[] | undefined; cached: boolean }> {
   const dir = teacherDir('plain', p, data);
   // The heads are `@relkd/stage-distill` modules: their code is part of the key.
-  const headsCode = sourceHash(repoRoot, [join(repoRoot, 'packages', 'stage-distill', 'src')]);
+  const headsCode = codeOf(['packages/stage-distill/src']);
   const file = join(dir, `mtkd-heads-v1-${headsCode}.json`);
   if (existsSync(file)) {
     const saved = JSON.parse(readFileSync(file, 'utf8')) as {
@@ -299,15 +299,23 @@ const TEACHER_SOURCES = [
   'examples/mnist/src/idx.ts',
 ];
 
-let teacherCode: string | undefined;
+const codeHashes = new Map<string, string>();
 
-/** {@link sourceHash} of {@link TEACHER_SOURCES} (computed once per process). */
-function teacherCodeHash(): string {
-  teacherCode ??= sourceHash(
-    repoRoot,
-    TEACHER_SOURCES.map((path) => join(repoRoot, path)),
-  );
-  return teacherCode;
+/**
+ * {@link sourceHash} of `paths` (relative to the repository), computed once per process: the
+ * teacher and heads caches ask for it on every run.
+ */
+function codeOf(paths: readonly string[]): string {
+  const key = paths.join('\n');
+  let h = codeHashes.get(key);
+  if (h === undefined) {
+    h = sourceHash(
+      repoRoot,
+      paths.map((path) => join(repoRoot, path)),
+    );
+    codeHashes.set(key, h);
+  }
+  return h;
 }
 
 /**
@@ -319,7 +327,7 @@ export function teacherDir(kind: 'plain' | 'icc', p: Protocol, data: Data): stri
     `teacher-${kind}-v4-${p.arch}`,
     data.dataset.hash,
     `n${data.teacherIdx.length}-v${p.valSize}-e${p.teacherEpochs}-d${p.teacherLrDecay}`,
-    `c${teacherCodeHash()}`,
+    `c${codeOf(TEACHER_SOURCES)}`,
   ].join('-');
   return join(repoRoot, '.relkd-cache', 'mnist', key);
 }
